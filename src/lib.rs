@@ -1,0 +1,2 @@
+//! otplab (crate map written as the modules land).
+pub mod runtime;

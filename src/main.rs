@@ -1,0 +1,4 @@
+//! The otplab binary.
+fn main() {
+    println!("otplab: runtime only so far");
+}

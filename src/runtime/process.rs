@@ -1,0 +1,2 @@
+//! Processes (placeholder while the runtime is written).
+pub struct Process;
