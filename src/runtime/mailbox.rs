@@ -1,0 +1,176 @@
+//! The mailbox of one process: an unbounded queue with an observable length, a single
+//! receiver, and selective receive. It is a plain `VecDeque` behind a mutex rather than a
+//! channel so that an idle process costs nothing beyond the struct (no preallocated block),
+//! `message_queue_len` is exact at any moment, and a receiver can scan past messages it does
+//! not want yet, as `receive` with patterns does on the BEAM.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use super::pid::Pid;
+use super::reply::From;
+use super::term::Term;
+
+/// What sits in a mailbox. Calls and casts keep their kind so a trace can label them and a
+/// GenServer can answer them; everything else is a plain message.
+pub enum Envelope {
+    /// A plain message: `send/2`, `{:EXIT, …}` of a trapping process, `{:DOWN, …}`.
+    Message(Term),
+    /// `GenServer.call`: the request and where to send the reply.
+    Call { from: From, request: Term },
+    /// `GenServer.cast`.
+    Cast(Term),
+    /// A request of the runtime itself (`:sys.get_state`), answered by the GenServer loop.
+    System(SystemRequest),
+}
+
+/// Requests that every GenServer answers without its callbacks being involved.
+pub enum SystemRequest {
+    /// `:sys.get_state`.
+    GetState(tokio::sync::oneshot::Sender<Term>),
+}
+
+impl Envelope {
+    /// The envelope as the BEAM would show it in `Process.info(pid, :messages)`.
+    pub fn to_term(&self) -> Term {
+        match self {
+            Envelope::Message(t) => t.clone(),
+            Envelope::Call { from, request } => Term::Tuple(vec![
+                super::term::atom("$gen_call"),
+                from.to_term(),
+                request.clone(),
+            ]),
+            Envelope::Cast(t) => Term::Tuple(vec![super::term::atom("$gen_cast"), t.clone()]),
+            Envelope::System(_) => Term::Tuple(vec![super::term::atom("system")]),
+        }
+    }
+
+    /// The `{:EXIT, pid, reason}` fields of a trapped exit message.
+    pub fn as_exit(&self) -> Option<(Pid, &Term)> {
+        match self {
+            Envelope::Message(Term::Tuple(t))
+                if t.len() == 3 && t[0].is_atom("EXIT") && matches!(t[1], Term::Pid(_)) =>
+            {
+                Some((t[1].as_pid().unwrap(), &t[2]))
+            }
+            _ => None,
+        }
+    }
+}
+
+struct Inner {
+    queue: VecDeque<Envelope>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// The queue itself, owned by the process entry so senders reach it through the process table.
+pub(crate) struct Mailbox {
+    inner: Mutex<Inner>,
+}
+
+impl Mailbox {
+    pub fn new() -> Mailbox {
+        Mailbox {
+            inner: Mutex::new(Inner {
+                queue: VecDeque::new(),
+                waker: None,
+                closed: false,
+            }),
+        }
+    }
+
+    /// Appends a message; gives it back when the process is already dead.
+    pub fn push(&self, env: Envelope) -> Result<(), Envelope> {
+        let waker = {
+            let mut inner = self.inner.lock().unwrap();
+            if inner.closed {
+                return Err(env);
+            }
+            inner.queue.push_back(env);
+            inner.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap().queue.len()
+    }
+
+    /// The queued messages as terms, oldest first.
+    pub fn snapshot(&self, limit: usize) -> Vec<Term> {
+        self.inner
+            .lock()
+            .unwrap()
+            .queue
+            .iter()
+            .take(limit)
+            .map(Envelope::to_term)
+            .collect()
+    }
+
+    /// Closes the mailbox at death and hands back what was queued, so it is dropped outside
+    /// the lock (dropping a pending call wakes its caller).
+    pub fn close(&self) -> VecDeque<Envelope> {
+        let mut inner = self.inner.lock().unwrap();
+        inner.closed = true;
+        inner.waker = None;
+        std::mem::take(&mut inner.queue)
+    }
+
+    /// Removes and returns the first queued envelope matching `pred`, without waiting.
+    pub fn remove_where(&self, mut pred: impl FnMut(&Envelope) -> bool) -> Option<Envelope> {
+        let mut inner = self.inner.lock().unwrap();
+        let i = inner.queue.iter().position(&mut pred)?;
+        inner.queue.remove(i)
+    }
+
+    /// Takes the oldest envelope, or the oldest one at or after `start` for which `accept`
+    /// holds. Registers the waker when there is none.
+    fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        scanned: &mut usize,
+        accept: &mut dyn FnMut(&Envelope) -> bool,
+    ) -> Poll<Envelope> {
+        let mut inner = self.inner.lock().unwrap();
+        let len = inner.queue.len();
+        let mut i = (*scanned).min(len);
+        while i < len {
+            if accept(&inner.queue[i]) {
+                *scanned = 0;
+                return Poll::Ready(inner.queue.remove(i).unwrap());
+            }
+            i += 1;
+        }
+        *scanned = len;
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+/// The future of one `receive`: the first envelope `accept` takes. Messages it skips stay
+/// queued in order, and are not scanned again while it waits.
+pub(crate) struct Receive<'a, F: FnMut(&Envelope) -> bool> {
+    pub mailbox: &'a Mailbox,
+    pub accept: F,
+    pub scanned: usize,
+}
+
+impl<F: FnMut(&Envelope) -> bool + Unpin> Future for Receive<'_, F> {
+    type Output = Envelope;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Envelope> {
+        let this = self.get_mut();
+        this.mailbox
+            .poll_take(cx, &mut this.scanned, &mut this.accept)
+    }
+}

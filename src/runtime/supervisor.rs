@@ -1,0 +1,859 @@
+//! Supervisors: child specs, the strategies one_for_one, one_for_all, rest_for_one and the
+//! dynamic supervisor, restart types, shutdown order and timeouts, and restart intensity.
+//!
+//! A supervisor is a process that traps exits. Static children start in list order, each
+//! `start` returning only after the child's `init` (S7), and stop in reverse order, one at a
+//! time (S8); dynamic children stop concurrently (S10). Restart intensity follows Elixir:
+//! more than `max_restarts` restart events within `max_seconds` (3 in 5 by default, a sliding
+//! window on tokio's clock) make the supervisor stop all its children and exit with
+//! `:shutdown` (S1-S5). One restart event counts once however many siblings it restarts (S4).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::events::{ChildReport, Event};
+use super::exit::{CallError, ExitReason, StartError};
+use super::mailbox::{Envelope, SystemRequest};
+use super::pid::{Pid, Ref};
+use super::process::{Dest, Node, Process, SpawnOpts};
+use super::term::{Atom, BoxFuture, Opaque, Term, atom};
+
+/// How a supervisor reacts to a child's death.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    OneForOne,
+    OneForAll,
+    RestForOne,
+}
+
+/// When a child is restarted (S11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    Permanent,
+    Transient,
+    Temporary,
+}
+
+/// How a child is stopped (S9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    BrutalKill,
+    Timeout(Duration),
+    Infinity,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    Worker,
+    Supervisor,
+}
+
+/// Starts a child from inside the supervisor (so `start_link` links it to the supervisor).
+pub type StartFn =
+    Arc<dyn for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<Pid, StartError>> + Send + Sync>;
+
+/// A child specification.
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub id: Term,
+    pub start: StartFn,
+    pub restart: Restart,
+    pub shutdown: Shutdown,
+    pub kind: ChildKind,
+    /// How reports show the start call: `Todo.Database.start_link("./persist/")`.
+    pub start_call: Arc<str>,
+}
+
+impl ChildSpec {
+    /// A worker: permanent, shutdown 5000 ms.
+    pub fn worker<F>(id: impl Into<Term>, start_call: impl Into<Arc<str>>, start: F) -> ChildSpec
+    where
+        F: for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<Pid, StartError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        ChildSpec {
+            id: id.into(),
+            start: Arc::new(start),
+            restart: Restart::Permanent,
+            shutdown: Shutdown::Timeout(Duration::from_millis(5000)),
+            kind: ChildKind::Worker,
+            start_call: start_call.into(),
+        }
+    }
+
+    /// A supervisor child: permanent, shutdown `:infinity`.
+    pub fn supervisor<F>(
+        id: impl Into<Term>,
+        start_call: impl Into<Arc<str>>,
+        start: F,
+    ) -> ChildSpec
+    where
+        F: for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<Pid, StartError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        ChildSpec {
+            kind: ChildKind::Supervisor,
+            shutdown: Shutdown::Infinity,
+            ..ChildSpec::worker(id, start_call, start)
+        }
+    }
+
+    pub fn restart(mut self, restart: Restart) -> ChildSpec {
+        self.restart = restart;
+        self
+    }
+
+    pub fn shutdown(mut self, shutdown: Shutdown) -> ChildSpec {
+        self.shutdown = shutdown;
+        self
+    }
+}
+
+/// Strategy and restart intensity.
+#[derive(Clone, Copy, Debug)]
+pub struct Flags {
+    pub strategy: Strategy,
+    pub max_restarts: u32,
+    pub max_seconds: u64,
+}
+
+impl Flags {
+    /// Elixir's defaults: 3 restarts in 5 seconds (S1).
+    pub fn new(strategy: Strategy) -> Flags {
+        Flags {
+            strategy,
+            max_restarts: 3,
+            max_seconds: 5,
+        }
+    }
+    pub fn intensity(mut self, max_restarts: u32, max_seconds: u64) -> Flags {
+        self.max_restarts = max_restarts;
+        self.max_seconds = max_seconds;
+        self
+    }
+}
+
+/// What a supervisor is started with.
+#[derive(Clone)]
+pub struct Spec {
+    /// The module name in reports (`Todo.Supervisor`).
+    pub label: Arc<str>,
+    pub name: Option<Atom>,
+    pub flags: Flags,
+    pub children: Vec<ChildSpec>,
+    /// A dynamic supervisor: no static children, `start_child` on demand, one_for_one.
+    pub dynamic: bool,
+}
+
+impl Spec {
+    pub fn new(label: &str, flags: Flags, children: Vec<ChildSpec>) -> Spec {
+        Spec {
+            label: Arc::from(label),
+            name: None,
+            flags,
+            children,
+            dynamic: false,
+        }
+    }
+    /// A `DynamicSupervisor`.
+    pub fn dynamic(label: &str, flags: Flags) -> Spec {
+        Spec {
+            label: Arc::from(label),
+            name: None,
+            flags: Flags {
+                strategy: Strategy::OneForOne,
+                ..flags
+            },
+            children: vec![],
+            dynamic: true,
+        }
+    }
+    pub fn named(mut self, name: &str) -> Spec {
+        self.name = Atom::new(name).ok();
+        self
+    }
+}
+
+/// One line of `which_children`, with the restart count for `tree`.
+#[derive(Clone, Debug)]
+pub struct ChildInfo {
+    pub id: Term,
+    /// `None` while not running (a temporary child that ended, or a static `:ignore`).
+    pub pid: Option<Pid>,
+    pub kind: ChildKind,
+    pub restarts: u32,
+    pub restart: Restart,
+}
+
+/// `Supervisor.start_link/2` from `parent`.
+pub async fn start_link(parent: &Process, spec: Spec) -> Result<Pid, StartError> {
+    start_with(parent.node(), Some(parent.pid()), spec).await
+}
+
+/// `Supervisor.start/2`: not linked to anyone.
+pub async fn start(node: &Node, spec: Spec) -> Result<Pid, StartError> {
+    start_with(node, None, spec).await
+}
+
+async fn start_with(node: &Node, parent: Option<Pid>, spec: Spec) -> Result<Pid, StartError> {
+    let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+    let opts = SpawnOpts {
+        link: parent,
+        label: Some(spec.label.clone()),
+        trap_exit: true,
+        ..Default::default()
+    };
+    node.spawn(opts, move |p: &mut Process| {
+        Box::pin(run(p, parent, spec, ack_tx))
+    })?;
+    ack_rx
+        .await
+        .unwrap_or(Err(StartError::Init(ExitReason::Killed)))
+}
+
+/// `DynamicSupervisor.start_child/2` / `Supervisor.start_child/2`: `Ok(None)` when the child
+/// returned `:ignore`.
+pub async fn start_child(
+    node: &Node,
+    caller: Pid,
+    sup: &Dest,
+    spec: ChildSpec,
+) -> Result<Option<Pid>, StartError> {
+    let request = Term::Tuple(vec![
+        atom("start_child"),
+        Term::Opaque(Opaque::new("ChildSpec", spec)),
+    ]);
+    let reply = node
+        .call(caller, sup, request, None)
+        .await
+        .map_err(|e| StartError::Init(e.reason()))?;
+    match reply.as_tuple() {
+        Some([tag, Term::Pid(p)]) if tag.is_atom("ok") => Ok(Some(*p)),
+        Some([tag, Term::Tuple(t)])
+            if tag.is_atom("error") && t.len() == 2 && t[0].is_atom("already_started") =>
+        {
+            Err(StartError::AlreadyStarted(t[1].as_pid().unwrap_or(Pid(0))))
+        }
+        Some([tag, reason]) if tag.is_atom("error") => {
+            if reason.is_atom("system_limit") {
+                Err(StartError::SystemLimit)
+            } else {
+                Err(StartError::Init(ExitReason::from_term(reason.clone())))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `Supervisor.which_children/1`, with restart counts.
+pub async fn which_children(
+    node: &Node,
+    caller: Pid,
+    sup: &Dest,
+) -> Result<Vec<ChildInfo>, CallError> {
+    let reply = node
+        .call(
+            caller,
+            sup,
+            atom("which_children"),
+            Some(Duration::from_secs(5)),
+        )
+        .await?;
+    let Term::Opaque(o) = reply else {
+        return Ok(vec![]);
+    };
+    Ok(o.downcast::<Vec<ChildInfo>>().cloned().unwrap_or_default())
+}
+
+/// `Supervisor.terminate_child/2` by pid (dynamic) or id (static).
+pub async fn terminate_child(
+    node: &Node,
+    caller: Pid,
+    sup: &Dest,
+    child: Term,
+) -> Result<bool, CallError> {
+    let reply = node
+        .call(
+            caller,
+            sup,
+            Term::Tuple(vec![atom("terminate_child"), child]),
+            None,
+        )
+        .await?;
+    Ok(reply.is_atom("ok"))
+}
+
+/// `Supervisor.count_children/1`: `%{active:, specs:, supervisors:, workers:}`.
+pub async fn count_children(node: &Node, caller: Pid, sup: &Dest) -> Result<Term, CallError> {
+    node.call(
+        caller,
+        sup,
+        atom("count_children"),
+        Some(Duration::from_secs(5)),
+    )
+    .await
+}
+
+// ----- the supervisor process ------------------------------------------------------------
+
+struct Child {
+    spec: ChildSpec,
+    pid: Option<Pid>,
+    restarts: u32,
+}
+
+struct Sup {
+    label: Arc<str>,
+    name: Option<Term>,
+    flags: Flags,
+    dynamic: bool,
+    /// Static children in start order.
+    children: Vec<Child>,
+    /// Dynamic children by pid, with their start sequence for ordering.
+    dyn_children: HashMap<Pid, (u64, Child)>,
+    dyn_seq: u64,
+    restarts: VecDeque<Instant>,
+}
+
+type Ack = tokio::sync::oneshot::Sender<Result<Pid, StartError>>;
+
+async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> ExitReason {
+    if let Some(name) = spec.name {
+        if !p.register(name) {
+            let holder = p.node().whereis(name).unwrap_or(p.pid());
+            let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
+            return ExitReason::Normal;
+        }
+    }
+    let mut sup = Sup {
+        label: spec.label.clone(),
+        name: spec.name.map(Term::Atom),
+        flags: spec.flags,
+        dynamic: spec.dynamic,
+        children: vec![],
+        dyn_children: HashMap::new(),
+        dyn_seq: 0,
+        restarts: VecDeque::new(),
+    };
+    for child_spec in spec.children {
+        match sup.start_spec(p, &child_spec).await {
+            Ok(pid) => sup.children.push(Child {
+                spec: child_spec,
+                pid,
+                restarts: 0,
+            }),
+            Err(e) => {
+                sup.shutdown_all(p).await;
+                let reason = ExitReason::Other(Term::Tuple(vec![
+                    atom("shutdown"),
+                    Term::Tuple(vec![
+                        atom("failed_to_start_child"),
+                        child_spec.id.clone(),
+                        e.reason().to_term(),
+                    ]),
+                ]));
+                let _ = ack.send(Err(StartError::Init(reason.clone())));
+                return reason;
+            }
+        }
+    }
+    let _ = ack.send(Ok(p.pid()));
+    loop {
+        match p.receive().await {
+            envelope @ Envelope::Message(_) => {
+                let Some((from, reason)) = envelope.as_exit() else {
+                    continue;
+                };
+                let reason = ExitReason::from_term(reason.clone());
+                if Some(from) == parent {
+                    sup.shutdown_all(p).await;
+                    return reason;
+                }
+                if let Err(reason) = sup.child_exited(p, from, reason).await {
+                    return reason;
+                }
+            }
+            Envelope::Call { from, request } => {
+                let reply = sup.handle_call(p, request).await;
+                p.reply(&from, reply);
+            }
+            Envelope::Cast(_) => {}
+            Envelope::System(SystemRequest::GetState(tx)) => {
+                let _ = tx.send(sup.state_term());
+            }
+        }
+    }
+}
+
+impl Sup {
+    /// Starts one child and reports it. `Ok(None)` for `:ignore`.
+    async fn start_spec(
+        &self,
+        p: &mut Process,
+        spec: &ChildSpec,
+    ) -> Result<Option<Pid>, StartError> {
+        match (spec.start)(p).await {
+            Ok(pid) => {
+                self.report_started(p, spec, pid);
+                Ok(Some(pid))
+            }
+            Err(StartError::Ignore) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn report_started(&self, p: &Process, spec: &ChildSpec, pid: Pid) {
+        p.node().publish(Event::ChildStarted(Arc::new(
+            self.report(p, spec, pid, None),
+        )));
+    }
+
+    fn report(
+        &self,
+        p: &Process,
+        spec: &ChildSpec,
+        pid: Pid,
+        reason: Option<ExitReason>,
+    ) -> ChildReport {
+        ChildReport {
+            supervisor: p.pid(),
+            supervisor_label: self.label.clone(),
+            supervisor_name: self.name.clone(),
+            id: spec.id.clone(),
+            pid,
+            start_call: spec.start_call.clone(),
+            restart: match spec.restart {
+                Restart::Permanent => ":permanent",
+                Restart::Transient => ":transient",
+                Restart::Temporary => ":temporary",
+            },
+            shutdown: match spec.shutdown {
+                Shutdown::BrutalKill => ":brutal_kill".into(),
+                Shutdown::Infinity => ":infinity".into(),
+                Shutdown::Timeout(d) => d.as_millis().to_string(),
+            },
+            kind: match spec.kind {
+                ChildKind::Worker => ":worker",
+                ChildKind::Supervisor => ":supervisor",
+            },
+            reason,
+        }
+    }
+
+    /// A child died. Decides on a restart per restart type and strategy; `Err` means the
+    /// supervisor gave up and must exit with that reason.
+    async fn child_exited(
+        &mut self,
+        p: &mut Process,
+        pid: Pid,
+        reason: ExitReason,
+    ) -> Result<(), ExitReason> {
+        if self.dynamic {
+            let Some((seq, child)) = self.dyn_children.remove(&pid) else {
+                return Ok(());
+            };
+            self.report_terminated(p, &child.spec, pid, &reason);
+            if !needs_restart(child.spec.restart, &reason) {
+                return Ok(());
+            }
+            self.add_restart(p)?;
+            let restarts = child.restarts + 1;
+            let new = self.restart_one(p, &child.spec, pid, restarts).await?;
+            if let Some(new) = new {
+                self.dyn_children.insert(
+                    new,
+                    (
+                        seq,
+                        Child {
+                            spec: child.spec,
+                            pid: Some(new),
+                            restarts,
+                        },
+                    ),
+                );
+            }
+            return Ok(());
+        }
+        let Some(index) = self.children.iter().position(|c| c.pid == Some(pid)) else {
+            return Ok(());
+        };
+        let spec = self.children[index].spec.clone();
+        self.report_terminated(p, &spec, pid, &reason);
+        self.children[index].pid = None;
+        if !needs_restart(spec.restart, &reason) {
+            if spec.restart == Restart::Temporary {
+                self.children.remove(index);
+            }
+            return Ok(());
+        }
+        self.add_restart(p)?;
+        let range = match self.flags.strategy {
+            Strategy::OneForOne => index..index + 1,
+            Strategy::OneForAll => 0..self.children.len(),
+            Strategy::RestForOne => index..self.children.len(),
+        };
+        // Siblings in the range stop in reverse order before anything restarts (S13, S14).
+        for i in range.clone().rev() {
+            if let Some(sibling) = self.children[i].pid.take() {
+                let shutdown = self.children[i].spec.shutdown;
+                shutdown_child(p, sibling, shutdown).await;
+            }
+        }
+        // Temporary siblings are not restarted, not even as collateral (S11).
+        let mut i = range.start;
+        let mut end = range.end;
+        while i < end {
+            if self.children[i].spec.restart == Restart::Temporary && i != index {
+                self.children.remove(i);
+                end -= 1;
+                continue;
+            }
+            self.children[i].restarts += 1;
+            let (spec, restarts) = (self.children[i].spec.clone(), self.children[i].restarts);
+            let old = if i == index { pid } else { Pid(0) };
+            self.children[i].pid = self.restart_one(p, &spec, old, restarts).await?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Starts a child again; a failed start counts as another restart, until intensity runs out.
+    async fn restart_one(
+        &mut self,
+        p: &mut Process,
+        spec: &ChildSpec,
+        old: Pid,
+        restarts: u32,
+    ) -> Result<Option<Pid>, ExitReason> {
+        loop {
+            match self.start_spec(p, spec).await {
+                Ok(new) => {
+                    if let Some(new) = new {
+                        p.node().set_restarts(new, restarts);
+                        p.node().publish(Event::Restarted {
+                            supervisor: p.pid(),
+                            supervisor_label: self.label.clone(),
+                            id: spec.id.clone(),
+                            old,
+                            new,
+                        });
+                    }
+                    return Ok(new);
+                }
+                Err(_) => self.add_restart(p)?,
+            }
+        }
+    }
+
+    fn report_terminated(&self, p: &Process, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
+        if !reason.is_clean() {
+            p.node()
+                .publish(Event::ChildTerminated(Arc::new(self.report(
+                    p,
+                    spec,
+                    pid,
+                    Some(reason.clone()),
+                ))));
+        }
+    }
+
+    /// Records a restart event; past the intensity the supervisor stops its children and
+    /// gives up with `:shutdown` (S2).
+    fn add_restart(&mut self, p: &Process) -> Result<(), ExitReason> {
+        let now = Instant::now();
+        let window = Duration::from_secs(self.flags.max_seconds);
+        self.restarts.push_back(now);
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window && self.flags.max_seconds > 0)
+        {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() as u32 > self.flags.max_restarts {
+            p.node().publish(Event::GaveUp {
+                supervisor: p.pid(),
+                label: self.label.clone(),
+                restarts: self.flags.max_restarts,
+                seconds: self.flags.max_seconds,
+            });
+            return Err(ExitReason::Shutdown);
+        }
+        Ok(())
+    }
+
+    /// Stops every child: static ones in reverse start order, one at a time; dynamic ones
+    /// concurrently.
+    async fn shutdown_all(&mut self, p: &mut Process) {
+        if self.dynamic {
+            let children: Vec<(Pid, Shutdown)> = self
+                .dyn_children
+                .drain()
+                .map(|(pid, (_, c))| (pid, c.spec.shutdown))
+                .collect();
+            shutdown_many(p, children).await;
+        }
+        for child in self.children.iter_mut().rev() {
+            if let Some(pid) = child.pid.take() {
+                shutdown_child(p, pid, child.spec.shutdown).await;
+            }
+        }
+    }
+
+    async fn handle_call(&mut self, p: &mut Process, request: Term) -> Term {
+        if request.is_atom("which_children") {
+            return Term::Opaque(Opaque::new("children", self.infos()));
+        }
+        if request.is_atom("count_children") {
+            let infos = self.infos();
+            let sups = infos
+                .iter()
+                .filter(|c| c.kind == ChildKind::Supervisor)
+                .count();
+            return Term::atom_map(vec![
+                (
+                    "active",
+                    Term::from(infos.iter().filter(|c| c.pid.is_some()).count()),
+                ),
+                ("specs", Term::from(infos.len())),
+                ("supervisors", Term::from(sups)),
+                ("workers", Term::from(infos.len() - sups)),
+            ]);
+        }
+        match request.as_tuple() {
+            Some([tag, Term::Opaque(o)]) if tag.is_atom("start_child") => {
+                let Some(spec) = o.downcast::<ChildSpec>().cloned() else {
+                    return Term::error_tuple(atom("badarg"));
+                };
+                if !self.dynamic && self.children.iter().any(|c| c.spec.id == spec.id) {
+                    return Term::error_tuple(atom("already_present"));
+                }
+                match self.start_spec(p, &spec).await {
+                    Ok(Some(pid)) => {
+                        if self.dynamic {
+                            self.dyn_seq += 1;
+                            self.dyn_children.insert(
+                                pid,
+                                (
+                                    self.dyn_seq,
+                                    Child {
+                                        spec,
+                                        pid: Some(pid),
+                                        restarts: 0,
+                                    },
+                                ),
+                            );
+                        } else {
+                            self.children.push(Child {
+                                spec,
+                                pid: Some(pid),
+                                restarts: 0,
+                            });
+                        }
+                        Term::ok_tuple(pid)
+                    }
+                    Ok(None) => atom("ignore"),
+                    Err(e) => e.to_term(),
+                }
+            }
+            Some([tag, child]) if tag.is_atom("terminate_child") => {
+                let target = match child {
+                    Term::Pid(pid) if self.dynamic => self
+                        .dyn_children
+                        .remove(pid)
+                        .map(|(_, c)| (*pid, c.spec.shutdown)),
+                    _ => self
+                        .children
+                        .iter_mut()
+                        .find(|c| {
+                            &c.spec.id == child || c.pid.map(Term::Pid).as_ref() == Some(child)
+                        })
+                        .and_then(|c| c.pid.take().map(|pid| (pid, c.spec.shutdown))),
+                };
+                match target {
+                    Some((pid, shutdown)) => {
+                        shutdown_child(p, pid, shutdown).await;
+                        Term::ok()
+                    }
+                    None => Term::error_tuple(atom("not_found")),
+                }
+            }
+            _ => Term::error_tuple(atom("unknown_call")),
+        }
+    }
+
+    fn infos(&self) -> Vec<ChildInfo> {
+        let info = |c: &Child| ChildInfo {
+            id: c.spec.id.clone(),
+            pid: c.pid,
+            kind: c.spec.kind,
+            restarts: c.restarts,
+            restart: c.spec.restart,
+        };
+        if self.dynamic {
+            let mut v: Vec<(u64, ChildInfo)> = self
+                .dyn_children
+                .values()
+                .map(|(seq, c)| (*seq, info(c)))
+                .collect();
+            v.sort_by_key(|(seq, _)| *seq);
+            v.into_iter().map(|(_, c)| c).collect()
+        } else {
+            self.children.iter().map(info).collect()
+        }
+    }
+
+    fn state_term(&self) -> Term {
+        let children = self
+            .infos()
+            .into_iter()
+            .map(|c| {
+                Term::Tuple(vec![
+                    c.id,
+                    c.pid.map(Term::Pid).unwrap_or_else(|| atom("undefined")),
+                    atom(match c.kind {
+                        ChildKind::Worker => "worker",
+                        ChildKind::Supervisor => "supervisor",
+                    }),
+                ])
+            })
+            .collect();
+        let strategy = match (self.dynamic, self.flags.strategy) {
+            (true, _) => "dynamic",
+            (_, Strategy::OneForOne) => "one_for_one",
+            (_, Strategy::OneForAll) => "one_for_all",
+            (_, Strategy::RestForOne) => "rest_for_one",
+        };
+        Term::atom_map(vec![
+            ("strategy", atom(strategy)),
+            ("intensity", Term::from(self.flags.max_restarts as i64)),
+            ("period", Term::from(self.flags.max_seconds as i64)),
+            ("children", Term::List(children)),
+        ])
+    }
+}
+
+fn needs_restart(restart: Restart, reason: &ExitReason) -> bool {
+    match restart {
+        Restart::Permanent => true,
+        Restart::Transient => !reason.is_clean(),
+        Restart::Temporary => false,
+    }
+}
+
+/// Stops one child as OTP does: monitor, unlink, take an exit already queued, else send the
+/// shutdown signal and wait for the DOWN, killing after the timeout (S9). Returns the reason.
+pub(crate) async fn shutdown_child(p: &mut Process, pid: Pid, shutdown: Shutdown) -> ExitReason {
+    let r = p.monitor(pid);
+    p.unlink(pid);
+    if let Some(reason) = take_queued_exit(p, pid) {
+        p.demonitor(r, true);
+        return reason;
+    }
+    match shutdown {
+        Shutdown::BrutalKill => {
+            p.exit(pid, ExitReason::Kill);
+            wait_down(p, r, None).await.unwrap_or(ExitReason::Killed)
+        }
+        Shutdown::Infinity => {
+            p.exit(pid, ExitReason::Shutdown);
+            wait_down(p, r, None).await.unwrap_or(ExitReason::Shutdown)
+        }
+        Shutdown::Timeout(t) => {
+            p.exit(pid, ExitReason::Shutdown);
+            match wait_down(p, r, Some(t)).await {
+                Some(reason) => reason,
+                None => {
+                    p.exit(pid, ExitReason::Kill);
+                    wait_down(p, r, None).await.unwrap_or(ExitReason::Killed)
+                }
+            }
+        }
+    }
+}
+
+/// Stops many children at once (dynamic supervisors, S10): signal all, then wait for all.
+async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
+    let mut waiting: HashMap<Ref, (Pid, Shutdown)> = HashMap::with_capacity(children.len());
+    for (pid, shutdown) in children {
+        let r = p.monitor(pid);
+        p.unlink(pid);
+        if take_queued_exit(p, pid).is_some() {
+            p.demonitor(r, true);
+            continue;
+        }
+        let signal = if shutdown == Shutdown::BrutalKill {
+            ExitReason::Kill
+        } else {
+            ExitReason::Shutdown
+        };
+        p.exit(pid, signal);
+        waiting.insert(r, (pid, shutdown));
+    }
+    let longest = waiting
+        .values()
+        .filter_map(|(_, s)| match s {
+            Shutdown::Timeout(t) => Some(*t),
+            _ => None,
+        })
+        .max();
+    let infinite = waiting.values().any(|(_, s)| *s == Shutdown::Infinity);
+    let deadline = (!infinite).then(|| Instant::now() + longest.unwrap_or_default());
+    while !waiting.is_empty() {
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let env = p.receive_match(|e| down_ref(e).is_some(), remaining).await;
+        match env {
+            Some(e) => {
+                if let Some(r) = down_ref(&e) {
+                    waiting.remove(&r);
+                }
+            }
+            None => {
+                for (pid, _) in waiting.values() {
+                    p.exit(*pid, ExitReason::Kill);
+                }
+                while !waiting.is_empty() {
+                    let e = p.receive_match(|e| down_ref(e).is_some(), None).await;
+                    if let Some(r) = e.as_ref().and_then(down_ref) {
+                        waiting.remove(&r);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn take_queued_exit(p: &mut Process, pid: Pid) -> Option<ExitReason> {
+    p.take_match(|e| e.as_exit().is_some_and(|(from, _)| from == pid))
+        .and_then(|e| {
+            e.as_exit()
+                .map(|(_, reason)| ExitReason::from_term(reason.clone()))
+        })
+}
+
+fn down_ref(env: &Envelope) -> Option<Ref> {
+    match env {
+        Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[0].is_atom("DOWN") => match t[1] {
+            Term::Ref(r) => Some(r),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+async fn wait_down(p: &mut Process, r: Ref, timeout: Option<Duration>) -> Option<ExitReason> {
+    let env = p
+        .receive_match(move |e| down_ref(e) == Some(r), timeout)
+        .await?;
+    match env {
+        Envelope::Message(Term::Tuple(t)) => Some(ExitReason::from_term(t[4].clone())),
+        _ => None,
+    }
+}

@@ -1,0 +1,548 @@
+//! ETS-like tables: term storage owned by a process, read and written by any process the
+//! access rules allow, without passing through the owner's mailbox. Reads take a read lock
+//! only, so they run in parallel across threads (the point of the ETS cache of seed 001).
+//! A table dies with its owner unless it has an heir, who then receives
+//! `{:"ETS-TRANSFER", table, old_owner, heir_data}` (the remedy of seed 000's last question).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::exit::ExitReason;
+use super::pid::{Pid, Ref};
+use super::process::{Dest, Node};
+use super::term::{Atom, Term, atom};
+
+/// `:set`, `:ordered_set`, `:bag`, `:duplicate_bag`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Set,
+    OrderedSet,
+    Bag,
+    DuplicateBag,
+}
+
+/// `:protected` (default: the owner writes, everyone reads), `:public`, `:private`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Protected,
+    Private,
+}
+
+/// Options of `:ets.new/2`.
+#[derive(Clone, Debug)]
+pub struct TableOpts {
+    pub kind: Kind,
+    pub access: Access,
+    pub named: bool,
+    pub heir: Option<(Pid, Term)>,
+    /// 1-based position of the key in each tuple.
+    pub keypos: usize,
+}
+
+impl Default for TableOpts {
+    fn default() -> Self {
+        TableOpts {
+            kind: Kind::Set,
+            access: Access::Protected,
+            named: false,
+            heir: None,
+            keypos: 1,
+        }
+    }
+}
+
+enum Data {
+    Set(HashMap<Term, Term>),
+    Ordered(BTreeMap<Term, Term>),
+    Bag(HashMap<Term, Vec<Term>>),
+}
+
+struct Inner {
+    id: u64,
+    name: Atom,
+    named: bool,
+    kind: Kind,
+    access: Access,
+    keypos: usize,
+    owner: AtomicU64,
+    heir: Mutex<Option<(Pid, Term)>>,
+    deleted: AtomicBool,
+    data: RwLock<Data>,
+}
+
+/// A handle on a table. Operations check the access rules against the calling pid.
+#[derive(Clone)]
+pub struct Table {
+    inner: Arc<Inner>,
+}
+
+/// Every table of a node, by id and by name.
+#[derive(Default)]
+pub struct Tables {
+    by_id: RwLock<HashMap<u64, Table>>,
+    by_name: RwLock<HashMap<Atom, u64>>,
+}
+
+fn badarg(what: &str) -> ExitReason {
+    ExitReason::exception(
+        "ArgumentError",
+        format!("errors were found at the given arguments:\n\n  * {what}"),
+    )
+}
+
+fn no_table() -> ExitReason {
+    badarg("1st argument: the table identifier does not refer to an existing ETS table")
+}
+
+impl Tables {
+    /// `:ets.new(name, opts)` by `owner`.
+    pub fn create(
+        &self,
+        node: &Node,
+        owner: Pid,
+        name: Atom,
+        opts: TableOpts,
+    ) -> Result<Table, ExitReason> {
+        let entry = node
+            .entry(owner)
+            .ok_or_else(|| badarg("the calling process is not alive"))?;
+        let id = node.make_ref().0;
+        let data = match opts.kind {
+            Kind::Set => Data::Set(HashMap::new()),
+            Kind::OrderedSet => Data::Ordered(BTreeMap::new()),
+            Kind::Bag | Kind::DuplicateBag => Data::Bag(HashMap::new()),
+        };
+        let table = Table {
+            inner: Arc::new(Inner {
+                id,
+                name,
+                named: opts.named,
+                kind: opts.kind,
+                access: opts.access,
+                keypos: opts.keypos.max(1),
+                owner: AtomicU64::new(owner.0),
+                heir: Mutex::new(opts.heir),
+                deleted: AtomicBool::new(false),
+                data: RwLock::new(data),
+            }),
+        };
+        if opts.named {
+            let mut names = self.by_name.write().unwrap();
+            if names.contains_key(&name) {
+                return Err(badarg("2nd argument: table name already exists"));
+            }
+            names.insert(name, id);
+        }
+        self.by_id.write().unwrap().insert(id, table.clone());
+        entry.state.lock().unwrap().tables.push(id);
+        Ok(table)
+    }
+
+    /// A table by its identifier term: a name (atom) or a reference.
+    pub fn get(&self, id: &Term) -> Option<Table> {
+        let id = match id {
+            Term::Atom(a) => *self.by_name.read().unwrap().get(a)?,
+            Term::Ref(r) => r.0,
+            _ => return None,
+        };
+        self.by_id.read().unwrap().get(&id).cloned()
+    }
+
+    /// Every live table.
+    pub fn all(&self) -> Vec<Table> {
+        let mut v: Vec<Table> = self.by_id.read().unwrap().values().cloned().collect();
+        v.sort_by_key(|t| t.inner.id);
+        v
+    }
+
+    /// Tables owned by `pid`.
+    pub fn owned_by(&self, pid: Pid) -> Vec<Table> {
+        self.all()
+            .into_iter()
+            .filter(|t| t.owner() == pid)
+            .collect()
+    }
+
+    /// `:ets.delete(table)` by `caller`.
+    pub fn delete(&self, node: &Node, caller: Pid, table: &Table) -> Result<(), ExitReason> {
+        if table.owner() != caller && table.inner.access != Access::Public {
+            return Err(badarg(
+                "1st argument: the table identifier refers to an ETS table with insufficient access rights",
+            ));
+        }
+        if let Some(e) = node.entry(table.owner()) {
+            e.state
+                .lock()
+                .unwrap()
+                .tables
+                .retain(|t| *t != table.inner.id);
+        }
+        self.remove(table);
+        Ok(())
+    }
+
+    /// `:ets.give_away(table, pid, gift)`: only the owner may, to a live other process.
+    pub fn give_away(
+        &self,
+        node: &Node,
+        caller: Pid,
+        table: &Table,
+        to: Pid,
+        gift: Term,
+    ) -> Result<(), ExitReason> {
+        table.live()?;
+        if table.owner() != caller {
+            return Err(badarg("1st argument: not the owner of the table"));
+        }
+        if to == caller || !self.transfer(node, table, to) {
+            return Err(badarg(
+                "2nd argument: not a pid of an existing process other than the owner",
+            ));
+        }
+        if let Some(e) = node.entry(caller) {
+            e.state
+                .lock()
+                .unwrap()
+                .tables
+                .retain(|t| *t != table.inner.id);
+        }
+        node.send(
+            Some(caller),
+            &Dest::Pid(to),
+            transfer_message(table, caller, gift),
+        );
+        Ok(())
+    }
+
+    /// Sets or clears the heir (`:ets.setopts(table, {:heir, pid, data})`).
+    pub fn set_heir(
+        &self,
+        caller: Pid,
+        table: &Table,
+        heir: Option<(Pid, Term)>,
+    ) -> Result<(), ExitReason> {
+        table.live()?;
+        if table.owner() != caller {
+            return Err(badarg("1st argument: not the owner of the table"));
+        }
+        *table.inner.heir.lock().unwrap() = heir;
+        Ok(())
+    }
+
+    /// The owner died: the heir inherits the table, or it is deleted (S32).
+    pub(crate) fn owner_died(&self, node: &Node, id: u64, owner: Pid) {
+        let Some(table) = self.by_id.read().unwrap().get(&id).cloned() else {
+            return;
+        };
+        let heir = table.inner.heir.lock().unwrap().clone();
+        if let Some((heir, data)) = heir {
+            if heir != owner && self.transfer(node, &table, heir) {
+                node.send(
+                    Some(owner),
+                    &Dest::Pid(heir),
+                    transfer_message(&table, owner, data),
+                );
+                return;
+            }
+        }
+        self.remove(&table);
+    }
+
+    fn transfer(&self, node: &Node, table: &Table, to: Pid) -> bool {
+        let Some(entry) = node.entry(to) else {
+            return false;
+        };
+        let mut s = entry.state.lock().unwrap();
+        if s.dead {
+            return false;
+        }
+        s.tables.push(table.inner.id);
+        table.inner.owner.store(to.0, Ordering::Release);
+        true
+    }
+
+    fn remove(&self, table: &Table) {
+        table.inner.deleted.store(true, Ordering::Release);
+        self.by_id.write().unwrap().remove(&table.inner.id);
+        if table.inner.named {
+            let mut names = self.by_name.write().unwrap();
+            if names.get(&table.inner.name) == Some(&table.inner.id) {
+                names.remove(&table.inner.name);
+            }
+        }
+    }
+}
+
+fn transfer_message(table: &Table, from: Pid, data: Term) -> Term {
+    Term::Tuple(vec![
+        atom("ETS-TRANSFER"),
+        table.id_term(),
+        Term::Pid(from),
+        data,
+    ])
+}
+
+impl Table {
+    /// What `:ets.new` returns: the name for a named table, a reference otherwise.
+    pub fn id_term(&self) -> Term {
+        if self.inner.named {
+            Term::Atom(self.inner.name)
+        } else {
+            Term::Ref(Ref(self.inner.id))
+        }
+    }
+
+    pub fn name(&self) -> Atom {
+        self.inner.name
+    }
+
+    pub fn owner(&self) -> Pid {
+        Pid(self.inner.owner.load(Ordering::Acquire))
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.inner.kind
+    }
+
+    pub fn access(&self) -> Access {
+        self.inner.access
+    }
+
+    pub fn heir(&self) -> Option<Pid> {
+        self.inner.heir.lock().unwrap().as_ref().map(|(p, _)| *p)
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.inner.deleted.load(Ordering::Acquire)
+    }
+
+    /// `:ets.insert/2`: one tuple or a list of tuples. `:set` is last-write-wins.
+    pub fn insert(&self, caller: Pid, objects: Term) -> Result<(), ExitReason> {
+        self.can_write(caller)?;
+        let objects = match objects {
+            Term::List(v) => v,
+            t => vec![t],
+        };
+        let keyed: Vec<(Term, Term)> = objects
+            .into_iter()
+            .map(|o| Ok((self.key_of(&o)?, o)))
+            .collect::<Result<_, ExitReason>>()?;
+        let mut data = self.inner.data.write().unwrap();
+        for (key, obj) in keyed {
+            match &mut *data {
+                Data::Set(m) => {
+                    m.insert(key, obj);
+                }
+                Data::Ordered(m) => {
+                    m.insert(key, obj);
+                }
+                Data::Bag(m) => {
+                    let bucket = m.entry(key).or_default();
+                    if self.inner.kind == Kind::DuplicateBag || !bucket.contains(&obj) {
+                        bucket.push(obj);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `:ets.insert_new/2`: `false` if the key exists.
+    pub fn insert_new(&self, caller: Pid, object: Term) -> Result<bool, ExitReason> {
+        self.can_write(caller)?;
+        let key = self.key_of(&object)?;
+        let mut data = self.inner.data.write().unwrap();
+        let exists = match &*data {
+            Data::Set(m) => m.contains_key(&key),
+            Data::Ordered(m) => m.contains_key(&key),
+            Data::Bag(m) => m.contains_key(&key),
+        };
+        if exists {
+            return Ok(false);
+        }
+        match &mut *data {
+            Data::Set(m) => drop(m.insert(key, object)),
+            Data::Ordered(m) => drop(m.insert(key, object)),
+            Data::Bag(m) => m.entry(key).or_default().push(object),
+        }
+        Ok(true)
+    }
+
+    /// `:ets.lookup/2`: never passes through the owner.
+    pub fn lookup(&self, caller: Pid, key: &Term) -> Result<Vec<Term>, ExitReason> {
+        self.can_read(caller)?;
+        let data = self.inner.data.read().unwrap();
+        Ok(match &*data {
+            Data::Set(m) => m.get(key).cloned().into_iter().collect(),
+            Data::Ordered(m) => m.get(key).cloned().into_iter().collect(),
+            Data::Bag(m) => m.get(key).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The value of a `{key, value}` row of a set, the fast path of the ETS cache.
+    pub fn lookup_value(&self, caller: Pid, key: &Term) -> Result<Option<Term>, ExitReason> {
+        self.can_read(caller)?;
+        let data = self.inner.data.read().unwrap();
+        let row = match &*data {
+            Data::Set(m) => m.get(key),
+            Data::Ordered(m) => m.get(key),
+            Data::Bag(m) => m.get(key).and_then(|b| b.first()),
+        };
+        Ok(row
+            .and_then(|r| r.as_tuple())
+            .and_then(|t| t.get(1))
+            .cloned())
+    }
+
+    /// `:ets.delete/2`.
+    pub fn delete_key(&self, caller: Pid, key: &Term) -> Result<(), ExitReason> {
+        self.can_write(caller)?;
+        match &mut *self.inner.data.write().unwrap() {
+            Data::Set(m) => drop(m.remove(key)),
+            Data::Ordered(m) => drop(m.remove(key)),
+            Data::Bag(m) => drop(m.remove(key)),
+        }
+        Ok(())
+    }
+
+    /// `:ets.update_counter(table, key, incr)` on `{key, integer}` rows; atomic under the lock.
+    pub fn update_counter(
+        &self,
+        caller: Pid,
+        key: &Term,
+        incr: i64,
+        default: Option<Term>,
+    ) -> Result<i64, ExitReason> {
+        self.can_write(caller)?;
+        let mut data = self.inner.data.write().unwrap();
+        let slot = match &mut *data {
+            Data::Set(m) => {
+                if !m.contains_key(key) {
+                    m.insert(
+                        key.clone(),
+                        default.ok_or_else(|| {
+                            badarg("2nd argument: not a key that exists in the table")
+                        })?,
+                    );
+                }
+                m.get_mut(key).unwrap()
+            }
+            Data::Ordered(m) => {
+                if !m.contains_key(key) {
+                    m.insert(
+                        key.clone(),
+                        default.ok_or_else(|| {
+                            badarg("2nd argument: not a key that exists in the table")
+                        })?,
+                    );
+                }
+                m.get_mut(key).unwrap()
+            }
+            Data::Bag(_) => return Err(badarg("1st argument: the table is a bag")),
+        };
+        let Term::Tuple(fields) = slot else {
+            return Err(badarg("the object is not a tuple"));
+        };
+        let Some(Term::Int(v)) = fields.get_mut(1) else {
+            return Err(badarg("3rd argument: the element is not an integer"));
+        };
+        *v = v
+            .checked_add(incr)
+            .ok_or_else(|| badarg("3rd argument: integer overflow"))?;
+        Ok(*v)
+    }
+
+    /// `:ets.tab2list/1`, in key order for ordered sets.
+    pub fn to_list(&self, caller: Pid) -> Result<Vec<Term>, ExitReason> {
+        self.can_read(caller)?;
+        let data = self.inner.data.read().unwrap();
+        Ok(match &*data {
+            Data::Set(m) => {
+                let mut v: Vec<Term> = m.values().cloned().collect();
+                v.sort();
+                v
+            }
+            Data::Ordered(m) => m.values().cloned().collect(),
+            Data::Bag(m) => {
+                let mut v: Vec<Term> = m.values().flatten().cloned().collect();
+                v.sort();
+                v
+            }
+        })
+    }
+
+    pub fn size(&self) -> usize {
+        match &*self.inner.data.read().unwrap() {
+            Data::Set(m) => m.len(),
+            Data::Ordered(m) => m.len(),
+            Data::Bag(m) => m.values().map(Vec::len).sum(),
+        }
+    }
+
+    /// `:ets.info/1` as a keyword list.
+    pub fn info(&self) -> Term {
+        let kind = match self.inner.kind {
+            Kind::Set => "set",
+            Kind::OrderedSet => "ordered_set",
+            Kind::Bag => "bag",
+            Kind::DuplicateBag => "duplicate_bag",
+        };
+        let access = match self.inner.access {
+            Access::Public => "public",
+            Access::Protected => "protected",
+            Access::Private => "private",
+        };
+        Term::keyword(vec![
+            ("id", self.id_term()),
+            ("name", Term::Atom(self.inner.name)),
+            ("size", Term::Int(self.size() as i64)),
+            ("type", atom(kind)),
+            ("protection", atom(access)),
+            ("owner", Term::Pid(self.owner())),
+            (
+                "heir",
+                self.heir().map(Term::Pid).unwrap_or_else(|| atom("none")),
+            ),
+            ("named_table", Term::bool(self.inner.named)),
+        ])
+    }
+
+    fn live(&self) -> Result<(), ExitReason> {
+        if self.is_deleted() {
+            Err(no_table())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn can_read(&self, caller: Pid) -> Result<(), ExitReason> {
+        self.live()?;
+        if self.inner.access == Access::Private && caller != self.owner() {
+            return Err(badarg(
+                "1st argument: the table identifier refers to an ETS table with insufficient access rights",
+            ));
+        }
+        Ok(())
+    }
+
+    fn can_write(&self, caller: Pid) -> Result<(), ExitReason> {
+        self.live()?;
+        if self.inner.access != Access::Public && caller != self.owner() {
+            return Err(badarg(
+                "1st argument: the table identifier refers to an ETS table with insufficient access rights",
+            ));
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, object: &Term) -> Result<Term, ExitReason> {
+        match object {
+            Term::Tuple(t) if t.len() >= self.inner.keypos => Ok(t[self.inner.keypos - 1].clone()),
+            _ => Err(badarg(
+                "2nd argument: not a tuple (or too small for the key position)",
+            )),
+        }
+    }
+}
