@@ -929,6 +929,9 @@ impl Process {
 
     /// `:timer.sleep/1`: blocks this process only, scaled by the node's speed.
     pub async fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
         self.entry
             .status
             .store(Status::Sleeping as u8, Ordering::Relaxed);

@@ -799,17 +799,24 @@ impl Term {
             Term::Tuple(v) => Wire::Tuple(v.iter().map(Term::to_wire).collect::<Result<_, _>>()?),
             Term::List(v) => Wire::List(v.iter().map(Term::to_wire).collect::<Result<_, _>>()?),
             Term::Map(m) => Wire::Map(
-                m.iter().map(|(k, v)| Ok((k.to_wire()?, v.to_wire()?))).collect::<Result<_, ExitReason>>()?,
+                m.iter()
+                    .map(|(k, v)| Ok((k.to_wire()?, v.to_wire()?)))
+                    .collect::<Result<_, ExitReason>>()?,
             ),
             Term::Struct(n, f) => Wire::Struct(
                 n.as_str().to_string(),
-                f.iter().map(|(k, v)| Ok((k.as_str().to_string(), v.to_wire()?))).collect::<Result<_, ExitReason>>()?,
+                f.iter()
+                    .map(|(k, v)| Ok((k.as_str().to_string(), v.to_wire()?)))
+                    .collect::<Result<_, ExitReason>>()?,
             ),
             Term::Date(d) => Wire::Date(*d),
             Term::Str(s) => Wire::Str(s.to_string()),
             Term::Binary(b) => Wire::Binary(b.to_vec()),
             Term::Fun(_) | Term::Opaque(_) => {
-                return Err(ExitReason::exception("ArgumentError", format!("{self} has no external term format")));
+                return Err(ExitReason::exception(
+                    "ArgumentError",
+                    format!("{self} has no external term format"),
+                ));
             }
         })
     }
@@ -822,16 +829,31 @@ impl Term {
             Wire::Atom(a) => Term::Atom(Atom::new(&a)?),
             Wire::Ref(r) => Term::Ref(Ref(r)),
             Wire::Pid(p) => Term::Pid(Pid(p)),
-            Wire::Tuple(v) => Term::Tuple(v.into_iter().map(Term::from_wire).collect::<Result<_, _>>()?),
-            Wire::List(v) => Term::List(v.into_iter().map(Term::from_wire).collect::<Result<_, _>>()?),
+            Wire::Tuple(v) => Term::Tuple(
+                v.into_iter()
+                    .map(Term::from_wire)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Wire::List(v) => Term::List(
+                v.into_iter()
+                    .map(Term::from_wire)
+                    .collect::<Result<_, _>>()?,
+            ),
             Wire::Map(m) => Term::Map(
-                m.into_iter().map(|(k, v)| Ok((Term::from_wire(k)?, Term::from_wire(v)?))).collect::<Result<_, ExitReason>>()?,
+                m.into_iter()
+                    .map(|(k, v)| Ok((Term::from_wire(k)?, Term::from_wire(v)?)))
+                    .collect::<Result<_, ExitReason>>()?,
             ),
             Wire::Struct(n, f) => Term::Struct(
                 Atom::new(&n)?,
-                f.into_iter().map(|(k, v)| Ok((Atom::new(&k)?, Term::from_wire(v)?))).collect::<Result<_, ExitReason>>()?,
+                f.into_iter()
+                    .map(|(k, v)| Ok((Atom::new(&k)?, Term::from_wire(v)?)))
+                    .collect::<Result<_, ExitReason>>()?,
             ),
-            Wire::Date(d) => Term::Date(Date::new(d.year, d.month, d.day).ok_or_else(|| ExitReason::exception("ArgumentError", "invalid date"))?),
+            Wire::Date(d) => Term::Date(
+                Date::new(d.year, d.month, d.day)
+                    .ok_or_else(|| ExitReason::exception("ArgumentError", "invalid date"))?,
+            ),
             Wire::Str(s) => Term::Str(Arc::from(s)),
             Wire::Binary(b) => Term::Binary(Arc::from(b)),
         })

@@ -120,6 +120,47 @@ impl List {
         )
     }
 
+    /// The list back from its term, as it travels in messages (`{:store, key, list}`) and
+    /// comes back from `Todo.Database.get/1`. Anything that is not a valid list is an error.
+    pub fn from_term(term: &Term) -> Result<List, String> {
+        let Term::Struct(name, fields) = term else {
+            return Err(format!("not a Todo.List: {term}"));
+        };
+        if name.as_str() != "Todo.List" {
+            return Err(format!("not a Todo.List: {term}"));
+        }
+        let field = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k.as_str() == key)
+                .map(|(_, v)| v)
+        };
+        let next_id = match field("next_id") {
+            Some(Term::Int(n)) if *n >= 1 => *n as u64,
+            _ => return Err("Todo.List without a valid next_id".into()),
+        };
+        let Some(Term::Map(entries)) = field("entries") else {
+            return Err("Todo.List without entries".into());
+        };
+        let mut list = List {
+            next_id,
+            entries: BTreeMap::new(),
+        };
+        for (id, entry) in entries {
+            let Term::Int(id) = id else {
+                return Err(format!("entry id {id} is not an integer"));
+            };
+            let (date, title) = match (entry.get("date"), entry.get("title")) {
+                (Some(Term::Date(d)), Some(Term::Str(t))) => (*d, t.to_string()),
+                _ => return Err(format!("entry {entry} has no date and title")),
+            };
+            let id = u64::try_from(*id).map_err(|_| format!("entry id {id} is negative"))?;
+            list.entries.insert(id, Entry { id, date, title });
+        }
+        list.validate()?;
+        Ok(list)
+    }
+
     /// Checks the invariants that [`List`]'s own methods keep but a decoded file might not:
     /// each entry is stored under its own id, ids are below `next_id`, `next_id` is at most
     /// [`MAX_NEXT_ID`], and every date exists. The persist layer calls this after decoding, so
@@ -221,6 +262,16 @@ mod tests {
     fn check_entries(entries: Vec<&Entry>, expected: &str) {
         let shown = Term::List(entries.into_iter().map(Entry::to_term).collect());
         assert_eq!(shown.to_string(), expected);
+    }
+
+    #[test]
+    fn a_list_survives_its_term() {
+        let mut list = List::new();
+        list.add_entry(Date::new(2023, 12, 19).unwrap(), "Dentist");
+        list.add_entry(Date::new(2023, 12, 20).unwrap(), "Shopping");
+        list.delete_entry(1);
+        assert_eq!(List::from_term(&list.to_term()), Ok(list));
+        assert!(List::from_term(&Term::Int(5)).is_err());
     }
 
     #[test]

@@ -192,7 +192,16 @@ impl Store {
     /// folder. On an error before the rename the temporary file is removed and the old file is
     /// untouched. On an error syncing the folder after the rename, the file already holds the
     /// new, complete list, but its durability is not known, which the error reports.
-    pub fn store(&self, name: &str, list: &List, worker: usize) -> Result<(), PersistError> {
+    ///
+    /// Any serialisable value can be stored (the book's `Todo.Database.store("Bob's list", 5)`
+    /// stores an integer); `load` accepts only a valid `Todo.List` back, so anything else is
+    /// reported as a decode error naming the file, never taken for a list.
+    pub fn store<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        list: &T,
+        worker: usize,
+    ) -> Result<(), PersistError> {
         let path = self.path(name)?;
         let bytes = encode_file(name, list).map_err(|kind| error(&path, kind))?;
         if bytes.len() as u64 > self.max_file {
@@ -540,7 +549,10 @@ impl Header<'_> {
 }
 
 /// A list's whole file.
-fn encode_file(name: &str, list: &List) -> Result<Vec<u8>, PersistErrorKind> {
+fn encode_file<T: serde::Serialize + ?Sized>(
+    name: &str,
+    list: &T,
+) -> Result<Vec<u8>, PersistErrorKind> {
     let payload = encode_payload(list)
         .map_err(|e| PersistErrorKind::Io(format!("cannot encode the list: {e}")))?;
     frame(name.as_bytes(), &payload)
@@ -659,7 +671,7 @@ fn codec_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<DECODE_LIMIT>()
 }
 
-fn encode_payload(list: &List) -> Result<Vec<u8>, String> {
+fn encode_payload<T: serde::Serialize + ?Sized>(list: &T) -> Result<Vec<u8>, String> {
     bincode::serde::encode_to_vec(list, codec_config()).map_err(|e| e.to_string())
 }
 
