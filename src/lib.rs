@@ -1,3 +1,4 @@
 //! otplab (crate map written as the modules land).
 pub mod runtime;
+pub mod shell;
 pub mod todo;

@@ -22,6 +22,8 @@ pub enum Event {
     Exited {
         pid: Pid,
         label: Arc<str>,
+        /// The registered or via name it had.
+        name: Option<Term>,
         reason: ExitReason,
     },
     /// A supervisor started a child (SASL progress report), at boot or as a restart.

@@ -802,15 +802,16 @@ impl Node {
     /// The exit path, run once per process from its task's drop.
     fn finish(&self, entry: &Arc<Entry>, reason: ExitReason) {
         let reason = entry.exit_reason.get_or_init(|| reason).clone();
-        let state = {
+        let mut state = {
             let mut s = entry.state.lock().unwrap();
             s.dead = true;
             std::mem::take(&mut *s)
         };
         // Names first: a restart must find them free (S16).
-        if !state.names.is_empty() {
+        let names_held = std::mem::take(&mut state.names);
+        if !names_held.is_empty() {
             let mut names = self.inner.names.write().unwrap();
-            for n in &state.names {
+            for n in &names_held {
                 if names.get(n) == Some(&entry.pid) {
                     names.remove(n);
                 }
@@ -845,9 +846,15 @@ impl Node {
         entry.died.notify_waiters();
         if self.inner.bus.has_subscribers() {
             let label = entry.label.read().unwrap().clone();
+            let name = entry
+                .via_name
+                .get()
+                .cloned()
+                .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
             self.inner.bus.publish(Event::Exited {
                 pid: entry.pid,
                 label,
+                name,
                 reason,
             });
         }
