@@ -31,6 +31,8 @@ pub enum Envelope {
 pub enum SystemRequest {
     /// `:sys.get_state`.
     GetState(tokio::sync::oneshot::Sender<Term>),
+    /// Makes the process raise, as a bug in a callback would (the shell's `crash`).
+    Crash,
 }
 
 impl Envelope {

@@ -540,6 +540,27 @@ impl Node {
         }
     }
 
+    /// Makes a GenServer or supervisor raise inside its own loop (the shell's `crash`):
+    /// an abnormal exit with a crash report, unlike a kill. `false` for a dead pid.
+    pub fn crash(&self, pid: Pid) -> bool {
+        self.entry(pid).is_some_and(|e| e.mailbox.push(Envelope::System(SystemRequest::Crash)).is_ok())
+    }
+
+    /// Whether every process but `except` is idle: waiting on an empty mailbox or asleep.
+    /// The shell uses it to let the output of a line settle before the next prompt.
+    pub fn quiescent(&self, except: Pid) -> bool {
+        self.inner.shards.iter().all(|shard| {
+            shard.read().unwrap().values().all(|e| {
+                e.pid == except
+                    || match e.status.load(Ordering::Relaxed) {
+                        1 => e.mailbox.len() == 0,
+                        2 => true,
+                        _ => false,
+                    }
+            })
+        }) && self.tasks() == self.count()
+    }
+
     // ----- names ----------------------------------------------------------------------------
 
     /// `Process.register/2`: `false` when the name is taken or the process is dead (S31).

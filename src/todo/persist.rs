@@ -295,7 +295,19 @@ impl Store {
     /// does not match the file they sit in, are skipped: this serves completion in the shell,
     /// and [`Store::load`] reports the bad files.
     pub fn list_names(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        list_names_with(&self.dir, self.max_file)
+    }
+
+    /// [`Store::list_names`] of a folder without opening a store on it (opening sweeps
+    /// temporary files, which only the database may do while it runs).
+    pub fn list_names_in(dir: &Path) -> Vec<String> {
+        list_names_with(dir, DEFAULT_MAX_FILE)
+    }
+}
+
+fn list_names_with(dir: &Path, max_file: u64) -> Vec<String> {
+    {
+        let Ok(entries) = fs::read_dir(dir) else {
             return Vec::new();
         };
         let mut names: Vec<String> = entries
@@ -306,7 +318,7 @@ impl Store {
                 if !(file.starts_with("l-") || file.starts_with("h-")) {
                     return None;
                 }
-                let name = read_stored_name(&e.path(), self.max_file)?;
+                let name = read_stored_name(&e.path(), max_file)?;
                 (file_name(&name).ok()? == file).then_some(name)
             })
             .collect();
