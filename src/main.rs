@@ -17,7 +17,11 @@ use otplab::shell::session::{Options, Session};
 use otplab::todo::Config;
 
 #[derive(Parser)]
-#[command(name = "otplab", version, about = "An iex for supervised processes: the experiments of Elixir in Action, chapters 7 to 9")]
+#[command(
+    name = "otplab",
+    version,
+    about = "An iex for supervised processes: the experiments of Elixir in Action, chapters 7 to 9"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -59,7 +63,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("otplab: cannot start the runtime: {e}");
@@ -76,19 +83,32 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let Some(level) = Level::parse(&cli.report) else { bail!("--report takes short, iex or sasl, not {:?}", cli.report) };
+    let color =
+        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let Some(level) = Level::parse(&cli.report) else {
+        bail!("--report takes short, iex or sasl, not {:?}", cli.report)
+    };
     if !(cli.speed.is_finite() && cli.speed > 0.0) {
         bail!("--speed must be a positive number");
     }
     let options = |persist: PathBuf, color: bool| {
         let mut config = Config::with_dir(persist);
         config.fsync = !cli.no_fsync;
-        Options { color, bare: cli.bare, config, speed: cli.speed, level, ..Options::default() }
+        Options {
+            color,
+            bare: cli.bare,
+            config,
+            speed: cli.speed,
+            level,
+            ..Options::default()
+        }
     };
     match &cli.command {
         None => {
-            let persist = cli.persist.clone().unwrap_or_else(|| PathBuf::from("persist"));
+            let persist = cli
+                .persist
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("persist"));
             let session = Session::start(options(persist, color)).await;
             if std::io::stdin().is_terminal() {
                 editor::repl(session, color).await;
@@ -98,7 +118,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { file, step }) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let (persist, _guard) = scratch(&cli.persist)?;
             let mut session = Session::start(options(persist, color)).await;
             let inputs = script::parse(&text).into_iter().map(|s| s.input).collect();
@@ -109,18 +130,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check { files }) => {
             let mut failed = 0;
             for file in files {
-                let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
                 let steps = script::parse(&text);
                 let (persist, _guard) = scratch(&cli.persist)?;
                 let mut session = Session::start(options(persist, false)).await;
-                let ran = editor::replay(&mut session, steps.iter().map(|s| s.input.clone()).collect(), false, false).await;
+                let ran = editor::replay(
+                    &mut session,
+                    steps.iter().map(|s| s.input.clone()).collect(),
+                    false,
+                    false,
+                )
+                .await;
                 session.shutdown().await;
                 let actual: Vec<Vec<String>> = ran.into_iter().map(|(_, lines)| lines).collect();
                 match script::compare(&steps, &actual) {
                     Ok(()) => println!("{} {}", paint("ok  ", color, true), file.display()),
                     Err(m) => {
                         failed += 1;
-                        println!("{} {}:{}: after `{}`", paint("FAIL", color, false), file.display(), m.line, m.input.lines().next().unwrap_or(""));
+                        println!(
+                            "{} {}:{}: after `{}`",
+                            paint("FAIL", color, false),
+                            file.display(),
+                            m.line,
+                            m.input.lines().next().unwrap_or("")
+                        );
                         for l in &m.expected {
                             println!("{}", paint(&format!("- {l}"), color, false));
                         }
@@ -131,7 +165,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             println!("{} passed, {failed} failed", files.len() - failed);
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -149,7 +187,13 @@ fn scratch(given: &Option<PathBuf>) -> anyhow::Result<(PathBuf, Option<TempDir>)
     if let Some(p) = given {
         return Ok((p.clone(), None));
     }
-    let dir = std::env::temp_dir().join(format!("otplab-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos()));
+    let dir = std::env::temp_dir().join(format!(
+        "otplab-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok((dir.clone(), Some(TempDir(dir))))
 }

@@ -12,7 +12,8 @@ use crate::runtime::term::BoxFuture;
 use crate::runtime::{Envelope, ExitReason, Process, Term, atom};
 
 /// One operation, run inside a client process.
-pub type Operation = Arc<dyn for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> + Send + Sync>;
+pub type Operation =
+    Arc<dyn for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> + Send + Sync>;
 
 /// What a run measured.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +25,12 @@ pub struct Outcome {
 
 /// Runs the profile from the process `p`. A client whose operation fails ends the run with
 /// that failure.
-pub async fn run(p: &mut Process, op: Operation, operations: u64, concurrency: u64) -> Result<Outcome, ExitReason> {
+pub async fn run(
+    p: &mut Process,
+    op: Operation,
+    operations: u64,
+    concurrency: u64,
+) -> Result<Outcome, ExitReason> {
     let me = p.pid();
     let started = Instant::now();
     for _ in 0..concurrency {
@@ -33,7 +39,10 @@ pub async fn run(p: &mut Process, op: Operation, operations: u64, concurrency: u
             Box::pin(async move {
                 for _ in 0..operations {
                     if let Err(reason) = op(c).await {
-                        c.send(me, Term::Tuple(vec![atom("profiler_failed"), reason.to_term()]));
+                        c.send(
+                            me,
+                            Term::Tuple(vec![atom("profiler_failed"), reason.to_term()]),
+                        );
                         return ExitReason::Normal;
                     }
                 }

@@ -355,7 +355,16 @@ async fn run<S: GenServer>(
             }
             Envelope::System(SystemRequest::Crash) => {
                 let reason = ExitReason::runtime_error("crash requested from the shell");
-                return server.stop(&mut state, p, reason, Some(atom("crash")), None, "handle_info/2").await;
+                return server
+                    .stop(
+                        &mut state,
+                        p,
+                        reason,
+                        Some(atom("crash")),
+                        None,
+                        "handle_info/2",
+                    )
+                    .await;
             }
         }
     }

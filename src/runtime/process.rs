@@ -543,7 +543,11 @@ impl Node {
     /// Makes a GenServer or supervisor raise inside its own loop (the shell's `crash`):
     /// an abnormal exit with a crash report, unlike a kill. `false` for a dead pid.
     pub fn crash(&self, pid: Pid) -> bool {
-        self.entry(pid).is_some_and(|e| e.mailbox.push(Envelope::System(SystemRequest::Crash)).is_ok())
+        self.entry(pid).is_some_and(|e| {
+            e.mailbox
+                .push(Envelope::System(SystemRequest::Crash))
+                .is_ok()
+        })
     }
 
     /// Whether every process but `except` is idle: waiting on an empty mailbox or asleep.

@@ -303,28 +303,6 @@ impl Store {
     pub fn list_names_in(dir: &Path) -> Vec<String> {
         list_names_with(dir, DEFAULT_MAX_FILE)
     }
-}
-
-fn list_names_with(dir: &Path, max_file: u64) -> Vec<String> {
-    {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| {
-                let file = e.file_name().into_string().ok()?;
-                if !(file.starts_with("l-") || file.starts_with("h-")) {
-                    return None;
-                }
-                let name = read_stored_name(&e.path(), max_file)?;
-                (file_name(&name).ok()? == file).then_some(name)
-            })
-            .collect();
-        names.sort();
-        names
-    }
 
     // Helpers of the write path.
 
@@ -754,6 +732,27 @@ fn error(path: &Path, kind: PersistErrorKind) -> PersistError {
 
 fn io_error(path: &Path, what: &str, e: io::Error) -> PersistError {
     error(path, PersistErrorKind::Io(format!("{what}: {e}")))
+}
+
+/// The names of the valid list files of a folder, sorted.
+fn list_names_with(dir: &Path, max_file: u64) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            if !(file.starts_with("l-") || file.starts_with("h-")) {
+                return None;
+            }
+            let name = read_stored_name(&e.path(), max_file)?;
+            (file_name(&name).ok()? == file).then_some(name)
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 #[cfg(test)]
