@@ -1,2 +1,3 @@
 //! otplab (crate map written as the modules land).
 pub mod runtime;
+pub mod shell;
