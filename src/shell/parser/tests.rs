@@ -1119,3 +1119,26 @@ fn seed_lines_parse() {
         assert!(parse_line(line).is_ok(), "{line:?}: {:?}", parse_line(line));
     }
 }
+
+#[test]
+fn legal_but_hostile_inputs_stay_fast() {
+    let cases = [
+        format!(
+            "{}[{}1]{}",
+            "fn -> ".repeat(250),
+            "1,".repeat(200_000),
+            " end".repeat(250)
+        ),
+        format!("{}1{}", "a = ".repeat(400), "\n".repeat(1_000_000)),
+        format!("case x do\n{}end", "1 -> 2\n".repeat(140_000)),
+        format!("[{}a: 1]", "a: 1, ".repeat(150_000)),
+        format!("info {}", "x ".repeat(400_000)),
+        "a".repeat(MAX_LINE_BYTES),
+    ];
+    for input in &cases {
+        quickly(Duration::from_secs(5), || {
+            let _ = parse_line(input);
+            let _ = completeness(input);
+        });
+    }
+}
