@@ -2,5 +2,13 @@
 //! process, and printed; events of the node (process output, crashes, restarts) are printed
 //! above the prompt. Only this module writes to the terminal.
 
+pub mod ast;
+pub mod builtins;
+pub mod commands;
+pub mod editor;
+pub mod eval;
+pub mod parser;
+pub mod printer;
 pub mod report;
 pub mod script;
+pub mod session;
