@@ -200,6 +200,7 @@ const FLOOD_FLAGS: &[FlagSpec] = &[
     },
 ];
 const TRACE_CHOICES: &[&str] = &["on", "off", "show", "mermaid"];
+const REPORT_CHOICES: &[&str] = &["short", "iex", "sasl"];
 
 commands! {
     ServerProcess "server_process" (1, 1) NO_FLAGS, None, "server_process LIST",
@@ -243,6 +244,8 @@ commands! {
     Profile "profile" (1, 3) NO_FLAGS, None, "profile cache N C",
         "Profiler.run on the cache: N operations by C clients";
     Loadtest "loadtest" (1, 1) NO_FLAGS, None, "loadtest N", "the chapter's put/get load test";
+    Report "report" (1, 1) NO_FLAGS, Some(REPORT_CHOICES), "report short|iex|sasl",
+        "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
 }
 
 /// An expression of the Elixir subset.

@@ -161,7 +161,6 @@ pub async fn repl(mut session: Session, color: bool) {
             msg = from_editor.recv() => match msg {
                 Some(FromEditor::Printer(p)) => printer = Some(p),
                 Some(FromEditor::Input(text)) => {
-                    reading = false;
                     if matches!(text.trim(), "exit" | "exit()") {
                         break;
                     }
@@ -299,7 +298,7 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
     loop {
         n += 1;
         let mut buf = vec![];
-        let read = (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf);
+        let read = std::io::Read::take(reader.by_ref(), MAX_LINE as u64 + 1).read_until(b'\n', &mut buf);
         match read {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
@@ -309,7 +308,7 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
             let mut sink = vec![];
             loop {
                 sink.clear();
-                match (&mut reader).take(1 << 16).read_until(b'\n', &mut sink) {
+                match std::io::Read::take(reader.by_ref(), 1 << 16).read_until(b'\n', &mut sink) {
                     Ok(0) | Err(_) => break,
                     Ok(_) if sink.ends_with(b"\n") => break,
                     Ok(_) => {}

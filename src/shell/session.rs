@@ -86,7 +86,7 @@ impl Session {
             color: opts.color,
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
-        let mut session = Session { node, ctx, env: Env::default(), shell, jobs, events, counter: 1, style: Style { color: opts.color }, cancel: Arc::new(Mutex::new(None)) };
+        let session = Session { node, ctx, env: Env::default(), shell, jobs, events, counter: 1, style: Style { color: opts.color }, cancel: Arc::new(Mutex::new(None)) };
         if !opts.bare {
             let config = Arc::new(opts.config);
             if let Ok(pid) = crate::todo::supervisor::start(&session.node, config).await {
