@@ -29,7 +29,7 @@
 //! syntax tree exists. The expression parser is a recursive-descent, precedence-climbing parser
 //! over those tokens with Elixir's operator table; its recursion is bounded by a depth counter
 //! (which also bounds long operator chains such as `1 + 1 + … + 1`), so building, walking and
-//! dropping the tree cannot overflow the stack. The command language ([`command`]) is parsed with
+//! dropping the tree cannot overflow the stack. The command language (module `command`) is parsed with
 //! nom over the text directly; its bracketed and quoted arguments go through the lexer and the
 //! expression parser. Long runs of blank lines and clause look-ahead are scanned in linear time
 //! (a test keeps 1 MiB of legal but hostile input under a few seconds in a debug build).
@@ -231,9 +231,23 @@ pub fn parse_elixir(text: &str) -> Result<Line, ParseError> {
 }
 
 /// Tells a REPL whether to evaluate the input or to ask for another line.
+///
+/// A pending input whose last line is `#iex:break` is abandoned, as in iex: the answer is
+/// `Invalid` with a `TokenMissingError` "incomplete expression" (alone on a fresh prompt,
+/// `#iex:break` is just a comment).
 pub fn completeness(text: &str) -> Completeness {
     if let Err(e) = check_size(text) {
         return Completeness::Invalid(e.into_public(text));
+    }
+    let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
+    if lines.len() > 1 && lines.last().map(|l| l.trim()) == Some("#iex:break") {
+        return Completeness::Invalid(ParseError {
+            line: lines.len(),
+            column: 1,
+            message: "incomplete expression".to_string(),
+            hint: None,
+            kind: ErrorKind::TokenMissing,
+        });
     }
     if let Ok(lexed) = lexer::lex(text, 0, false)
         && (!lexed.open.is_empty() || ends_with_continuation(&lexed.toks))

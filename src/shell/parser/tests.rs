@@ -865,6 +865,18 @@ fn completeness_drives_the_continuation_prompt() {
         let want = if *complete { Complete } else { Incomplete };
         assert_eq!(got, want, "input {input:?}");
     }
+    let abandoned = completeness("Todo.Server.add_entry(\n  bobs_list,\n#iex:break");
+    assert_eq!(
+        abandoned,
+        Invalid(ParseError {
+            line: 3,
+            column: 1,
+            message: "incomplete expression".into(),
+            hint: None,
+            kind: ErrorKind::TokenMissing,
+        })
+    );
+    assert_eq!(completeness("#iex:break"), Complete);
     for bad in [
         ")",
         "(]",
