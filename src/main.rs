@@ -122,6 +122,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let (persist, _guard) = scratch(&cli.persist)?;
             let mut session = Session::start(options(persist, color)).await;
+            for line in std::mem::take(&mut session.boot_output) {
+                println!("{line}");
+            }
             let inputs = script::parse(&text).into_iter().map(|s| s.input).collect();
             editor::replay(&mut session, inputs, true, *step).await;
             session.shutdown().await;

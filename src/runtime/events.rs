@@ -51,6 +51,9 @@ pub enum Event {
         caller: Pid,
         reply: Term,
     },
+    /// A point in the stream placed by a process (the shell marks the end of each evaluation,
+    /// so what happened before its reply prints before the result).
+    Mark { pid: Pid, seq: u64 },
     /// A message passing between two traced processes.
     Trace(Arc<TraceEvent>),
 }

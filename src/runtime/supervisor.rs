@@ -504,6 +504,10 @@ impl Sup {
             Strategy::RestForOne => index..self.children.len(),
         };
         // Siblings in the range stop in reverse order before anything restarts (S13, S14).
+        let mut old_pids: Vec<Pid> = range
+            .clone()
+            .map(|i| self.children[i].pid.unwrap_or(pid))
+            .collect();
         for i in range.clone().rev() {
             if let Some(sibling) = self.children[i].pid.take() {
                 let shutdown = self.children[i].spec.shutdown;
@@ -516,12 +520,13 @@ impl Sup {
         while i < end {
             if self.children[i].spec.restart == Restart::Temporary && i != index {
                 self.children.remove(i);
+                old_pids.remove(i - range.start);
                 end -= 1;
                 continue;
             }
             self.children[i].restarts += 1;
             let (spec, restarts) = (self.children[i].spec.clone(), self.children[i].restarts);
-            let old = if i == index { pid } else { Pid(0) };
+            let old = old_pids[i - range.start];
             self.children[i].pid = self.restart_one(p, &spec, old, restarts).await?;
             i += 1;
         }

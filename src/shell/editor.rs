@@ -47,7 +47,12 @@ struct ShellHelper {
 impl Completer for ShellHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         Ok(complete(line, pos, &self.known.lock().unwrap()))
     }
 }
@@ -56,31 +61,97 @@ impl Completer for ShellHelper {
 /// modules, commands, variables, `:names` and `"list names"` otherwise.
 pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<Pair>) {
     let before = &line[..pos];
-    let start = before.rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '?' | '!' | '"' | '\''))).map(|i| i + 1).unwrap_or(0);
+    let start = before
+        .rfind(|c: char| {
+            !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '?' | '!' | '"' | '\''))
+        })
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let word = &before[start..];
-    let pair = |s: String| Pair { display: s.clone(), replacement: s };
+    let pair = |s: String| Pair {
+        display: s.clone(),
+        replacement: s,
+    };
     let mut out: Vec<Pair> = vec![];
     if let Some(list) = word.strip_prefix('"') {
-        out.extend(known.lists.iter().filter(|l| l.starts_with(list)).map(|l| pair(format!("\"{l}\""))));
-    } else if let Some((module, fun)) = word.rsplit_once('.').filter(|(m, _)| m.chars().next().is_some_and(|c| c.is_uppercase() || c == ':')) {
+        out.extend(
+            known
+                .lists
+                .iter()
+                .filter(|l| l.starts_with(list))
+                .map(|l| pair(format!("\"{l}\""))),
+        );
+    } else if let Some((module, fun)) = word.rsplit_once('.').filter(|(m, _)| {
+        m.chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c == ':')
+    }) {
         if let Some((_, funs)) = MODULES.iter().find(|(m, _)| *m == module) {
-            out.extend(funs.iter().filter(|(f, _, _)| f.starts_with(fun)).map(|(f, _, _)| pair(format!("{module}.{f}"))));
+            out.extend(
+                funs.iter()
+                    .filter(|(f, _, _)| f.starts_with(fun))
+                    .map(|(f, _, _)| pair(format!("{module}.{f}"))),
+            );
         } else {
-            out.extend(MODULES.iter().filter(|(m, _)| m.starts_with(word)).map(|(m, _)| pair(m.to_string())));
+            out.extend(
+                MODULES
+                    .iter()
+                    .filter(|(m, _)| m.starts_with(word))
+                    .map(|(m, _)| pair(m.to_string())),
+            );
         }
     } else if word.starts_with(':') {
-        out.extend(known.names.iter().filter(|n| format!(":{n}").starts_with(word)).map(|n| pair(format!(":{n}"))));
-        out.extend(MODULES.iter().filter(|(m, _)| m.starts_with(word)).map(|(m, _)| pair(m.to_string())));
+        out.extend(
+            known
+                .names
+                .iter()
+                .filter(|n| format!(":{n}").starts_with(word))
+                .map(|n| pair(format!(":{n}"))),
+        );
+        out.extend(
+            MODULES
+                .iter()
+                .filter(|(m, _)| m.starts_with(word))
+                .map(|(m, _)| pair(m.to_string())),
+        );
     } else {
-        out.extend(MODULES.iter().filter(|(m, _)| *m != "Kernel" && m.starts_with(word)).map(|(m, _)| pair(m.to_string())));
+        out.extend(
+            MODULES
+                .iter()
+                .filter(|(m, _)| *m != "Kernel" && m.starts_with(word))
+                .map(|(m, _)| pair(m.to_string())),
+        );
         if start == 0 || before[..start].trim().is_empty() {
-            out.extend(CommandName::ALL.iter().filter(|c| c.word().starts_with(word)).map(|c| pair(c.word().to_string())));
+            out.extend(
+                CommandName::ALL
+                    .iter()
+                    .filter(|c| c.word().starts_with(word))
+                    .map(|c| pair(c.word().to_string())),
+            );
         }
-        out.extend(known.vars.iter().filter(|v| v.starts_with(word)).map(|v| pair(v.clone())));
+        out.extend(
+            known
+                .vars
+                .iter()
+                .filter(|v| v.starts_with(word))
+                .map(|v| pair(v.clone())),
+        );
         if let Some((_, kernel)) = MODULES.iter().find(|(m, _)| *m == "Kernel") {
-            out.extend(kernel.iter().filter(|(f, _, _)| f.starts_with(word)).map(|(f, _, _)| pair(f.to_string())));
+            out.extend(
+                kernel
+                    .iter()
+                    .filter(|(f, _, _)| f.starts_with(word))
+                    .map(|(f, _, _)| pair(f.to_string())),
+            );
         }
-        for w in ["registry", "cache", "database", "worker", "server_supervisor", "system_supervisor"] {
+        for w in [
+            "registry",
+            "cache",
+            "database",
+            "worker",
+            "server_supervisor",
+            "system_supervisor",
+        ] {
             if w.starts_with(word) && !word.is_empty() {
                 out.push(pair(w.to_string()));
             }
@@ -114,7 +185,11 @@ impl Hinter for ShellHelper {
 
 impl Highlighter for ShellHelper {
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        if self.color { Cow::Owned(hint.dimmed().to_string()) } else { Cow::Borrowed(hint) }
+        if self.color {
+            Cow::Owned(hint.dimmed().to_string())
+        } else {
+            Cow::Borrowed(hint)
+        }
     }
 }
 
@@ -123,7 +198,9 @@ impl Helper for ShellHelper {}
 
 /// Where history is kept: `$XDG_DATA_HOME/otplab/history`, or `~/.local/share/otplab/history`.
 pub fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(base.join("otplab").join("history"))
 }
 
@@ -151,6 +228,9 @@ pub async fn repl(mut session: Session, color: bool) {
         }
     });
 
+    for line in std::mem::take(&mut session.boot_output) {
+        println!("{line}");
+    }
     println!("{}", banner(&session.node));
     let mut printer: Option<Box<dyn ExternalPrinter + Send>> = None;
     let mut reading = false;
@@ -194,12 +274,22 @@ pub async fn repl(mut session: Session, color: bool) {
 fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {
     let mut k = known.lock().unwrap();
     k.vars = session.env.vars.keys().cloned().collect();
-    k.names = session.node.registered().into_iter().map(|(a, _)| a.as_str().to_string()).collect();
+    k.names = session
+        .node
+        .registered()
+        .into_iter()
+        .map(|(a, _)| a.as_str().to_string())
+        .collect();
     let dir = session.ctx.config().persist_dir.clone();
     k.lists = crate::todo::persist::Store::list_names_in(&dir);
 }
 
-fn editor_thread(known: Arc<Mutex<Known>>, color: bool, prompts: std::sync::mpsc::Receiver<Option<u32>>, tx: mpsc::UnboundedSender<FromEditor>) {
+fn editor_thread(
+    known: Arc<Mutex<Known>>,
+    color: bool,
+    prompts: std::sync::mpsc::Receiver<Option<u32>>,
+    tx: mpsc::UnboundedSender<FromEditor>,
+) {
     let Ok(mut rl) = Editor::<ShellHelper, DefaultHistory>::new() else {
         let _ = tx.send(FromEditor::Eof);
         return;
@@ -216,8 +306,16 @@ fn editor_thread(known: Arc<Mutex<Known>>, color: bool, prompts: std::sync::mpsc
     while let Ok(Some(n)) = prompts.recv() {
         let mut pending = String::new();
         let outcome = loop {
-            let prompt = if pending.is_empty() { format!("iex({n})> ") } else { format!("...({n})> ") };
-            let prompt = if color { prompt.bold().to_string() } else { prompt };
+            let prompt = if pending.is_empty() {
+                format!("iex({n})> ")
+            } else {
+                format!("...({n})> ")
+            };
+            let prompt = if color {
+                prompt.bold().to_string()
+            } else {
+                prompt
+            };
             match rl.readline(&prompt) {
                 Ok(line) => {
                     if line.trim() == "#iex:break" {
@@ -258,12 +356,21 @@ fn editor_thread(known: Arc<Mutex<Known>>, color: bool, prompts: std::sync::mpsc
 
 /// Replays inputs as a transcript: standard input when it is not a terminal, or a script.
 /// Returns each input with the lines it printed.
-pub async fn replay(session: &mut Session, inputs: Vec<String>, echo: bool, step: bool) -> Vec<(String, Vec<String>)> {
+pub async fn replay(
+    session: &mut Session,
+    inputs: Vec<String>,
+    echo: bool,
+    step: bool,
+) -> Vec<(String, Vec<String>)> {
     let mut out = vec![];
     let mut stdout = std::io::stdout();
     for input in inputs {
         if step {
-            let _ = write!(stdout, "{}", format!("[Enter] {}", input.lines().next().unwrap_or("")).dimmed());
+            let _ = write!(
+                stdout,
+                "{}",
+                format!("[Enter] {}", input.lines().next().unwrap_or("")).dimmed()
+            );
             let _ = stdout.flush();
             let mut buf = String::new();
             let _ = std::io::stdin().lock().read_line(&mut buf);
@@ -298,7 +405,8 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
     loop {
         n += 1;
         let mut buf = vec![];
-        let read = std::io::Read::take(reader.by_ref(), MAX_LINE as u64 + 1).read_until(b'\n', &mut buf);
+        let read =
+            std::io::Read::take(reader.by_ref(), MAX_LINE as u64 + 1).read_until(b'\n', &mut buf);
         match read {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
@@ -314,12 +422,16 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
                     Ok(_) => {}
                 }
             }
-            out.push(Err(format!("** (SyntaxError) iex:{n}: input too large (a line is limited to {MAX_LINE} bytes)")));
+            out.push(Err(format!(
+                "** (SyntaxError) iex:{n}: input too large (a line is limited to {MAX_LINE} bytes)"
+            )));
             pending.clear();
             continue;
         }
         let Ok(line) = String::from_utf8(buf) else {
-            out.push(Err(format!("** (SyntaxError) iex:{n}: invalid UTF-8 in the input")));
+            out.push(Err(format!(
+                "** (SyntaxError) iex:{n}: invalid UTF-8 in the input"
+            )));
             pending.clear();
             continue;
         };
@@ -334,7 +446,9 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
             continue;
         }
         if line.trim() == "#iex:break" {
-            out.push(Err(format!("** (TokenMissingError) iex:{n}: incomplete expression")));
+            out.push(Err(format!(
+                "** (TokenMissingError) iex:{n}: incomplete expression"
+            )));
             pending.clear();
             continue;
         }
@@ -343,7 +457,9 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
         }
     }
     if !pending.trim().is_empty() {
-        out.push(Err(format!("** (TokenMissingError) iex:{n}: incomplete expression")));
+        out.push(Err(format!(
+            "** (TokenMissingError) iex:{n}: incomplete expression"
+        )));
     }
     out
 }

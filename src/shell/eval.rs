@@ -37,11 +37,19 @@ pub struct Ctx {
     pub history: Mutex<Vec<String>>,
     pub results: Mutex<Vec<Term>>,
     pub color: bool,
+    /// Exit signals the shell sends, delivered once the line's result is printed, so that
+    /// `kill registry` prints `true` before the restarts it causes, every time.
+    pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
 }
 
 impl Ctx {
     pub fn config(&self) -> Arc<Config> {
         self.config.lock().unwrap().clone()
+    }
+
+    /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.
+    pub fn exit_later(&self, pid: Pid, reason: ExitReason) {
+        self.deferred.lock().unwrap().push((pid, reason));
     }
 }
 
@@ -74,7 +82,10 @@ impl<'a> Eval<'a> {
             ExprKind::Int(i) => Ok(Term::Int(*i)),
             ExprKind::Float(f) => Ok(Term::Float(*f)),
             ExprKind::Atom(a) => Ok(Term::Atom(Atom::new(a)?)),
-            ExprKind::Alias(parts) => Ok(Term::Atom(Atom::new(&format!("Elixir.{}", self.resolve_alias(parts)))?)),
+            ExprKind::Alias(parts) => Ok(Term::Atom(Atom::new(&format!(
+                "Elixir.{}",
+                self.resolve_alias(parts)
+            ))?)),
             ExprKind::Str(parts) => {
                 let mut out = String::new();
                 for part in parts {
@@ -91,7 +102,12 @@ impl<'a> Eval<'a> {
                 Some(v) => Ok(v.clone()),
                 None => self.local_call(name, vec![], e).await,
             },
-            ExprKind::Pin(name) => self.env.vars.get(name).cloned().ok_or_else(|| undefined_var(name)),
+            ExprKind::Pin(name) => self
+                .env
+                .vars
+                .get(name)
+                .cloned()
+                .ok_or_else(|| undefined_var(name)),
             ExprKind::List { items, tail } => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -100,7 +116,11 @@ impl<'a> Eval<'a> {
                 if let Some(t) = tail {
                     match self.eval(t).await? {
                         Term::List(rest) => out.extend(rest),
-                        other => return Err(arg_error(format!("improper lists are not supported: tail {other}"))),
+                        other => {
+                            return Err(arg_error(format!(
+                                "improper lists are not supported: tail {other}"
+                            )));
+                        }
                     }
                 }
                 Ok(Term::List(out))
@@ -123,11 +143,16 @@ impl<'a> Eval<'a> {
             }
             ExprKind::MapUpdate { base, pairs } => {
                 let base = self.eval(base).await?;
-                let Term::Map(mut m) = base else { return Err(raise("BadMapError", format!("expected a map, got: {base}"))) };
+                let Term::Map(mut m) = base else {
+                    return Err(raise("BadMapError", format!("expected a map, got: {base}")));
+                };
                 for (k, v) in pairs {
                     let k = self.eval(k).await?;
                     if !m.contains_key(&k) {
-                        return Err(raise("KeyError", format!("key {k} not found in: {}", Term::Map(m))));
+                        return Err(raise(
+                            "KeyError",
+                            format!("key {k} not found in: {}", Term::Map(m)),
+                        ));
                     }
                     let v = self.eval(v).await?;
                     m.insert(k, v);
@@ -138,14 +163,19 @@ impl<'a> Eval<'a> {
                 let (a, b) = (self.eval(a).await?, self.eval(b).await?);
                 match (a, b) {
                     (Term::Int(a), Term::Int(b)) => Ok(range_term(a, b)),
-                    (a, b) => Err(arg_error(format!("ranges (first..last) expect both sides to be integers, got: {a}..{b}"))),
+                    (a, b) => Err(arg_error(format!(
+                        "ranges (first..last) expect both sides to be integers, got: {a}..{b}"
+                    ))),
                 }
             }
             ExprKind::Match(pat, value) => {
                 let v = self.eval(value).await?;
                 let mut bound = HashMap::new();
                 if !self.matches(pat, &v, &mut bound)? {
-                    return Err(raise("MatchError", format!("no match of right hand side value: {v}")));
+                    return Err(raise(
+                        "MatchError",
+                        format!("no match of right hand side value: {v}"),
+                    ));
                 }
                 self.env.vars.extend(bound);
                 Ok(v)
@@ -153,12 +183,19 @@ impl<'a> Eval<'a> {
             ExprKind::Unary(op, x) => {
                 let x = self.eval(x).await?;
                 match (op, &x) {
-                    (UnOp::Neg, Term::Int(i)) => Ok(Term::Int(i.checked_neg().ok_or_else(|| arith(&x))?)),
+                    (UnOp::Neg, Term::Int(i)) => {
+                        Ok(Term::Int(i.checked_neg().ok_or_else(|| arith(&x))?))
+                    }
                     (UnOp::Neg, Term::Float(f)) => Ok(Term::Float(-f)),
                     (UnOp::Plus, Term::Int(_) | Term::Float(_)) => Ok(x),
-                    (UnOp::Not, Term::Atom(a)) if matches!(a.as_str(), "true" | "false") => Ok(Term::bool(a.as_str() == "false")),
+                    (UnOp::Not, Term::Atom(a)) if matches!(a.as_str(), "true" | "false") => {
+                        Ok(Term::bool(a.as_str() == "false"))
+                    }
                     (UnOp::Bang, _) => Ok(Term::bool(!x.truthy())),
-                    _ => Err(arg_error(format!("bad argument in arithmetic expression: {}{x}", op.text()))),
+                    _ => Err(arg_error(format!(
+                        "bad argument in arithmetic expression: {}{x}",
+                        op.text()
+                    ))),
                 }
             }
             ExprKind::Binary(BinOp::Pipe, left, right) => {
@@ -170,7 +207,9 @@ impl<'a> Eval<'a> {
                 let args = self.eval_args(args).await?;
                 self.local_call(name, args, e).await
             }
-            ExprKind::RemoteCall { module, fun, args, .. } => {
+            ExprKind::RemoteCall {
+                module, fun, args, ..
+            } => {
                 let module_term = self.eval(module).await?;
                 let args = self.eval_args(args).await?;
                 self.remote_call(&module_term, fun, args).await
@@ -179,7 +218,10 @@ impl<'a> Eval<'a> {
                 let base = self.eval(base).await?;
                 match base.get(field) {
                     Some(v) => Ok(v.clone()),
-                    None if matches!(base, Term::Map(_) | Term::Struct(..)) => Err(raise("KeyError", format!("key :{field} not found in: {base}"))),
+                    None if matches!(base, Term::Map(_) | Term::Struct(..)) => Err(raise(
+                        "KeyError",
+                        format!("key :{field} not found in: {base}"),
+                    )),
                     None => match base {
                         // `Module.function` without parentheses on a module value.
                         Term::Atom(_) => self.remote_call(&base, field, vec![]).await,
@@ -193,7 +235,11 @@ impl<'a> Eval<'a> {
                 self.apply(&f, args).await
             }
             ExprKind::Fn(clauses) => Ok(self.closure(clauses)),
-            ExprKind::If { cond, then, otherwise } => {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 if self.eval(cond).await?.truthy() {
                     self.eval(then).await
                 } else if let Some(o) = otherwise {
@@ -206,7 +252,9 @@ impl<'a> Eval<'a> {
                 let v = self.eval(subject).await?;
                 for clause in clauses {
                     let mut bound = HashMap::new();
-                    if clause.params.len() == 1 && self.matches(&clause.params[0], &v, &mut bound)? {
+                    if clause.params.len() == 1
+                        && self.matches(&clause.params[0], &v, &mut bound)?
+                    {
                         let saved = self.env.vars.clone();
                         self.env.vars.extend(bound);
                         if let Some(g) = &clause.guard {
@@ -218,7 +266,10 @@ impl<'a> Eval<'a> {
                         return self.eval(&clause.body).await;
                     }
                 }
-                Err(raise("CaseClauseError", format!("no case clause matching: {v}")))
+                Err(raise(
+                    "CaseClauseError",
+                    format!("no case clause matching: {v}"),
+                ))
             }
             ExprKind::Receive { clauses, after } => self.receive(clauses, after.as_ref()).await,
             ExprKind::For { qualifiers, body } => {
@@ -228,9 +279,14 @@ impl<'a> Eval<'a> {
             }
             ExprKind::AliasDirective(entries) => {
                 for entry in entries {
-                    self.env.aliases.insert(entry.as_name.clone(), entry.module.join("."));
+                    self.env
+                        .aliases
+                        .insert(entry.as_name.clone(), entry.module.join("."));
                 }
-                let last = entries.last().map(|e| e.module.join(".")).unwrap_or_default();
+                let last = entries
+                    .last()
+                    .map(|e| e.module.join("."))
+                    .unwrap_or_default();
                 Ok(Term::Atom(Atom::new(&format!("Elixir.{last}"))?))
             }
             ExprKind::Block(exprs) => {
@@ -260,7 +316,9 @@ impl<'a> Eval<'a> {
                 self.local_call(name, all, call).await
             }
             ExprKind::Var(name) => self.local_call(name, vec![first], call).await,
-            ExprKind::RemoteCall { module, fun, args, .. } => {
+            ExprKind::RemoteCall {
+                module, fun, args, ..
+            } => {
                 let m = self.eval(module).await?;
                 let mut all = vec![first];
                 all.extend(self.eval_args(args).await?);
@@ -282,17 +340,25 @@ impl<'a> Eval<'a> {
 
     fn resolve_alias(&self, parts: &[String]) -> String {
         match self.env.aliases.get(&parts[0]) {
-            Some(full) => std::iter::once(full.clone()).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join("."),
+            Some(full) => std::iter::once(full.clone())
+                .chain(parts[1..].iter().cloned())
+                .collect::<Vec<_>>()
+                .join("."),
             None => parts.join("."),
         }
     }
 
     async fn remote_call(&mut self, module: &Term, fun: &str, args: Vec<Term>) -> R {
         let Term::Atom(m) = module else {
-            return Err(arg_error(format!("you attempted to apply a function on {module}. Modules (the first argument of apply) must always be an atom")));
+            return Err(arg_error(format!(
+                "you attempted to apply a function on {module}. Modules (the first argument of apply) must always be an atom"
+            )));
         };
         let name = m.as_str();
-        let module = name.strip_prefix("Elixir.").map(str::to_string).unwrap_or_else(|| format!(":{name}"));
+        let module = name
+            .strip_prefix("Elixir.")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!(":{name}"));
         super::builtins::call(self, &module, fun, args).await
     }
 
@@ -305,7 +371,10 @@ impl<'a> Eval<'a> {
     pub async fn apply(&mut self, f: &Term, args: Vec<Term>) -> R {
         match f {
             Term::Fun(fun) => fun.call(self.p, args).await,
-            other => Err(raise("BadFunctionError", format!("expected a function, got: {other}"))),
+            other => Err(raise(
+                "BadFunctionError",
+                format!("expected a function, got: {other}"),
+            )),
         }
     }
 
@@ -315,33 +384,38 @@ impl<'a> Eval<'a> {
         let clauses: Arc<Vec<Clause>> = Arc::new(clauses.to_vec());
         let env = self.env.clone();
         let ctx = self.ctx.clone();
-        let body: Arc<crate::runtime::term::FunBody> = Arc::new(move |p: &mut Process, args: Vec<Term>| {
-            let (clauses, env, ctx) = (clauses.clone(), env.clone(), ctx.clone());
-            Box::pin(async move {
-                let mut ev = Eval { p, ctx: &ctx, env };
-                for clause in clauses.iter() {
-                    let mut bound = HashMap::new();
-                    let mut ok = clause.params.len() == args.len();
-                    for (pat, arg) in clause.params.iter().zip(&args) {
-                        if !ok {
-                            break;
+        let body: Arc<crate::runtime::term::FunBody> =
+            Arc::new(move |p: &mut Process, args: Vec<Term>| {
+                let (clauses, env, ctx) = (clauses.clone(), env.clone(), ctx.clone());
+                Box::pin(async move {
+                    let mut ev = Eval { p, ctx: &ctx, env };
+                    for clause in clauses.iter() {
+                        let mut bound = HashMap::new();
+                        let mut ok = clause.params.len() == args.len();
+                        for (pat, arg) in clause.params.iter().zip(&args) {
+                            if !ok {
+                                break;
+                            }
+                            ok = ev.matches(pat, arg, &mut bound)?;
                         }
-                        ok = ev.matches(pat, arg, &mut bound)?;
-                    }
-                    if !ok {
-                        continue;
-                    }
-                    ev.env.vars.extend(bound);
-                    if let Some(g) = &clause.guard {
-                        if !ev.eval(g).await?.truthy() {
+                        if !ok {
                             continue;
                         }
+                        ev.env.vars.extend(bound);
+                        if let Some(g) = &clause.guard {
+                            if !ev.eval(g).await?.truthy() {
+                                continue;
+                            }
+                        }
+                        return ev.eval(&clause.body).await;
                     }
-                    return ev.eval(&clause.body).await;
-                }
-                Err(raise("FunctionClauseError", "no function clause matching in anonymous fn/".to_string() + &args.len().to_string()))
-            })
-        });
+                    Err(raise(
+                        "FunctionClauseError",
+                        "no function clause matching in anonymous fn/".to_string()
+                            + &args.len().to_string(),
+                    ))
+                })
+            });
         Term::Fun(Fun::new(arity, "erl_eval.expr", body))
     }
 
@@ -350,11 +424,19 @@ impl<'a> Eval<'a> {
         match op {
             BinOp::AndAnd => {
                 let a = self.eval(l).await?;
-                return if a.truthy() { self.eval(r).await } else { Ok(a) };
+                return if a.truthy() {
+                    self.eval(r).await
+                } else {
+                    Ok(a)
+                };
             }
             BinOp::OrOr => {
                 let a = self.eval(l).await?;
-                return if a.truthy() { Ok(a) } else { self.eval(r).await };
+                return if a.truthy() {
+                    Ok(a)
+                } else {
+                    self.eval(r).await
+                };
             }
             BinOp::And | BinOp::Or => {
                 let a = self.eval(l).await?;
@@ -385,7 +467,8 @@ impl<'a> Eval<'a> {
         let env_vars = self.env.vars.clone();
         let accept = move |env: &crate::runtime::Envelope| {
             let term = env.to_term();
-            pats.iter().any(|c| c.params.len() == 1 && pattern_matches(&c.params[0], &term, &env_vars))
+            pats.iter()
+                .any(|c| c.params.len() == 1 && pattern_matches(&c.params[0], &term, &env_vars))
         };
         match self.p.receive_match(accept, timeout).await {
             Some(envelope) => {
@@ -406,7 +489,12 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn for_loop<'b>(&'b mut self, qs: &'b [Qualifier], body: &'b Expr, out: &'b mut Vec<Term>) -> BoxFuture<'b, Result<(), ExitReason>> {
+    fn for_loop<'b>(
+        &'b mut self,
+        qs: &'b [Qualifier],
+        body: &'b Expr,
+        out: &'b mut Vec<Term>,
+    ) -> BoxFuture<'b, Result<(), ExitReason>> {
         Box::pin(async move {
             let Some((first, rest)) = qs.split_first() else {
                 out.push(self.eval(body).await?);
@@ -437,7 +525,12 @@ impl<'a> Eval<'a> {
     }
 
     /// Matches a pattern, collecting new bindings; `Ok(false)` on no match.
-    pub fn matches(&self, pat: &Expr, v: &Term, bound: &mut HashMap<String, Term>) -> Result<bool, ExitReason> {
+    pub fn matches(
+        &self,
+        pat: &Expr,
+        v: &Term,
+        bound: &mut HashMap<String, Term>,
+    ) -> Result<bool, ExitReason> {
         Ok(match_pattern(pat, v, &self.env.vars, bound))
     }
 }
@@ -447,7 +540,12 @@ fn pattern_matches(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>) -> bool 
     match_pattern(pat, v, vars, &mut HashMap::new())
 }
 
-fn match_pattern(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>, bound: &mut HashMap<String, Term>) -> bool {
+fn match_pattern(
+    pat: &Expr,
+    v: &Term,
+    vars: &BTreeMap<String, Term>,
+    bound: &mut HashMap<String, Term>,
+) -> bool {
     match &pat.kind {
         ExprKind::Var(name) if name.starts_with('_') => true,
         ExprKind::Var(name) => match bound.get(name) {
@@ -461,7 +559,9 @@ fn match_pattern(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>, bound: &mu
         ExprKind::Int(i) => *v == Term::Int(*i),
         ExprKind::Float(f) => *v == Term::Float(*f),
         ExprKind::Atom(a) => matches!(v, Term::Atom(x) if x.as_str() == a),
-        ExprKind::Alias(parts) => matches!(v, Term::Atom(x) if x.as_str() == format!("Elixir.{}", parts.join("."))),
+        ExprKind::Alias(parts) => {
+            matches!(v, Term::Atom(x) if x.as_str() == format!("Elixir.{}", parts.join(".")))
+        }
         ExprKind::Str(parts) => match (parts.as_slice(), v) {
             ([], Term::Str(s)) => s.is_empty(),
             ([StrPart::Lit(l)], Term::Str(s)) => **s == **l,
@@ -470,15 +570,30 @@ fn match_pattern(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>, bound: &mu
         ExprKind::Date(d) => *v == Term::Date(*d),
         ExprKind::Pid(p) => *v == Term::Pid(*p),
         ExprKind::Tuple(items) => match v {
-            Term::Tuple(vs) => items.len() == vs.len() && items.iter().zip(vs).all(|(p, x)| match_pattern(p, x, vars, bound)),
+            Term::Tuple(vs) => {
+                items.len() == vs.len()
+                    && items
+                        .iter()
+                        .zip(vs)
+                        .all(|(p, x)| match_pattern(p, x, vars, bound))
+            }
             _ => false,
         },
         ExprKind::List { items, tail } => match v {
             Term::List(vs) => match tail {
-                None => items.len() == vs.len() && items.iter().zip(vs).all(|(p, x)| match_pattern(p, x, vars, bound)),
+                None => {
+                    items.len() == vs.len()
+                        && items
+                            .iter()
+                            .zip(vs)
+                            .all(|(p, x)| match_pattern(p, x, vars, bound))
+                }
                 Some(t) => {
                     vs.len() >= items.len()
-                        && items.iter().zip(vs).all(|(p, x)| match_pattern(p, x, vars, bound))
+                        && items
+                            .iter()
+                            .zip(vs)
+                            .all(|(p, x)| match_pattern(p, x, vars, bound))
                         && match_pattern(t, &Term::List(vs[items.len()..].to_vec()), vars, bound)
                 }
             },
@@ -495,10 +610,13 @@ fn match_pattern(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>, bound: &mu
                 _ => None,
             };
             match (key, v) {
-                (Some(key), Term::Map(m)) => m.get(&key).is_some_and(|x| match_pattern(p, x, vars, bound)),
-                (Some(Term::Atom(a)), Term::Struct(_, fields)) => {
-                    fields.iter().find(|(k, _)| *k == a).is_some_and(|(_, x)| match_pattern(p, x, vars, bound))
-                }
+                (Some(key), Term::Map(m)) => m
+                    .get(&key)
+                    .is_some_and(|x| match_pattern(p, x, vars, bound)),
+                (Some(Term::Atom(a)), Term::Struct(_, fields)) => fields
+                    .iter()
+                    .find(|(k, _)| *k == a)
+                    .is_some_and(|(_, x)| match_pattern(p, x, vars, bound)),
                 _ => false,
             }
         }),
@@ -507,7 +625,9 @@ fn match_pattern(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>, bound: &mu
             ExprKind::Float(f) => *v == Term::Float(-f),
             _ => false,
         },
-        ExprKind::Match(a, b) => match_pattern(a, v, vars, bound) && match_pattern(b, v, vars, bound),
+        ExprKind::Match(a, b) => {
+            match_pattern(a, v, vars, bound) && match_pattern(b, v, vars, bound)
+        }
         _ => false,
     }
 }
@@ -516,16 +636,25 @@ fn strict_bool(t: &Term) -> Result<bool, ExitReason> {
     match t {
         Term::Atom(a) if a.as_str() == "true" => Ok(true),
         Term::Atom(a) if a.as_str() == "false" => Ok(false),
-        _ => Err(raise("BadBooleanError", format!("expected a boolean on left-side of \"and\"/\"or\", got: {t}"))),
+        _ => Err(raise(
+            "BadBooleanError",
+            format!("expected a boolean on left-side of \"and\"/\"or\", got: {t}"),
+        )),
     }
 }
 
 fn arith(t: &Term) -> ExitReason {
-    raise("ArithmeticError", format!("bad argument in arithmetic expression: {t}"))
+    raise(
+        "ArithmeticError",
+        format!("bad argument in arithmetic expression: {t}"),
+    )
 }
 
 fn undefined_var(name: &str) -> ExitReason {
-    raise("CompileError", format!("iex:1: undefined variable \"{name}\""))
+    raise(
+        "CompileError",
+        format!("iex:1: undefined variable \"{name}\""),
+    )
 }
 
 /// Elixir's `==`: numbers compare by value (`1 == 1.0`), everything else exactly.
@@ -550,20 +679,43 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
                 BinOp::Sub => x.checked_sub(*y),
                 _ => x.checked_mul(*y),
             }
-            .ok_or_else(|| raise("ArithmeticError", "integer overflow (otplab integers are 64-bit)"))?),
+            .ok_or_else(|| {
+                raise(
+                    "ArithmeticError",
+                    "integer overflow (otplab integers are 64-bit)",
+                )
+            })?),
             _ => match (num(&a), num(&b)) {
                 (Some(x), Some(y)) => Float(match op {
                     BinOp::Add => x + y,
                     BinOp::Sub => x - y,
                     _ => x * y,
                 }),
-                _ => return Err(raise("ArithmeticError", format!("bad argument in arithmetic expression: {a} {} {b}", op.text()))),
+                _ => {
+                    return Err(raise(
+                        "ArithmeticError",
+                        format!(
+                            "bad argument in arithmetic expression: {a} {} {b}",
+                            op.text()
+                        ),
+                    ));
+                }
             },
         },
         BinOp::Div => match (num(&a), num(&b)) {
-            (Some(_), Some(y)) if y == 0.0 => return Err(raise("ArithmeticError", "bad argument in arithmetic expression")),
+            (Some(_), Some(y)) if y == 0.0 => {
+                return Err(raise(
+                    "ArithmeticError",
+                    "bad argument in arithmetic expression",
+                ));
+            }
             (Some(x), Some(y)) => Float(x / y),
-            _ => return Err(raise("ArithmeticError", format!("bad argument in arithmetic expression: {a} / {b}"))),
+            _ => {
+                return Err(raise(
+                    "ArithmeticError",
+                    format!("bad argument in arithmetic expression: {a} / {b}"),
+                ));
+            }
         },
         BinOp::Eq => Term::bool(loose_eq(&a, &b)),
         BinOp::Ne => Term::bool(!loose_eq(&a, &b)),
@@ -583,7 +735,11 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
         }
         BinOp::Concat => match (&a, &b) {
             (Term::Str(x), Term::Str(y)) => Term::str(format!("{x}{y}")),
-            _ => return Err(arg_error(format!("expected binary arguments to <>, got: {a} <> {b}"))),
+            _ => {
+                return Err(arg_error(format!(
+                    "expected binary arguments to <>, got: {a} <> {b}"
+                )));
+            }
         },
         BinOp::ListConcat => match (a, b) {
             (Term::List(mut x), Term::List(y)) => {
@@ -607,7 +763,9 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
             let found = enumerate(&b)?.iter().any(|x| loose_eq(x, &a));
             Term::bool(if op == BinOp::In { found } else { !found })
         }
-        BinOp::AndAnd | BinOp::OrOr | BinOp::And | BinOp::Or | BinOp::Pipe => unreachable!("handled before"),
+        BinOp::AndAnd | BinOp::OrOr | BinOp::And | BinOp::Or | BinOp::Pipe => {
+            unreachable!("handled before")
+        }
     })
 }
 
@@ -616,7 +774,11 @@ pub fn range_term(first: i64, last: i64) -> Term {
     let step = if last >= first { 1 } else { -1 };
     Term::Struct(
         Atom::from_static("Range"),
-        vec![(Atom::from_static("first"), Term::Int(first)), (Atom::from_static("last"), Term::Int(last)), (Atom::from_static("step"), Term::Int(step))],
+        vec![
+            (Atom::from_static("first"), Term::Int(first)),
+            (Atom::from_static("last"), Term::Int(last)),
+            (Atom::from_static("step"), Term::Int(step)),
+        ],
     )
 }
 
@@ -625,16 +787,36 @@ pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
     match t {
         Term::List(v) => Ok(v.clone()),
         Term::Struct(name, fields) if name.as_str() == "Range" => {
-            let get = |k: &str| fields.iter().find(|(f, _)| f.as_str() == k).and_then(|(_, v)| v.as_int()).unwrap_or(0);
+            let get = |k: &str| {
+                fields
+                    .iter()
+                    .find(|(f, _)| f.as_str() == k)
+                    .and_then(|(_, v)| v.as_int())
+                    .unwrap_or(0)
+            };
             let (first, last, step) = (get("first"), get("last"), get("step"));
-            let len = if step > 0 { (last - first) / step + 1 } else { (first - last) / -step + 1 };
+            let len = if step > 0 {
+                (last - first) / step + 1
+            } else {
+                (first - last) / -step + 1
+            };
             if len > 50_000_000 {
-                return Err(arg_error("range too large to enumerate in the shell (over 50,000,000 elements)"));
+                return Err(arg_error(
+                    "range too large to enumerate in the shell (over 50,000,000 elements)",
+                ));
             }
-            Ok((0..len.max(0)).map(|i| Term::Int(first + i * step)).collect())
+            Ok((0..len.max(0))
+                .map(|i| Term::Int(first + i * step))
+                .collect())
         }
-        Term::Map(m) => Ok(m.iter().map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()])).collect()),
-        other => Err(raise("Protocol.UndefinedError", format!("protocol Enumerable not implemented for {other}"))),
+        Term::Map(m) => Ok(m
+            .iter()
+            .map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()]))
+            .collect()),
+        other => Err(raise(
+            "Protocol.UndefinedError",
+            format!("protocol Enumerable not implemented for {other}"),
+        )),
     }
 }
 
@@ -643,7 +825,11 @@ pub fn to_string(t: &Term) -> String {
     match t {
         Term::Str(s) => s.to_string(),
         Term::Atom(a) if a.as_str() == "nil" => String::new(),
-        Term::Atom(a) => a.as_str().strip_prefix("Elixir.").unwrap_or(a.as_str()).to_string(),
+        Term::Atom(a) => a
+            .as_str()
+            .strip_prefix("Elixir.")
+            .unwrap_or(a.as_str())
+            .to_string(),
         Term::Date(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
         other => other.to_string(),
     }
@@ -654,20 +840,26 @@ pub fn date_of(t: &Term) -> Result<Date, ExitReason> {
     match t {
         Term::Date(d) => Ok(*d),
         Term::Str(s) => Date::parse(s).ok_or_else(|| arg_error(format!("not a date: {t}"))),
-        other => Err(arg_error(format!("expected a date like ~D[2023-12-19], got: {other}"))),
+        other => Err(arg_error(format!(
+            "expected a date like ~D[2023-12-19], got: {other}"
+        ))),
     }
 }
 
 pub fn pid_of(t: &Term) -> Result<Pid, ExitReason> {
-    t.as_pid().ok_or_else(|| arg_error(format!("expected a pid, got: {t}")))
+    t.as_pid()
+        .ok_or_else(|| arg_error(format!("expected a pid, got: {t}")))
 }
 
 pub fn int_of(t: &Term) -> Result<i64, ExitReason> {
-    t.as_int().ok_or_else(|| arg_error(format!("expected an integer, got: {t}")))
+    t.as_int()
+        .ok_or_else(|| arg_error(format!("expected an integer, got: {t}")))
 }
 
 pub fn str_of(t: &Term) -> Result<String, ExitReason> {
-    t.as_str().map(str::to_string).ok_or_else(|| arg_error(format!("expected a string, got: {t}")))
+    t.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| arg_error(format!("expected a string, got: {t}")))
 }
 
 /// `:ok` as the result of something done for its effect.

@@ -35,13 +35,21 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { color: false, bare: false, config: Config::default(), speed: 1.0, level: Level::Short, max_processes: crate::runtime::process::DEFAULT_MAX_PROCESSES }
+        Options {
+            color: false,
+            bare: false,
+            config: Config::default(),
+            speed: 1.0,
+            level: Level::Short,
+            max_processes: crate::runtime::process::DEFAULT_MAX_PROCESSES,
+        }
     }
 }
 
 type Outcome = Result<Term, ExitReason>;
 
 struct Job {
+    seq: u64,
     line: Line,
     env: Env,
     reply: oneshot::Sender<(Env, Outcome)>,
@@ -60,19 +68,32 @@ pub struct Session {
     style: Style,
     /// Set by a Ctrl-C: cancels the evaluation in progress.
     cancel: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    seq: u64,
+    /// What booting the system printed, before the first prompt.
+    pub boot_output: Vec<String>,
 }
 
 /// What the banner says, as iex's first line.
 pub fn banner(node: &Node) -> String {
     let speed = node.speed();
-    let scale = if speed != 1.0 { format!(", sleeps scaled {speed}x faster") } else { String::new() };
-    format!("Interactive otplab ({}) - an iex for supervised processes{scale} (type help ENTER for help)", env!("CARGO_PKG_VERSION"))
+    let scale = if speed != 1.0 {
+        format!(", sleeps scaled {speed}x faster")
+    } else {
+        String::new()
+    };
+    format!(
+        "Interactive otplab ({}) - an iex for supervised processes{scale} (type help ENTER for help)",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 impl Session {
     /// A new node with the to-do system booted (unless `bare`) and a shell process.
     pub async fn start(opts: Options) -> Session {
-        let node = Node::new(NodeConfig { max_processes: opts.max_processes, ..Default::default() });
+        let node = Node::new(NodeConfig {
+            max_processes: opts.max_processes,
+            ..Default::default()
+        });
         node.set_speed(opts.speed);
         let events = node.events();
         let ctx = Arc::new(Ctx {
@@ -84,14 +105,28 @@ impl Session {
             history: Mutex::new(vec![]),
             results: Mutex::new(vec![]),
             color: opts.color,
+            deferred: Mutex::new(vec![]),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
-        let session = Session { node, ctx, env: Env::default(), shell, jobs, events, counter: 1, style: Style { color: opts.color }, cancel: Arc::new(Mutex::new(None)) };
+        let mut session = Session {
+            node,
+            ctx,
+            env: Env::default(),
+            shell,
+            jobs,
+            events,
+            counter: 1,
+            style: Style { color: opts.color },
+            cancel: Arc::new(Mutex::new(None)),
+            seq: 0,
+            boot_output: vec![],
+        };
         if !opts.bare {
             let config = Arc::new(opts.config);
             if let Ok(pid) = crate::todo::supervisor::start(&session.node, config).await {
                 *session.ctx.system.lock().unwrap() = Some(pid);
             }
+            session.boot_output = session.settle().await;
         }
         session
     }
@@ -123,7 +158,14 @@ impl Session {
         let (reply_tx, reply_rx) = oneshot::channel();
         let (cancel_tx, cancel_rx) = oneshot::channel();
         *self.cancel.lock().unwrap() = Some(cancel_tx);
-        let job = Job { line, env: self.env.clone(), reply: reply_tx, cancel: cancel_rx };
+        self.seq += 1;
+        let job = Job {
+            seq: self.seq,
+            line,
+            env: self.env.clone(),
+            reply: reply_tx,
+            cancel: cancel_rx,
+        };
         let answer = match self.jobs.send(job) {
             Ok(()) => reply_rx.await.ok(),
             Err(_) => None,
@@ -131,7 +173,7 @@ impl Session {
         self.cancel.lock().unwrap().take();
         match answer {
             Some((env, Ok(value))) => {
-                out.extend(self.drain());
+                out.extend(self.drain_to_mark(self.seq));
                 self.env = env;
                 if value != commands::silent() {
                     out.push(printer::inspect(&value, &self.style));
@@ -144,7 +186,7 @@ impl Session {
                 out.extend(self.drain());
             }
             Some((_, Err(reason))) => {
-                out.extend(self.drain());
+                out.extend(self.drain_to_mark(self.seq));
                 out.extend(self.error_lines(&reason));
             }
             None => {
@@ -181,12 +223,30 @@ impl Session {
     pub async fn next_output(&mut self) -> Vec<String> {
         match self.events.recv().await {
             Ok(event) => self.handle(event),
-            Err(broadcast::error::RecvError::Lagged(n)) => vec![format!("[{n} events were not shown: the node was busier than the terminal]")],
+            Err(broadcast::error::RecvError::Lagged(n)) => vec![format!(
+                "[{n} events were not shown: the node was busier than the terminal]"
+            )],
             Err(broadcast::error::RecvError::Closed) => {
                 std::future::pending::<()>().await;
                 vec![]
             }
         }
+    }
+
+    /// What was published before the shell marked the end of evaluation `seq`.
+    fn drain_to_mark(&mut self, seq: u64) -> Vec<String> {
+        let mut out = vec![];
+        loop {
+            match self.events.try_recv() {
+                Ok(Event::Mark { seq: s, .. }) if s == seq => break,
+                Ok(event) => out.extend(self.handle(event)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(format!("[{n} events were not shown]"))
+                }
+                Err(_) => break,
+            }
+        }
+        out
     }
 
     /// Everything already published, formatted.
@@ -195,7 +255,9 @@ impl Session {
         loop {
             match self.events.try_recv() {
                 Ok(event) => out.extend(self.handle(event)),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => out.push(format!("[{n} events were not shown]")),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(format!("[{n} events were not shown]"))
+                }
                 Err(_) => break,
             }
         }
@@ -210,7 +272,9 @@ impl Session {
             if *pid == self.shell {
                 let mut lines = vec![];
                 let words = report::describe_exit(reason);
-                lines.push(format!("** (EXIT from {pid}) shell process exited with reason: {words}"));
+                lines.push(format!(
+                    "** (EXIT from {pid}) shell process exited with reason: {words}"
+                ));
                 self.respawn();
                 lines.push(String::new());
                 lines.push(banner(&self.node));
@@ -244,8 +308,13 @@ impl Session {
             ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
             other => format!("** (exit) {}", report::describe_exit(other)),
         };
-        let text = crate::runtime::term::escape_text(&text.replace('\n', "\u{0}")).replace("\\u{0}", "\n");
-        let text = if self.style.color { owo_colors::OwoColorize::red(&text).to_string() } else { text };
+        let text =
+            crate::runtime::term::escape_text(&text.replace('\n', "\u{0}")).replace("\\u{0}", "\n");
+        let text = if self.style.color {
+            owo_colors::OwoColorize::red(&text).to_string()
+        } else {
+            text
+        };
         text.lines().map(str::to_string).collect()
     }
 
@@ -259,7 +328,17 @@ impl Session {
         let (tx, rx) = oneshot::channel();
         let line = parser::parse_line("stop").unwrap_or(Line::Empty);
         let (_c, cancel) = oneshot::channel();
-        if self.jobs.send(Job { line, env: self.env.clone(), reply: tx, cancel }).is_ok() {
+        if self
+            .jobs
+            .send(Job {
+                seq: 0,
+                line,
+                env: self.env.clone(),
+                reply: tx,
+                cancel,
+            })
+            .is_ok()
+        {
             let _ = rx.await;
         }
         self.node.exit(self.shell, self.shell, ExitReason::Kill);
@@ -274,14 +353,20 @@ fn spawn_shell(node: &Node, ctx: Arc<Ctx>) -> (mpsc::UnboundedSender<Job>, Pid) 
         .spawn(SpawnOpts { label: Some(Arc::from("IEx.Evaluator")), ..Default::default() }, move |p: &mut Process| {
             Box::pin(async move {
                 while let Some(job) = rx.recv().await {
-                    let Job { line, env, reply, cancel } = job;
+                    let Job { seq, line, env, reply, cancel } = job;
                     let mut ev = Eval { p: &mut *p, ctx: &ctx, env };
                     let outcome = tokio::select! {
                         r = run_line(&mut ev, &line) => r,
                         _ = cancel => Err(ExitReason::exception("Interrupted", "the evaluation was cancelled with Ctrl-C; the system keeps running")),
                     };
                     let env = ev.env;
+                    let node = p.node().clone();
+                    node.publish(Event::Mark { pid: p.pid(), seq });
                     let _ = reply.send((env, outcome));
+                    let deferred = std::mem::take(&mut *ctx.deferred.lock().unwrap());
+                    for (pid, reason) in deferred {
+                        node.exit(p.pid(), pid, reason);
+                    }
                 }
                 ExitReason::Normal
             })
