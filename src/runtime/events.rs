@@ -30,6 +30,15 @@ pub enum Event {
     ChildStarted(Arc<ChildReport>),
     /// A supervised child died and its supervisor is handling it (SASL error report).
     ChildTerminated(Arc<ChildReport>),
+    /// A supervisor is about to restart a child whose process `old` died (or was stopped as
+    /// collateral of rest_for_one / one_for_all). Published before the start, so it always
+    /// precedes what the new process prints.
+    Restarting {
+        supervisor: Pid,
+        supervisor_label: Arc<str>,
+        id: Term,
+        old: Pid,
+    },
     /// A supervisor restarted a child: `old` died, `new` replaced it.
     Restarted {
         supervisor: Pid,

@@ -69,7 +69,10 @@ impl ExitReason {
                     && matches!(&t[0], Term::Atom(a) if a.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
                     && matches!(t[1], Term::Str(_)) =>
             {
-                ExitReason::Exception { kind: Arc::from(t[0].as_atom().unwrap().as_str()), message: Arc::from(t[1].as_str().unwrap()) }
+                ExitReason::Exception {
+                    kind: Arc::from(t[0].as_atom().unwrap().as_str()),
+                    message: Arc::from(t[1].as_str().unwrap()),
+                }
             }
             _ => ExitReason::Other(term),
         }

@@ -866,6 +866,22 @@ impl Node {
                     .retain(|(x, _)| *x != r);
             }
         }
+        // Published before anyone is told, so a report of the death always precedes the
+        // reports of what it caused (a restart).
+        if self.inner.bus.has_subscribers() {
+            let label = entry.label.read().unwrap().clone();
+            let name = entry
+                .via_name
+                .get()
+                .cloned()
+                .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
+            self.inner.bus.publish(Event::Exited {
+                pid: entry.pid,
+                label,
+                name,
+                reason: reason.clone(),
+            });
+        }
         // Monitors before links, so a registry hears of a death before the supervisor that
         // restarts the process does.
         for (r, watcher) in state.monitored_by {
@@ -879,20 +895,6 @@ impl Node {
         }
         drop(entry.mailbox.close());
         entry.died.notify_waiters();
-        if self.inner.bus.has_subscribers() {
-            let label = entry.label.read().unwrap().clone();
-            let name = entry
-                .via_name
-                .get()
-                .cloned()
-                .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
-            self.inner.bus.publish(Event::Exited {
-                pid: entry.pid,
-                label,
-                name,
-                reason,
-            });
-        }
     }
 }
 

@@ -545,6 +545,12 @@ impl Sup {
         old: Pid,
         restarts: u32,
     ) -> Result<Option<Pid>, ExitReason> {
+        p.node().publish(Event::Restarting {
+            supervisor: p.pid(),
+            supervisor_label: self.label.clone(),
+            id: spec.id.clone(),
+            old,
+        });
         loop {
             match self.start_spec(p, spec).await {
                 Ok(new) => {

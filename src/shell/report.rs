@@ -62,19 +62,22 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
             )]
         }
         (
-            Event::Restarted {
+            Event::Restarting {
                 supervisor_label,
                 supervisor,
                 old,
-                new,
-                ..
+                id,
             },
             Level::Short,
         ) => {
-            vec![paint(
-                format!("[restart] {supervisor_label} {supervisor} restarted {old} as {new}"),
-                false,
-            )]
+            let id = if id.is_atom("undefined") {
+                String::new()
+            } else {
+                format!("{id} ")
+            };
+            let text =
+                format!("[restart] {supervisor_label} {supervisor} restarts {id}(was {old})");
+            vec![paint(text, false)]
         }
         (
             Event::GaveUp {

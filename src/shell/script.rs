@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::parser;
+
 /// One input and the output expected after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -56,12 +58,21 @@ pub fn parse(text: &str) -> Vec<Step> {
             continue;
         }
         if !has_prompts {
-            if !line.trim().is_empty() {
-                steps.push(Step {
+            // A plain list of commands: lines join while the expression is incomplete.
+            let pending = steps
+                .last_mut()
+                .filter(|s| parser::completeness(&s.input) == parser::Completeness::Incomplete);
+            match pending {
+                Some(step) => {
+                    step.input.push('\n');
+                    step.input.push_str(line);
+                }
+                None if !line.trim().is_empty() => steps.push(Step {
                     input: line.to_string(),
                     line: i + 1,
                     expected: vec![],
-                });
+                }),
+                None => {}
             }
             continue;
         }

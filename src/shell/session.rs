@@ -176,7 +176,11 @@ impl Session {
                 out.extend(self.drain_to_mark(self.seq));
                 self.env = env;
                 if value != commands::silent() {
-                    out.push(printer::inspect(&value, &self.style));
+                    out.extend(
+                        printer::inspect(&value, &self.style)
+                            .lines()
+                            .map(str::to_string),
+                    );
                 }
                 self.ctx.results.lock().unwrap().push(value);
                 self.counter += 1;
