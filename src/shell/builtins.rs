@@ -786,7 +786,7 @@ async fn kernel(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         "h" => {
             let topic = args.first().map(to_string);
             ev.p.puts(help_text(topic.as_deref()));
-            Ok(atom("ok"))
+            Ok(super::commands::silent())
         }
         "clear" => {
             ev.p.puts("\u{1b}[H\u{1b}[2J");

@@ -441,7 +441,11 @@ pub fn help(topic: Option<&str>) -> String {
     }
     let mut out = String::from("Commands (Elixir works too: `h` lists the built-in modules):\n");
     for cmd in CommandName::ALL {
-        let _ = writeln!(out, "  {:<44} {}", cmd.usage(), cmd.summary());
+        if cmd.usage().len() > 44 {
+            let _ = writeln!(out, "  {}\n  {:<44} {}", cmd.usage(), "", cmd.summary());
+        } else {
+            let _ = writeln!(out, "  {:<44} {}", cmd.usage(), cmd.summary());
+        }
     }
     out.push_str("\nThe seeds' experiments, in order:\n");
     out.push_str("  bobs_list = server_process \"Bob's list\"   then   kill bobs_list   then   server_process \"Bob's list\"\n");
