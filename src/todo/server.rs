@@ -183,8 +183,18 @@ impl GenServer for Server {
             return Ok(Reply::Reply(Term::error_tuple(reason.clone())));
         }
         if request.is_atom("sync") {
-            database::sync(p, &self.config, &self.name).await?;
-            return Ok(Reply::Reply(Term::ok()));
+            // Writes the list as it is now and waits for the write: a store lost with a
+            // killed database worker is made good here, so `:ok` means on disk. A worker
+            // that is down answers `{:error, reason}` instead of crashing this server.
+            if let Some(list) = &self.list {
+                database::store(p, &self.config, &self.name, list.to_term()).await;
+            }
+            return Ok(Reply::Reply(
+                match database::sync(p, &self.config, &self.name).await {
+                    Ok(()) => Term::ok(),
+                    Err(reason) => Term::error_tuple(reason.to_term()),
+                },
+            ));
         }
         match request.as_tuple() {
             Some([tag, Term::Date(date)]) if tag.is_atom("entries") => {
