@@ -18,7 +18,7 @@ use super::events::{ChildReport, Event};
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
 use super::pid::{Pid, Ref};
-use super::process::{Dest, Node, Process, SpawnOpts};
+use super::process::{Dest, Node, Process, SpawnOpts, catch_panic};
 use super::term::{Atom, BoxFuture, Opaque, Term, atom};
 
 /// How a supervisor reacts to a child's death.
@@ -202,16 +202,56 @@ pub async fn start(node: &Node, spec: Spec) -> Result<Pid, StartError> {
     start_with(node, None, spec).await
 }
 
+/// The `init/1` of a module-based supervisor: runs inside the new supervisor and returns its
+/// spec, or `Ok(None)` for `:ignore`.
+pub type InitFn = Box<
+    dyn for<'a> FnOnce(&'a mut Process) -> BoxFuture<'a, Result<Option<Spec>, ExitReason>> + Send,
+>;
+
+/// `Supervisor.start_link(module, arg)` from `parent`: `init` runs inside the new supervisor.
+/// `:ignore` (`Ok(None)`) makes it return [`StartError::Ignore`] and the process exit
+/// `:normal`; an error or a panic in `init` is a failed start, and the process exits with
+/// that reason.
+pub async fn start_link_init<F>(parent: &Process, label: &str, init: F) -> Result<Pid, StartError>
+where
+    F: for<'a> FnOnce(&'a mut Process) -> BoxFuture<'a, Result<Option<Spec>, ExitReason>>
+        + Send
+        + 'static,
+{
+    spawn_sup(
+        parent.node(),
+        Some(parent.pid()),
+        Arc::from(label),
+        Source::Init(Box::new(init)),
+    )
+    .await
+}
+
+/// Where a supervisor's spec comes from.
+enum Source {
+    Spec(Spec),
+    Init(InitFn),
+}
+
 async fn start_with(node: &Node, parent: Option<Pid>, spec: Spec) -> Result<Pid, StartError> {
+    spawn_sup(node, parent, spec.label.clone(), Source::Spec(spec)).await
+}
+
+async fn spawn_sup(
+    node: &Node,
+    parent: Option<Pid>,
+    label: Arc<str>,
+    source: Source,
+) -> Result<Pid, StartError> {
     let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
     let opts = SpawnOpts {
         link: parent,
-        label: Some(spec.label.clone()),
+        label: Some(label),
         trap_exit: true,
         ..Default::default()
     };
     node.spawn(opts, move |p: &mut Process| {
-        Box::pin(run(p, parent, spec, ack_tx))
+        Box::pin(run(p, parent, source, ack_tx))
     })?;
     ack_rx
         .await
@@ -324,7 +364,21 @@ struct Sup {
 
 type Ack = tokio::sync::oneshot::Sender<Result<Pid, StartError>>;
 
-async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> ExitReason {
+async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> ExitReason {
+    let spec = match source {
+        Source::Spec(spec) => spec,
+        Source::Init(init) => match catch_panic(init(p)).await {
+            Ok(Some(spec)) => spec,
+            Ok(None) => {
+                let _ = ack.send(Err(StartError::Ignore));
+                return ExitReason::Normal;
+            }
+            Err(reason) => {
+                let _ = ack.send(Err(StartError::Init(reason.clone())));
+                return reason;
+            }
+        },
+    };
     if let Some(name) = spec.name {
         if !p.register(name) {
             let holder = p.node().whereis(name).unwrap_or(p.pid());
