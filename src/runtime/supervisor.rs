@@ -398,6 +398,8 @@ async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> 
     };
     for child_spec in spec.children {
         match sup.start_spec(p, &child_spec).await {
+            // An ignoring temporary child is forgotten; any other is kept without a pid.
+            Ok(None) if child_spec.restart == Restart::Temporary => {}
             Ok(pid) => sup.children.push(Child {
                 spec: child_spec,
                 pid,
@@ -715,7 +717,16 @@ impl Sup {
                         }
                         Term::ok_tuple(pid)
                     }
-                    Ok(None) => atom("ignore"),
+                    Ok(None) => {
+                        if !self.dynamic && spec.restart != Restart::Temporary {
+                            self.children.push(Child {
+                                spec,
+                                pid: None,
+                                restarts: 0,
+                            });
+                        }
+                        atom("ignore")
+                    }
                     Err(e) => e.to_term(),
                 }
             }
