@@ -347,6 +347,22 @@ struct Child {
     spec: ChildSpec,
     pid: Option<Pid>,
     restarts: u32,
+    /// The pid it last ran as, reported as `old` when it is restarted.
+    last: Option<Pid>,
+    /// A restart failed and another try is queued in the supervisor's mailbox.
+    restarting: bool,
+}
+
+impl Child {
+    fn new(spec: ChildSpec, pid: Option<Pid>) -> Child {
+        Child {
+            spec,
+            pid,
+            restarts: 0,
+            last: None,
+            restarting: false,
+        }
+    }
 }
 
 struct Sup {
@@ -358,6 +374,8 @@ struct Sup {
     children: Vec<Child>,
     /// Dynamic children by pid, with their start sequence for ordering.
     dyn_children: HashMap<Pid, (u64, Child)>,
+    /// Dynamic children whose restart failed and will be tried again, by start sequence.
+    dyn_restarting: HashMap<u64, Child>,
     dyn_seq: u64,
     restarts: VecDeque<Instant>,
 }
@@ -393,6 +411,7 @@ async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> 
         dynamic: spec.dynamic,
         children: vec![],
         dyn_children: HashMap::new(),
+        dyn_restarting: HashMap::new(),
         dyn_seq: 0,
         restarts: VecDeque::new(),
     };
@@ -400,11 +419,7 @@ async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> 
         match sup.start_spec(p, &child_spec).await {
             // An ignoring temporary child is forgotten; any other is kept without a pid.
             Ok(None) if child_spec.restart == Restart::Temporary => {}
-            Ok(pid) => sup.children.push(Child {
-                spec: child_spec,
-                pid,
-                restarts: 0,
-            }),
+            Ok(pid) => sup.children.push(Child::new(child_spec, pid)),
             Err(e) => {
                 sup.shutdown_all(p).await;
                 let reason = ExitReason::Other(Term::Tuple(vec![
@@ -424,6 +439,13 @@ async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> 
     loop {
         match p.receive().await {
             envelope @ Envelope::Message(_) => {
+                if let Some(key) = try_again_key(&envelope) {
+                    if let Err(reason) = sup.try_again(p, &key).await {
+                        sup.shutdown_all(p).await;
+                        return reason;
+                    }
+                    continue;
+                }
                 let Some((from, reason)) = envelope.as_exit() else {
                     continue;
                 };
@@ -514,7 +536,7 @@ impl Sup {
         reason: ExitReason,
     ) -> Result<(), ExitReason> {
         if self.dynamic {
-            let Some((seq, child)) = self.dyn_children.remove(&pid) else {
+            let Some((seq, mut child)) = self.dyn_children.remove(&pid) else {
                 return Ok(());
             };
             self.report_terminated(p, &child.spec, pid, &reason);
@@ -522,21 +544,9 @@ impl Sup {
                 return Ok(());
             }
             self.add_restart(p)?;
-            let restarts = child.restarts + 1;
-            let new = self.restart_one(p, &child.spec, pid, restarts).await?;
-            if let Some(new) = new {
-                self.dyn_children.insert(
-                    new,
-                    (
-                        seq,
-                        Child {
-                            spec: child.spec,
-                            pid: Some(new),
-                            restarts,
-                        },
-                    ),
-                );
-            }
+            child.pid = None;
+            child.last = Some(pid);
+            self.restart_dynamic(p, seq, child).await;
             return Ok(());
         }
         let Some(index) = self.children.iter().position(|c| c.pid == Some(pid)) else {
@@ -545,6 +555,7 @@ impl Sup {
         let spec = self.children[index].spec.clone();
         self.report_terminated(p, &spec, pid, &reason);
         self.children[index].pid = None;
+        self.children[index].last = Some(pid);
         if !needs_restart(spec.restart, &reason) {
             if spec.restart == Restart::Temporary {
                 self.children.remove(index);
@@ -552,62 +563,115 @@ impl Sup {
             return Ok(());
         }
         self.add_restart(p)?;
+        self.restart_group(p, index).await;
+        Ok(())
+    }
+
+    /// Restarts after the child at `index` died or failed to restart, per the strategy:
+    /// the running children of the strategy's range stop in reverse order (S13, S14), then
+    /// the range starts in order. A start that fails leaves that child (and the rest of the
+    /// range) down and queues another try in the mailbox, so that between attempts the
+    /// supervisor still answers calls and its parent's shutdown (OTP-9549); the try applies
+    /// the strategy again from the child that failed.
+    async fn restart_group(&mut self, p: &mut Process, index: usize) {
         let range = match self.flags.strategy {
             Strategy::OneForOne => index..index + 1,
             Strategy::OneForAll => 0..self.children.len(),
             Strategy::RestForOne => index..self.children.len(),
         };
-        // Siblings in the range stop in reverse order before anything restarts (S13, S14).
         for i in range.clone().rev() {
             if let Some(sibling) = self.children[i].pid.take() {
+                self.children[i].last = Some(sibling);
                 let shutdown = self.children[i].spec.shutdown;
                 shutdown_child(p, sibling, shutdown).await;
             }
         }
-        // Temporary siblings are not restarted, not even as collateral (S11).
         let mut i = range.start;
         let mut end = range.end;
         while i < end {
-            if self.children[i].spec.restart == Restart::Temporary && i != index {
+            // Temporary siblings are not restarted, not even as collateral (S11).
+            if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
                 end -= 1;
                 continue;
             }
-            self.children[i].restarts += 1;
-            let (spec, restarts) = (self.children[i].spec.clone(), self.children[i].restarts);
-            let old = if i == index { pid } else { Pid(0) };
-            self.children[i].pid = self.restart_one(p, &spec, old, restarts).await?;
+            self.children[i].restarting = false;
+            let spec = self.children[i].spec.clone();
+            match self.start_spec(p, &spec).await {
+                Ok(new) => {
+                    let child = &mut self.children[i];
+                    child.pid = new;
+                    if let Some(new) = new {
+                        child.restarts += 1;
+                        let (old, restarts) = (child.last.unwrap_or(Pid(0)), child.restarts);
+                        self.report_restarted(p, &spec, old, new, restarts);
+                    }
+                }
+                Err(_) => {
+                    self.children[i].restarting = true;
+                    p.send(p.pid(), try_again_message(spec.id.clone()));
+                    return;
+                }
+            }
             i += 1;
         }
+    }
+
+    /// Starts a dead dynamic child again; a failed start is tried again through the mailbox.
+    async fn restart_dynamic(&mut self, p: &mut Process, seq: u64, mut child: Child) {
+        match self.start_spec(p, &child.spec).await {
+            Ok(Some(new)) => {
+                child.restarts += 1;
+                child.pid = Some(new);
+                let old = child.last.unwrap_or(Pid(0));
+                self.report_restarted(p, &child.spec, old, new, child.restarts);
+                self.dyn_children.insert(new, (seq, child));
+            }
+            Ok(None) => {}
+            Err(_) => {
+                child.restarting = true;
+                self.dyn_restarting.insert(seq, child);
+                p.send(p.pid(), try_again_message(Term::Int(seq as i64)));
+            }
+        }
+    }
+
+    /// Another try at a restart that failed: it counts as a restart (S2), unless the child
+    /// was terminated meanwhile.
+    async fn try_again(&mut self, p: &mut Process, key: &Term) -> Result<(), ExitReason> {
+        if self.dynamic {
+            let Some(child) = key
+                .as_int()
+                .and_then(|seq| self.dyn_restarting.remove(&(seq as u64)))
+            else {
+                return Ok(());
+            };
+            self.add_restart(p)?;
+            let seq = key.as_int().unwrap_or_default() as u64;
+            self.restart_dynamic(p, seq, child).await;
+            return Ok(());
+        }
+        let Some(index) = self
+            .children
+            .iter()
+            .position(|c| c.restarting && &c.spec.id == key)
+        else {
+            return Ok(());
+        };
+        self.add_restart(p)?;
+        self.restart_group(p, index).await;
         Ok(())
     }
 
-    /// Starts a child again; a failed start counts as another restart, until intensity runs out.
-    async fn restart_one(
-        &mut self,
-        p: &mut Process,
-        spec: &ChildSpec,
-        old: Pid,
-        restarts: u32,
-    ) -> Result<Option<Pid>, ExitReason> {
-        loop {
-            match self.start_spec(p, spec).await {
-                Ok(new) => {
-                    if let Some(new) = new {
-                        p.node().set_restarts(new, restarts);
-                        p.node().publish(Event::Restarted {
-                            supervisor: p.pid(),
-                            supervisor_label: self.label.clone(),
-                            id: spec.id.clone(),
-                            old,
-                            new,
-                        });
-                    }
-                    return Ok(new);
-                }
-                Err(_) => self.add_restart(p)?,
-            }
-        }
+    fn report_restarted(&self, p: &Process, spec: &ChildSpec, old: Pid, new: Pid, restarts: u32) {
+        p.node().set_restarts(new, restarts);
+        p.node().publish(Event::Restarted {
+            supervisor: p.pid(),
+            supervisor_label: self.label.clone(),
+            id: spec.id.clone(),
+            old,
+            new,
+        });
     }
 
     fn report_terminated(&self, p: &Process, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
@@ -651,6 +715,7 @@ impl Sup {
     /// concurrently.
     async fn shutdown_all(&mut self, p: &mut Process) {
         if self.dynamic {
+            self.dyn_restarting.clear();
             let children: Vec<(Pid, Shutdown)> = self
                 .dyn_children
                 .drain()
@@ -697,33 +762,16 @@ impl Sup {
                     Ok(Some(pid)) => {
                         if self.dynamic {
                             self.dyn_seq += 1;
-                            self.dyn_children.insert(
-                                pid,
-                                (
-                                    self.dyn_seq,
-                                    Child {
-                                        spec,
-                                        pid: Some(pid),
-                                        restarts: 0,
-                                    },
-                                ),
-                            );
+                            self.dyn_children
+                                .insert(pid, (self.dyn_seq, Child::new(spec, Some(pid))));
                         } else {
-                            self.children.push(Child {
-                                spec,
-                                pid: Some(pid),
-                                restarts: 0,
-                            });
+                            self.children.push(Child::new(spec, Some(pid)));
                         }
                         Term::ok_tuple(pid)
                     }
                     Ok(None) => {
                         if !self.dynamic && spec.restart != Restart::Temporary {
-                            self.children.push(Child {
-                                spec,
-                                pid: None,
-                                restarts: 0,
-                            });
+                            self.children.push(Child::new(spec, None));
                         }
                         atom("ignore")
                     }
@@ -732,23 +780,39 @@ impl Sup {
             }
             Some([tag, child]) if tag.is_atom("terminate_child") => {
                 let target = match child {
-                    Term::Pid(pid) if self.dynamic => self
-                        .dyn_children
-                        .remove(pid)
-                        .map(|(_, c)| (*pid, c.spec.shutdown)),
+                    Term::Pid(pid) if self.dynamic => {
+                        let pending = self
+                            .dyn_restarting
+                            .iter()
+                            .find(|(_, c)| c.last == Some(*pid))
+                            .map(|(seq, _)| *seq);
+                        if let Some(seq) = pending {
+                            // A child waiting for another restart try is just forgotten.
+                            self.dyn_restarting.remove(&seq);
+                            return Term::ok();
+                        }
+                        self.dyn_children
+                            .remove(pid)
+                            .map(|(_, c)| Some((*pid, c.spec.shutdown)))
+                    }
                     _ => self
                         .children
                         .iter_mut()
                         .find(|c| {
                             &c.spec.id == child || c.pid.map(Term::Pid).as_ref() == Some(child)
                         })
-                        .and_then(|c| c.pid.take().map(|pid| (pid, c.spec.shutdown))),
+                        .map(|c| {
+                            // A stopped or restarting child is :ok too, and stays stopped.
+                            c.restarting = false;
+                            c.pid.take().map(|pid| (pid, c.spec.shutdown))
+                        }),
                 };
                 match target {
-                    Some((pid, shutdown)) => {
+                    Some(Some((pid, shutdown))) => {
                         shutdown_child(p, pid, shutdown).await;
                         Term::ok()
                     }
+                    Some(None) => Term::ok(),
                     None => Term::error_tuple(atom("not_found")),
                 }
             }
@@ -769,6 +833,7 @@ impl Sup {
                 .dyn_children
                 .values()
                 .map(|(seq, c)| (*seq, info(c)))
+                .chain(self.dyn_restarting.iter().map(|(seq, c)| (*seq, info(c))))
                 .collect();
             v.sort_by_key(|(seq, _)| *seq);
             v.into_iter().map(|(_, c)| c).collect()
@@ -894,6 +959,20 @@ async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
                 }
             }
         }
+    }
+}
+
+/// The message a supervisor sends itself to try a failed restart again.
+fn try_again_message(key: Term) -> Term {
+    Term::Tuple(vec![atom("$try_again_restart"), key])
+}
+
+fn try_again_key(env: &Envelope) -> Option<Term> {
+    match env {
+        Envelope::Message(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("$try_again_restart") => {
+            Some(t[1].clone())
+        }
+        _ => None,
     }
 }
 
