@@ -401,6 +401,8 @@ impl Node {
 
     fn deliver_down(&self, watcher: Pid, r: Ref, pid: Pid, reason: &ExitReason) {
         if let Some(w) = self.entry(watcher) {
+            // A monitor fires once: the watcher no longer holds it.
+            w.state.lock().unwrap().monitoring.remove(&r);
             self.trace(Some(pid), watcher, TraceKind::Down, || reason.to_term());
             let msg = Term::Tuple(vec![
                 atom("DOWN"),
