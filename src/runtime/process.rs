@@ -912,6 +912,14 @@ impl Process {
         self.entry.mailbox.remove_where(pred)
     }
 
+    /// Takes every queued envelope matching `pred` at once, leaving the others in order.
+    pub(crate) fn take_all_matching(
+        &mut self,
+        pred: impl FnMut(&Envelope) -> bool,
+    ) -> Vec<Envelope> {
+        self.entry.mailbox.remove_all_where(pred)
+    }
+
     pub fn message_queue_len(&self) -> usize {
         self.entry.mailbox.len()
     }

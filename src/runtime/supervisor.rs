@@ -8,7 +8,7 @@
 //! window on tokio's clock) make the supervisor stop all its children and exit with
 //! `:shutdown` (S1-S5). One restart event counts once however many siblings it restarts (S4).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -913,12 +913,28 @@ pub(crate) async fn shutdown_child(p: &mut Process, pid: Pid, shutdown: Shutdown
 
 /// Stops many children at once (dynamic supervisors, S10): signal all, then wait for all.
 async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
-    let mut waiting: HashMap<Ref, (Pid, Shutdown)> = HashMap::with_capacity(children.len());
+    // Monitor and unlink them all first, then take the EXITs of those that died before their
+    // unlink in one pass: a scan of the mailbox per child would be quadratic, as it fills
+    // with the DOWNs of the children already stopped.
+    let mut monitored = Vec::with_capacity(children.len());
+    let mut pids = HashSet::with_capacity(children.len());
     for (pid, shutdown) in children {
         let r = p.monitor(pid);
         p.unlink(pid);
-        if take_queued_exit(p, pid).is_some() {
-            p.demonitor(r, true);
+        monitored.push((pid, r, shutdown));
+        pids.insert(pid);
+    }
+    let dead: HashSet<Pid> = p
+        .take_all_matching(|e| e.as_exit().is_some_and(|(from, _)| pids.contains(&from)))
+        .iter()
+        .filter_map(|e| e.as_exit().map(|(from, _)| from))
+        .collect();
+    let mut waiting: HashMap<Ref, (Pid, Shutdown)> = HashMap::with_capacity(monitored.len());
+    for (pid, r, shutdown) in monitored {
+        if dead.contains(&pid) {
+            // Its DOWN, if already queued, is taken by the wait below or left to a
+            // supervisor that is exiting anyway.
+            p.demonitor(r, false);
             continue;
         }
         let signal = if shutdown == Shutdown::BrutalKill {
