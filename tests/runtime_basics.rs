@@ -303,21 +303,26 @@ async fn s9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
 #[tokio::test]
 async fn s21_demonitor_with_flush_leaves_no_down_in_the_mailbox() {
     let node = node();
-    let mut events = node.events();
     let (queued, left) = within(&node, move |p: &mut Process| {
         Box::pin(async move {
+            p.trap_exit(true);
             let target = p
-                .spawn(|c: &mut Process| {
+                .spawn_link(|c: &mut Process| {
                     Box::pin(async move {
                         c.receive().await;
-                        ExitReason::Normal
+                        ExitReason::atom("bye")
                     })
                 })
                 .unwrap();
             let r = p.monitor(target);
             p.send(target, atom("go"));
-            // A process's Exited event is published after its DOWNs were queued.
-            exited(&mut events, target).await;
+            // A dying process tells its monitors before its links, and signals from one
+            // sender arrive in order (S22): once its EXIT is here, so is its DOWN.
+            let exit = p
+                .receive_match(|e| e.as_exit().is_some(), Some(Duration::from_secs(60)))
+                .await
+                .expect("no EXIT");
+            assert_eq!(exit.as_exit().unwrap().0, target);
             let queued = p.message_queue_len();
             p.demonitor(r, true);
             (queued, p.message_queue_len())
