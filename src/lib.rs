@@ -1,2 +1,55 @@
-//! otplab (crate map written as the modules land).
+//! otplab: an interactive shell that looks and feels like Elixir's `iex`, hosting a live,
+//! supervised actor system, so that the crash and restart experiments of "Elixir in Action"
+//! chapters 7 to 9 (and a talk on GenServer bottlenecks) can be reproduced line by line.
+//!
+//! # Crate map
+//!
+//! ```text
+//! line ──► shell::parser ──► shell::ast::Line ──► shell::session ──► shell::eval / shell::commands
+//!                                                                      │  (inside the shell process)
+//!                                                                      ▼
+//!                                               todo::*, counter::*, profiler  ──►  runtime
+//! terminal ◄── shell::printer / shell::report ◄── values and runtime::events::Event
+//! ```
+//!
+//! - [`runtime`]: a small OTP on tokio. `process` (the node, spawn, links, monitors, names,
+//!   exit signals, calls and casts), `mailbox`, `reply` (the `from` of a call, late replies
+//!   dropped as on OTP 24+), `gen_server`, `supervisor`, `table` (ETS), `events`, `term`
+//!   (the one value type), `exit` (exit reasons, call and start errors), `pid`.
+//! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,
+//!   `persist` (the file format and atomic write protocol), `process_registry`, `database`,
+//!   `database_worker`, `server`, `cache`, `server_supervisor`, `system_supervisor`,
+//!   `supervisor`.
+//! - [`counter`]: the talk's `Counter`, `SlowCounter`, `SlowButReponsiveCounter`,
+//!   `ContIncrementer`, and iex's `Crasher`.
+//! - [`profiler`]: `Profiler.run(fun, operations, concurrency)`.
+//! - [`shell`]: everything a person sees: `parser` and `ast` (commands and the Elixir subset),
+//!   `eval` and `builtins` (expressions and the built-in modules), `commands` (one function per
+//!   short command), `session` (the shell process, bindings, events turned into lines),
+//!   `printer` (iex's inspect with colour), `report` (crash and restart reports), `editor`
+//!   (rustyline, piped input, replay), `script` (the transcript format of `run` and `check`).
+//!
+//! # Layering rules
+//!
+//! - `runtime` imports nothing of this crate but itself: it knows nothing of to-do lists,
+//!   counters or the shell.
+//! - `todo`, `counter` and `profiler` import `runtime` only; they never import `shell`.
+//! - Only `shell` (and `main.rs`) write to the terminal. Processes "print" by publishing
+//!   `Event::Output` on the node's event stream.
+//!
+//! # Invariants
+//!
+//! - A process ends through one path (`process::Task`'s drop): names are freed before any link
+//!   or monitor hears of the death (S16), then tables, monitors, links, the mailbox.
+//! - A call's reply never enters the caller's mailbox; a late reply is dropped and counted.
+//! - A persisted list is written atomically (temp file, fsync, rename, fsync of the folder)
+//!   and read back only after its header, checksum and name are checked; user text never
+//!   becomes a path.
+//! - Everything printed of a user's or a file's text goes through `term::inspect_str` or
+//!   `term::escape_text`.
+
+pub mod counter;
+pub mod profiler;
 pub mod runtime;
+pub mod shell;
+pub mod todo;

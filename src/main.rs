@@ -1,4 +1,224 @@
-//! The otplab binary.
-fn main() {
-    println!("otplab: runtime only so far");
+//! The `otplab` binary: the REPL (the default), `run FILE` and `check FILE…` for transcripts,
+//! and `bench NAME` for the benchmarks. The only place that uses anyhow: every error here
+//! becomes one printed line and an exit code.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use owo_colors::OwoColorize;
+
+use otplab::shell::editor;
+use otplab::shell::report::Level;
+use otplab::shell::script;
+use otplab::shell::session::{Options, Session};
+use otplab::todo::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "otplab",
+    version,
+    about = "An iex for supervised processes: the experiments of Elixir in Action, chapters 7 to 9"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Start with nothing running (by default the to-do system is booted, as `iex -S mix`).
+    #[arg(long, global = true)]
+    bare: bool,
+    /// The database folder (default `./persist`; `run` and `check` use a fresh temporary one).
+    #[arg(long, global = true)]
+    persist: Option<PathBuf>,
+    /// No colours (also with NO_COLOR set, or when output is not a terminal).
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// Divides every sleep of the experiments: `--speed 10` makes a 10 s increment take 1 s.
+    #[arg(long, global = true, default_value_t = 1.0)]
+    speed: f64,
+    /// How crashes and restarts are shown: short, iex or sasl.
+    #[arg(long, global = true, default_value = "short")]
+    report: String,
+    /// Write without fsync (like the book's File.write!): faster, not durable on power loss.
+    #[arg(long, global = true)]
+    no_fsync: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replays a script and prints a fresh transcript.
+    Run {
+        file: PathBuf,
+        /// Waits for Enter before each input, for presenting in a workshop.
+        #[arg(long)]
+        step: bool,
+    },
+    /// Replays scripts and compares them with their transcripts; non-zero on a mismatch.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("otplab: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("otplab: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let color =
+        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let Some(level) = Level::parse(&cli.report) else {
+        bail!("--report takes short, iex or sasl, not {:?}", cli.report)
+    };
+    if !(cli.speed.is_finite() && cli.speed > 0.0) {
+        bail!("--speed must be a positive number");
+    }
+    let options = |persist: PathBuf, color: bool| {
+        let mut config = Config::with_dir(persist);
+        config.fsync = !cli.no_fsync;
+        Options {
+            color,
+            bare: cli.bare,
+            config,
+            speed: cli.speed,
+            level,
+            ..Options::default()
+        }
+    };
+    match &cli.command {
+        None => {
+            let persist = cli
+                .persist
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("persist"));
+            let session = Session::start(options(persist, color)).await;
+            if std::io::stdin().is_terminal() {
+                editor::repl(session, color).await;
+            } else {
+                piped(session).await;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Run { file, step }) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let (persist, _guard) = scratch(&cli.persist)?;
+            let mut session = Session::start(options(persist, color)).await;
+            for line in std::mem::take(&mut session.boot_output) {
+                println!("{line}");
+            }
+            let inputs = script::parse(&text).into_iter().map(|s| s.input).collect();
+            editor::replay(&mut session, inputs, true, *step).await;
+            session.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check { files }) => {
+            let mut failed = 0;
+            for file in files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let steps = script::parse(&text);
+                let (persist, _guard) = scratch(&cli.persist)?;
+                let mut session = Session::start(options(persist, false)).await;
+                let ran = editor::replay(
+                    &mut session,
+                    steps.iter().map(|s| s.input.clone()).collect(),
+                    false,
+                    false,
+                )
+                .await;
+                session.shutdown().await;
+                let actual: Vec<Vec<String>> = ran.into_iter().map(|(_, lines)| lines).collect();
+                match script::compare(&steps, &actual) {
+                    Ok(()) => println!("{} {}", paint("ok  ", color, true), file.display()),
+                    Err(m) => {
+                        failed += 1;
+                        println!(
+                            "{} {}:{}: after `{}`",
+                            paint("FAIL", color, false),
+                            file.display(),
+                            m.line,
+                            m.input.lines().next().unwrap_or("")
+                        );
+                        for l in &m.expected {
+                            println!("{}", paint(&format!("- {l}"), color, false));
+                        }
+                        for l in &m.actual {
+                            println!("{}", paint(&format!("+ {l}"), color, true));
+                        }
+                    }
+                }
+            }
+            println!("{} passed, {failed} failed", files.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn paint(text: &str, color: bool, good: bool) -> String {
+    match (color, good) {
+        (false, _) => text.to_string(),
+        (true, true) => text.green().to_string(),
+        (true, false) => text.red().to_string(),
+    }
+}
+
+/// The persist folder of a replay: the one given, or a fresh temporary folder removed after.
+fn scratch(given: &Option<PathBuf>) -> anyhow::Result<(PathBuf, Option<TempDir>)> {
+    if let Some(p) = given {
+        return Ok((p.clone(), None));
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "otplab-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok((dir.clone(), Some(TempDir(dir))))
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Standard input that is not a terminal: each input echoed with its prompt, then its output.
+async fn piped(mut session: Session) {
+    let inputs = editor::read_inputs(std::io::stdin().lock());
+    for input in inputs {
+        match input {
+            Ok(text) => {
+                editor::replay(&mut session, vec![text], true, false).await;
+            }
+            Err(error) => println!("{error}"),
+        }
+    }
+    session.shutdown().await;
 }

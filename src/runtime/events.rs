@@ -22,12 +22,23 @@ pub enum Event {
     Exited {
         pid: Pid,
         label: Arc<str>,
+        /// The registered or via name it had.
+        name: Option<Term>,
         reason: ExitReason,
     },
     /// A supervisor started a child (SASL progress report), at boot or as a restart.
     ChildStarted(Arc<ChildReport>),
     /// A supervised child died and its supervisor is handling it (SASL error report).
     ChildTerminated(Arc<ChildReport>),
+    /// A supervisor is about to restart a child whose process `old` died (or was stopped as
+    /// collateral of rest_for_one / one_for_all). Published before the start, so it always
+    /// precedes what the new process prints.
+    Restarting {
+        supervisor: Pid,
+        supervisor_label: Arc<str>,
+        id: Term,
+        old: Pid,
+    },
     /// A supervisor restarted a child: `old` died, `new` replaced it.
     Restarted {
         supervisor: Pid,
@@ -49,6 +60,9 @@ pub enum Event {
         caller: Pid,
         reply: Term,
     },
+    /// A point in the stream placed by a process (the shell marks the end of each evaluation,
+    /// so what happened before its reply prints before the result).
+    Mark { pid: Pid, seq: u64 },
     /// A message passing between two traced processes.
     Trace(Arc<TraceEvent>),
 }

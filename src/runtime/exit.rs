@@ -63,6 +63,17 @@ impl ExitReason {
                 "noproc" => ExitReason::Noproc,
                 _ => ExitReason::Other(term),
             },
+            // The term form of an exception, `{:RuntimeError, "boom"}` (see `to_term`).
+            Term::Tuple(t)
+                if t.len() == 2
+                    && matches!(&t[0], Term::Atom(a) if a.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
+                    && matches!(t[1], Term::Str(_)) =>
+            {
+                ExitReason::Exception {
+                    kind: Arc::from(t[0].as_atom().unwrap().as_str()),
+                    message: Arc::from(t[1].as_str().unwrap()),
+                }
+            }
             _ => ExitReason::Other(term),
         }
     }

@@ -31,6 +31,10 @@ pub enum Envelope {
 pub enum SystemRequest {
     /// `:sys.get_state`.
     GetState(tokio::sync::oneshot::Sender<Term>),
+    /// Makes the process raise, as a bug in a callback would (the shell's `crash`).
+    Crash,
+    /// `GenServer.stop` / `Supervisor.stop`: terminate in order and exit with the reason.
+    Stop(super::exit::ExitReason),
 }
 
 impl Envelope {

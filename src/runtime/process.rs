@@ -538,6 +538,41 @@ impl Node {
         }
     }
 
+    /// Makes a GenServer or supervisor raise inside its own loop (the shell's `crash`):
+    /// an abnormal exit with a crash report, unlike a kill. `false` for a dead pid.
+    pub fn crash(&self, pid: Pid) -> bool {
+        self.entry(pid).is_some_and(|e| {
+            e.mailbox
+                .push(Envelope::System(SystemRequest::Crash))
+                .is_ok()
+        })
+    }
+
+    /// Asks a GenServer or supervisor to stop in order (`GenServer.stop/2`,
+    /// `Supervisor.stop/2`): a supervisor stops its children first. `false` for a dead pid.
+    pub fn stop(&self, pid: Pid, reason: ExitReason) -> bool {
+        self.entry(pid).is_some_and(|e| {
+            e.mailbox
+                .push(Envelope::System(SystemRequest::Stop(reason)))
+                .is_ok()
+        })
+    }
+
+    /// Whether every process but `except` is idle: waiting on an empty mailbox or asleep.
+    /// The shell uses it to let the output of a line settle before the next prompt.
+    pub fn quiescent(&self, except: Pid) -> bool {
+        self.inner.shards.iter().all(|shard| {
+            shard.read().unwrap().values().all(|e| {
+                e.pid == except
+                    || match e.status.load(Ordering::Relaxed) {
+                        1 => e.mailbox.len() == 0,
+                        2 => true,
+                        _ => false,
+                    }
+            })
+        }) && self.tasks() == self.count()
+    }
+
     // ----- names ----------------------------------------------------------------------------
 
     /// `Process.register/2`: `false` when the name is taken or the process is dead (S31).
@@ -800,15 +835,16 @@ impl Node {
     /// The exit path, run once per process from its task's drop.
     fn finish(&self, entry: &Arc<Entry>, reason: ExitReason) {
         let reason = entry.exit_reason.get_or_init(|| reason).clone();
-        let state = {
+        let mut state = {
             let mut s = entry.state.lock().unwrap();
             s.dead = true;
             std::mem::take(&mut *s)
         };
         // Names first: a restart must find them free (S16).
-        if !state.names.is_empty() {
+        let names_held = std::mem::take(&mut state.names);
+        if !names_held.is_empty() {
             let mut names = self.inner.names.write().unwrap();
-            for n in &state.names {
+            for n in &names_held {
                 if names.get(n) == Some(&entry.pid) {
                     names.remove(n);
                 }
@@ -824,6 +860,22 @@ impl Node {
                 t.state.lock().unwrap().monitored_by.remove(&r);
             }
         }
+        // Published before anyone is told, so a report of the death always precedes the
+        // reports of what it caused (a restart).
+        if self.inner.bus.has_subscribers() {
+            let label = entry.label.read().unwrap().clone();
+            let name = entry
+                .via_name
+                .get()
+                .cloned()
+                .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
+            self.inner.bus.publish(Event::Exited {
+                pid: entry.pid,
+                label,
+                name,
+                reason: reason.clone(),
+            });
+        }
         // Monitors before links, so a registry hears of a death before the supervisor that
         // restarts the process does.
         for (r, watcher) in state.monitored_by {
@@ -837,14 +889,6 @@ impl Node {
         }
         drop(entry.mailbox.close());
         entry.died.notify_waiters();
-        if self.inner.bus.has_subscribers() {
-            let label = entry.label.read().unwrap().clone();
-            self.inner.bus.publish(Event::Exited {
-                pid: entry.pid,
-                label,
-                reason,
-            });
-        }
     }
 }
 
@@ -931,6 +975,9 @@ impl Process {
 
     /// `:timer.sleep/1`: blocks this process only, scaled by the node's speed.
     pub async fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
         self.entry
             .status
             .store(Status::Sleeping as u8, Ordering::Relaxed);

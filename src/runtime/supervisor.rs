@@ -468,6 +468,14 @@ async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> 
             Envelope::System(SystemRequest::GetState(tx)) => {
                 let _ = tx.send(sup.state_term());
             }
+            Envelope::System(SystemRequest::Stop(reason)) => {
+                sup.shutdown_all(p).await;
+                return reason;
+            }
+            Envelope::System(SystemRequest::Crash) => {
+                sup.shutdown_all(p).await;
+                return ExitReason::runtime_error("crash requested from the shell");
+            }
         }
     }
 }
@@ -597,13 +605,15 @@ impl Sup {
             }
             self.children[i].restarting = false;
             let spec = self.children[i].spec.clone();
+            let old = self.children[i].last.unwrap_or(Pid(0));
+            self.report_restarting(p, &spec, old);
             match self.start_spec(p, &spec).await {
                 Ok(new) => {
                     let child = &mut self.children[i];
                     child.pid = new;
                     if let Some(new) = new {
                         child.restarts += 1;
-                        let (old, restarts) = (child.last.unwrap_or(Pid(0)), child.restarts);
+                        let restarts = child.restarts;
                         self.report_restarted(p, &spec, old, new, restarts);
                     }
                 }
@@ -619,11 +629,12 @@ impl Sup {
 
     /// Starts a dead dynamic child again; a failed start is tried again through the mailbox.
     async fn restart_dynamic(&mut self, p: &mut Process, seq: u64, mut child: Child) {
+        let old = child.last.unwrap_or(Pid(0));
+        self.report_restarting(p, &child.spec, old);
         match self.start_spec(p, &child.spec).await {
             Ok(Some(new)) => {
                 child.restarts += 1;
                 child.pid = Some(new);
-                let old = child.last.unwrap_or(Pid(0));
                 self.report_restarted(p, &child.spec, old, new, child.restarts);
                 self.dyn_children.insert(new, (seq, child));
             }
@@ -661,6 +672,16 @@ impl Sup {
         self.add_restart(p)?;
         self.restart_group(p, index).await;
         Ok(())
+    }
+
+    /// Published before each start of a restart, so it precedes what the new process prints.
+    fn report_restarting(&self, p: &Process, spec: &ChildSpec, old: Pid) {
+        p.node().publish(Event::Restarting {
+            supervisor: p.pid(),
+            supervisor_label: self.label.clone(),
+            id: spec.id.clone(),
+            old,
+        });
     }
 
     fn report_restarted(&self, p: &Process, spec: &ChildSpec, old: Pid, new: Pid, restarts: u32) {

@@ -768,3 +768,94 @@ mod tests {
         assert_eq!(Date::parse("2023-1-19"), None);
     }
 }
+
+/// The serialisable form of a term: what `:erlang.term_to_binary` encodes and what the
+/// persist folder stores. Functions and opaque values have no external form.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub enum Wire {
+    Int(i64),
+    Float(f64),
+    Atom(String),
+    Ref(u64),
+    Pid(u64),
+    Tuple(Vec<Wire>),
+    Map(Vec<(Wire, Wire)>),
+    Struct(String, Vec<(String, Wire)>),
+    Date(Date),
+    List(Vec<Wire>),
+    Str(String),
+    Binary(Vec<u8>),
+}
+
+impl Term {
+    /// The external form, or the reason there is none (a function, an opaque value).
+    pub fn to_wire(&self) -> Result<Wire, ExitReason> {
+        Ok(match self {
+            Term::Int(i) => Wire::Int(*i),
+            Term::Float(f) => Wire::Float(*f),
+            Term::Atom(a) => Wire::Atom(a.as_str().to_string()),
+            Term::Ref(r) => Wire::Ref(r.0),
+            Term::Pid(p) => Wire::Pid(p.0),
+            Term::Tuple(v) => Wire::Tuple(v.iter().map(Term::to_wire).collect::<Result<_, _>>()?),
+            Term::List(v) => Wire::List(v.iter().map(Term::to_wire).collect::<Result<_, _>>()?),
+            Term::Map(m) => Wire::Map(
+                m.iter()
+                    .map(|(k, v)| Ok((k.to_wire()?, v.to_wire()?)))
+                    .collect::<Result<_, ExitReason>>()?,
+            ),
+            Term::Struct(n, f) => Wire::Struct(
+                n.as_str().to_string(),
+                f.iter()
+                    .map(|(k, v)| Ok((k.as_str().to_string(), v.to_wire()?)))
+                    .collect::<Result<_, ExitReason>>()?,
+            ),
+            Term::Date(d) => Wire::Date(*d),
+            Term::Str(s) => Wire::Str(s.to_string()),
+            Term::Binary(b) => Wire::Binary(b.to_vec()),
+            Term::Fun(_) | Term::Opaque(_) => {
+                return Err(ExitReason::exception(
+                    "ArgumentError",
+                    format!("{self} has no external term format"),
+                ));
+            }
+        })
+    }
+
+    /// The term back from its external form. Atoms count against the atom table.
+    pub fn from_wire(wire: Wire) -> Result<Term, ExitReason> {
+        Ok(match wire {
+            Wire::Int(i) => Term::Int(i),
+            Wire::Float(f) => Term::Float(f),
+            Wire::Atom(a) => Term::Atom(Atom::new(&a)?),
+            Wire::Ref(r) => Term::Ref(Ref(r)),
+            Wire::Pid(p) => Term::Pid(Pid(p)),
+            Wire::Tuple(v) => Term::Tuple(
+                v.into_iter()
+                    .map(Term::from_wire)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Wire::List(v) => Term::List(
+                v.into_iter()
+                    .map(Term::from_wire)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Wire::Map(m) => Term::Map(
+                m.into_iter()
+                    .map(|(k, v)| Ok((Term::from_wire(k)?, Term::from_wire(v)?)))
+                    .collect::<Result<_, ExitReason>>()?,
+            ),
+            Wire::Struct(n, f) => Term::Struct(
+                Atom::new(&n)?,
+                f.into_iter()
+                    .map(|(k, v)| Ok((Atom::new(&k)?, Term::from_wire(v)?)))
+                    .collect::<Result<_, ExitReason>>()?,
+            ),
+            Wire::Date(d) => Term::Date(
+                Date::new(d.year, d.month, d.day)
+                    .ok_or_else(|| ExitReason::exception("ArgumentError", "invalid date"))?,
+            ),
+            Wire::Str(s) => Term::Str(Arc::from(s)),
+            Wire::Binary(b) => Term::Binary(Arc::from(b)),
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! `Profiler.run(fun, operations, concurrency)` of seed 001: spawns `concurrency` client
+//! processes, each running the operation `operations` times and then sending `:computed` to
+//! the caller, which waits for all of them; the rate is operations × concurrency / elapsed.
+//! The load test of chapter 7 lives in the benchmarks and is built on the same clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::runtime::term::BoxFuture;
+use crate::runtime::{Envelope, ExitReason, Process, Term, atom};
+
+/// One operation, run inside a client process.
+pub type Operation =
+    Arc<dyn for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> + Send + Sync>;
+
+/// What a run measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub elapsed: Duration,
+    /// Operations per second over all clients.
+    pub rate: f64,
+}
+
+/// Runs the profile from the process `p`. A client whose operation fails ends the run with
+/// that failure.
+pub async fn run(
+    p: &mut Process,
+    op: Operation,
+    operations: u64,
+    concurrency: u64,
+) -> Result<Outcome, ExitReason> {
+    let me = p.pid();
+    let started = Instant::now();
+    for _ in 0..concurrency {
+        let op = op.clone();
+        p.spawn(move |c: &mut Process| {
+            Box::pin(async move {
+                for _ in 0..operations {
+                    if let Err(reason) = op(c).await {
+                        c.send(
+                            me,
+                            Term::Tuple(vec![atom("profiler_failed"), reason.to_term()]),
+                        );
+                        return ExitReason::Normal;
+                    }
+                }
+                c.send(me, atom("computed"));
+                ExitReason::Normal
+            })
+        })
+        .map_err(|e| e.reason())?;
+    }
+    for _ in 0..concurrency {
+        let reply = p.receive_match(|e| matches!(e, Envelope::Message(t) if t.is_atom("computed") || t.tag() == Some("profiler_failed")), None).await;
+        if let Some(Envelope::Message(Term::Tuple(t))) = reply {
+            return Err(ExitReason::from_term(t[1].clone()));
+        }
+    }
+    let elapsed = started.elapsed();
+    let rate = (operations * concurrency) as f64 / elapsed.as_secs_f64().max(1e-9);
+    Ok(Outcome { elapsed, rate })
+}

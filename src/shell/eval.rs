@@ -1,0 +1,868 @@
+//! The evaluator of the Elixir subset: expressions, patterns and closures, run inside the
+//! shell's own process so that calls, links, monitors, `self()` and `flush()` behave as in
+//! iex. Remote calls of built-in modules go to [`super::builtins`]; short commands to
+//! [`super::commands`].
+//!
+//! Errors are exit reasons, as on the BEAM: an exception (`raise`, a `MatchError`, an
+//! `UndefinedFunctionError`) is [`ExitReason::Exception`] and prints `** (Kind) message`;
+//! anything else is an exit and prints `** (exit) …`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::runtime::term::{BoxFuture, Fun};
+use crate::runtime::{Atom, Date, ExitReason, Node, Pid, Process, Term, atom};
+use crate::todo::Config;
+
+use super::ast::{BinOp, Clause, Expr, ExprKind, Qualifier, StrPart, UnOp};
+use super::report::Level;
+
+/// Bindings of a session: variables and aliases. They survive the shell process being
+/// replaced after a linked crash.
+#[derive(Clone, Default, Debug)]
+pub struct Env {
+    pub vars: BTreeMap<String, Term>,
+    pub aliases: HashMap<String, String>,
+}
+
+/// What the shell keeps across lines: the node, the to-do system's configuration and top
+/// supervisor, the report level, the recorded trace, the results for `v/1`.
+pub struct Ctx {
+    pub node: Node,
+    pub config: Mutex<Arc<Config>>,
+    /// The booted (unlinked) to-do tree, if one is running.
+    pub system: Mutex<Option<Pid>>,
+    pub level: Mutex<Level>,
+    pub trace: Mutex<Vec<Arc<crate::runtime::events::TraceEvent>>>,
+    pub history: Mutex<Vec<String>>,
+    pub results: Mutex<Vec<Term>>,
+    pub color: bool,
+    /// Exit signals the shell sends, delivered once the line's result is printed, so that
+    /// `kill registry` prints `true` before the restarts it causes, every time.
+    pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
+}
+
+impl Ctx {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.lock().unwrap().clone()
+    }
+
+    /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.
+    pub fn exit_later(&self, pid: Pid, reason: ExitReason) {
+        self.deferred.lock().unwrap().push((pid, reason));
+    }
+}
+
+/// Evaluates as the process `p`.
+pub struct Eval<'a> {
+    pub p: &'a mut Process,
+    pub ctx: &'a Arc<Ctx>,
+    pub env: Env,
+}
+
+/// An exception reason, the way `raise` makes one.
+pub fn raise(kind: &str, message: impl Into<String>) -> ExitReason {
+    ExitReason::exception(kind.to_string(), message.into())
+}
+
+pub fn arg_error(message: impl Into<String>) -> ExitReason {
+    raise("ArgumentError", message)
+}
+
+type R = Result<Term, ExitReason>;
+
+impl<'a> Eval<'a> {
+    /// Evaluates an expression.
+    pub fn eval<'b>(&'b mut self, e: &'b Expr) -> BoxFuture<'b, R> {
+        Box::pin(async move { self.eval_inner(e).await })
+    }
+
+    async fn eval_inner(&mut self, e: &Expr) -> R {
+        match &e.kind {
+            ExprKind::Int(i) => Ok(Term::Int(*i)),
+            ExprKind::Float(f) => Ok(Term::Float(*f)),
+            ExprKind::Atom(a) => Ok(Term::Atom(Atom::new(a)?)),
+            ExprKind::Alias(parts) => Ok(Term::Atom(Atom::new(&format!(
+                "Elixir.{}",
+                self.resolve_alias(parts)
+            ))?)),
+            ExprKind::Str(parts) => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Lit(s) => out.push_str(s),
+                        StrPart::Interp(e) => out.push_str(&to_string(&self.eval(e).await?)),
+                    }
+                }
+                Ok(Term::str(out))
+            }
+            ExprKind::Date(d) => Ok(Term::Date(*d)),
+            ExprKind::Pid(p) => Ok(Term::Pid(*p)),
+            ExprKind::Var(name) => match self.env.vars.get(name) {
+                Some(v) => Ok(v.clone()),
+                None => self.local_call(name, vec![], e).await,
+            },
+            ExprKind::Pin(name) => self
+                .env
+                .vars
+                .get(name)
+                .cloned()
+                .ok_or_else(|| undefined_var(name)),
+            ExprKind::List { items, tail } => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.eval(item).await?);
+                }
+                if let Some(t) = tail {
+                    match self.eval(t).await? {
+                        Term::List(rest) => out.extend(rest),
+                        other => {
+                            return Err(arg_error(format!(
+                                "improper lists are not supported: tail {other}"
+                            )));
+                        }
+                    }
+                }
+                Ok(Term::List(out))
+            }
+            ExprKind::Tuple(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.eval(item).await?);
+                }
+                Ok(Term::Tuple(out))
+            }
+            ExprKind::Map(pairs) => {
+                let mut m = BTreeMap::new();
+                for (k, v) in pairs {
+                    let k = self.eval(k).await?;
+                    let v = self.eval(v).await?;
+                    m.insert(k, v);
+                }
+                Ok(Term::Map(m))
+            }
+            ExprKind::MapUpdate { base, pairs } => {
+                let base = self.eval(base).await?;
+                let Term::Map(mut m) = base else {
+                    return Err(raise("BadMapError", format!("expected a map, got: {base}")));
+                };
+                for (k, v) in pairs {
+                    let k = self.eval(k).await?;
+                    if !m.contains_key(&k) {
+                        return Err(raise(
+                            "KeyError",
+                            format!("key {k} not found in: {}", Term::Map(m)),
+                        ));
+                    }
+                    let v = self.eval(v).await?;
+                    m.insert(k, v);
+                }
+                Ok(Term::Map(m))
+            }
+            ExprKind::Range(a, b) => {
+                let (a, b) = (self.eval(a).await?, self.eval(b).await?);
+                match (a, b) {
+                    (Term::Int(a), Term::Int(b)) => Ok(range_term(a, b)),
+                    (a, b) => Err(arg_error(format!(
+                        "ranges (first..last) expect both sides to be integers, got: {a}..{b}"
+                    ))),
+                }
+            }
+            ExprKind::Match(pat, value) => {
+                let v = self.eval(value).await?;
+                let mut bound = HashMap::new();
+                if !self.matches(pat, &v, &mut bound)? {
+                    return Err(raise(
+                        "MatchError",
+                        format!("no match of right hand side value: {v}"),
+                    ));
+                }
+                self.env.vars.extend(bound);
+                Ok(v)
+            }
+            ExprKind::Unary(op, x) => {
+                let x = self.eval(x).await?;
+                match (op, &x) {
+                    (UnOp::Neg, Term::Int(i)) => {
+                        Ok(Term::Int(i.checked_neg().ok_or_else(|| arith(&x))?))
+                    }
+                    (UnOp::Neg, Term::Float(f)) => Ok(Term::Float(-f)),
+                    (UnOp::Plus, Term::Int(_) | Term::Float(_)) => Ok(x),
+                    (UnOp::Not, Term::Atom(a)) if matches!(a.as_str(), "true" | "false") => {
+                        Ok(Term::bool(a.as_str() == "false"))
+                    }
+                    (UnOp::Bang, _) => Ok(Term::bool(!x.truthy())),
+                    _ => Err(arg_error(format!(
+                        "bad argument in arithmetic expression: {}{x}",
+                        op.text()
+                    ))),
+                }
+            }
+            ExprKind::Binary(BinOp::Pipe, left, right) => {
+                let first = self.eval(left).await?;
+                self.call_with_first(right, first).await
+            }
+            ExprKind::Binary(op, l, r) => self.binary(*op, l, r).await,
+            ExprKind::LocalCall { name, args, .. } => {
+                let args = self.eval_args(args).await?;
+                self.local_call(name, args, e).await
+            }
+            ExprKind::RemoteCall {
+                module, fun, args, ..
+            } => {
+                let module_term = self.eval(module).await?;
+                let args = self.eval_args(args).await?;
+                self.remote_call(&module_term, fun, args).await
+            }
+            ExprKind::Field(base, field) => {
+                let base = self.eval(base).await?;
+                match base.get(field) {
+                    Some(v) => Ok(v.clone()),
+                    None if matches!(base, Term::Map(_) | Term::Struct(..)) => Err(raise(
+                        "KeyError",
+                        format!("key :{field} not found in: {base}"),
+                    )),
+                    None => match base {
+                        // `Module.function` without parentheses on a module value.
+                        Term::Atom(_) => self.remote_call(&base, field, vec![]).await,
+                        _ => Err(arg_error(format!("cannot access field {field} of {base}"))),
+                    },
+                }
+            }
+            ExprKind::Apply { fun, args } => {
+                let f = self.eval(fun).await?;
+                let args = self.eval_args(args).await?;
+                self.apply(&f, args).await
+            }
+            ExprKind::Fn(clauses) => Ok(self.closure(clauses)),
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if self.eval(cond).await?.truthy() {
+                    self.eval(then).await
+                } else if let Some(o) = otherwise {
+                    self.eval(o).await
+                } else {
+                    Ok(Term::nil())
+                }
+            }
+            ExprKind::Case { subject, clauses } => {
+                let v = self.eval(subject).await?;
+                for clause in clauses {
+                    let mut bound = HashMap::new();
+                    if clause.params.len() == 1
+                        && self.matches(&clause.params[0], &v, &mut bound)?
+                    {
+                        let saved = self.env.vars.clone();
+                        self.env.vars.extend(bound);
+                        if let Some(g) = &clause.guard {
+                            if !self.eval(g).await?.truthy() {
+                                self.env.vars = saved;
+                                continue;
+                            }
+                        }
+                        return self.eval(&clause.body).await;
+                    }
+                }
+                Err(raise(
+                    "CaseClauseError",
+                    format!("no case clause matching: {v}"),
+                ))
+            }
+            ExprKind::Receive { clauses, after } => self.receive(clauses, after.as_ref()).await,
+            ExprKind::For { qualifiers, body } => {
+                let mut out = vec![];
+                self.for_loop(qualifiers, body, &mut out).await?;
+                Ok(Term::List(out))
+            }
+            ExprKind::AliasDirective(entries) => {
+                for entry in entries {
+                    self.env
+                        .aliases
+                        .insert(entry.as_name.clone(), entry.module.join("."));
+                }
+                let last = entries
+                    .last()
+                    .map(|e| e.module.join("."))
+                    .unwrap_or_default();
+                Ok(Term::Atom(Atom::new(&format!("Elixir.{last}"))?))
+            }
+            ExprKind::Block(exprs) => {
+                let mut last = Term::nil();
+                for e in exprs {
+                    last = self.eval(e).await?;
+                }
+                Ok(last)
+            }
+        }
+    }
+
+    async fn eval_args(&mut self, args: &[Expr]) -> Result<Vec<Term>, ExitReason> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            out.push(self.eval(a).await?);
+        }
+        Ok(out)
+    }
+
+    /// `x |> f(a)` is `f(x, a)`.
+    async fn call_with_first(&mut self, call: &Expr, first: Term) -> R {
+        match &call.kind {
+            ExprKind::LocalCall { name, args, .. } => {
+                let mut all = vec![first];
+                all.extend(self.eval_args(args).await?);
+                self.local_call(name, all, call).await
+            }
+            ExprKind::Var(name) => self.local_call(name, vec![first], call).await,
+            ExprKind::RemoteCall {
+                module, fun, args, ..
+            } => {
+                let m = self.eval(module).await?;
+                let mut all = vec![first];
+                all.extend(self.eval_args(args).await?);
+                self.remote_call(&m, fun, all).await
+            }
+            ExprKind::Field(module, fun) => {
+                let m = self.eval(module).await?;
+                self.remote_call(&m, fun, vec![first]).await
+            }
+            ExprKind::Apply { fun, args } => {
+                let f = self.eval(fun).await?;
+                let mut all = vec![first];
+                all.extend(self.eval_args(args).await?);
+                self.apply(&f, all).await
+            }
+            _ => Err(arg_error("the right side of |> must be a function call")),
+        }
+    }
+
+    fn resolve_alias(&self, parts: &[String]) -> String {
+        match self.env.aliases.get(&parts[0]) {
+            Some(full) => std::iter::once(full.clone())
+                .chain(parts[1..].iter().cloned())
+                .collect::<Vec<_>>()
+                .join("."),
+            None => parts.join("."),
+        }
+    }
+
+    async fn remote_call(&mut self, module: &Term, fun: &str, args: Vec<Term>) -> R {
+        let Term::Atom(m) = module else {
+            return Err(arg_error(format!(
+                "you attempted to apply a function on {module}. Modules (the first argument of apply) must always be an atom"
+            )));
+        };
+        let name = m.as_str();
+        let module = name
+            .strip_prefix("Elixir.")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!(":{name}"));
+        super::builtins::call(self, &module, fun, args).await
+    }
+
+    async fn local_call(&mut self, name: &str, args: Vec<Term>, at: &Expr) -> R {
+        let _ = at;
+        super::builtins::call(self, "Kernel", name, args).await
+    }
+
+    /// Calls a function value with arguments, in this process.
+    pub async fn apply(&mut self, f: &Term, args: Vec<Term>) -> R {
+        match f {
+            Term::Fun(fun) => fun.call(self.p, args).await,
+            other => Err(raise(
+                "BadFunctionError",
+                format!("expected a function, got: {other}"),
+            )),
+        }
+    }
+
+    /// `fn … end`: captures the current bindings; runs in whichever process calls it.
+    fn closure(&self, clauses: &[Clause]) -> Term {
+        let arity = clauses.first().map(|c| c.params.len()).unwrap_or(0);
+        let clauses: Arc<Vec<Clause>> = Arc::new(clauses.to_vec());
+        let env = self.env.clone();
+        let ctx = self.ctx.clone();
+        let body: Arc<crate::runtime::term::FunBody> =
+            Arc::new(move |p: &mut Process, args: Vec<Term>| {
+                let (clauses, env, ctx) = (clauses.clone(), env.clone(), ctx.clone());
+                Box::pin(async move {
+                    let mut ev = Eval { p, ctx: &ctx, env };
+                    for clause in clauses.iter() {
+                        let mut bound = HashMap::new();
+                        let mut ok = clause.params.len() == args.len();
+                        for (pat, arg) in clause.params.iter().zip(&args) {
+                            if !ok {
+                                break;
+                            }
+                            ok = ev.matches(pat, arg, &mut bound)?;
+                        }
+                        if !ok {
+                            continue;
+                        }
+                        ev.env.vars.extend(bound);
+                        if let Some(g) = &clause.guard {
+                            if !ev.eval(g).await?.truthy() {
+                                continue;
+                            }
+                        }
+                        return ev.eval(&clause.body).await;
+                    }
+                    Err(raise(
+                        "FunctionClauseError",
+                        "no function clause matching in anonymous fn/".to_string()
+                            + &args.len().to_string(),
+                    ))
+                })
+            });
+        Term::Fun(Fun::new(arity, "erl_eval.expr", body))
+    }
+
+    async fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> R {
+        // Short-circuit operators evaluate the right side only when needed.
+        match op {
+            BinOp::AndAnd => {
+                let a = self.eval(l).await?;
+                return if a.truthy() {
+                    self.eval(r).await
+                } else {
+                    Ok(a)
+                };
+            }
+            BinOp::OrOr => {
+                let a = self.eval(l).await?;
+                return if a.truthy() {
+                    Ok(a)
+                } else {
+                    self.eval(r).await
+                };
+            }
+            BinOp::And | BinOp::Or => {
+                let a = self.eval(l).await?;
+                let a_bool = strict_bool(&a)?;
+                if (op == BinOp::And && !a_bool) || (op == BinOp::Or && a_bool) {
+                    return Ok(a);
+                }
+                return self.eval(r).await;
+            }
+            _ => {}
+        }
+        let a = self.eval(l).await?;
+        let b = self.eval(r).await?;
+        binary_values(op, a, b)
+    }
+
+    async fn receive(&mut self, clauses: &[Clause], after: Option<&(Box<Expr>, Box<Expr>)>) -> R {
+        let timeout = match after {
+            Some((t, _)) => match self.eval(t).await? {
+                Term::Int(ms) if ms >= 0 => Some(std::time::Duration::from_millis(ms as u64)),
+                t if t.is_atom("infinity") => None,
+                t => return Err(arg_error(format!("invalid timeout in receive after: {t}"))),
+            },
+            None => None,
+        };
+        // Patterns are matched on the snapshot of each envelope's term.
+        let pats: Vec<Clause> = clauses.to_vec();
+        let env_vars = self.env.vars.clone();
+        let accept = move |env: &crate::runtime::Envelope| {
+            let term = env.to_term();
+            pats.iter()
+                .any(|c| c.params.len() == 1 && pattern_matches(&c.params[0], &term, &env_vars))
+        };
+        match self.p.receive_match(accept, timeout).await {
+            Some(envelope) => {
+                let term = envelope.to_term();
+                for clause in clauses {
+                    let mut bound = HashMap::new();
+                    if self.matches(&clause.params[0], &term, &mut bound)? {
+                        self.env.vars.extend(bound);
+                        return self.eval(&clause.body).await;
+                    }
+                }
+                Ok(Term::nil())
+            }
+            None => match after {
+                Some((_, body)) => self.eval(body).await,
+                None => Ok(Term::nil()),
+            },
+        }
+    }
+
+    fn for_loop<'b>(
+        &'b mut self,
+        qs: &'b [Qualifier],
+        body: &'b Expr,
+        out: &'b mut Vec<Term>,
+    ) -> BoxFuture<'b, Result<(), ExitReason>> {
+        Box::pin(async move {
+            let Some((first, rest)) = qs.split_first() else {
+                out.push(self.eval(body).await?);
+                return Ok(());
+            };
+            match first {
+                Qualifier::Filter(f) => {
+                    if self.eval(f).await?.truthy() {
+                        self.for_loop(rest, body, out).await?;
+                    }
+                }
+                Qualifier::Generator { pattern, source } => {
+                    let source = self.eval(source).await?;
+                    let items = enumerate(&source)?;
+                    let saved = self.env.vars.clone();
+                    for item in items {
+                        let mut bound = HashMap::new();
+                        if self.matches(pattern, &item, &mut bound)? {
+                            self.env.vars.extend(bound);
+                            self.for_loop(rest, body, out).await?;
+                            self.env.vars = saved.clone();
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Matches a pattern, collecting new bindings; `Ok(false)` on no match.
+    pub fn matches(
+        &self,
+        pat: &Expr,
+        v: &Term,
+        bound: &mut HashMap<String, Term>,
+    ) -> Result<bool, ExitReason> {
+        Ok(match_pattern(pat, v, &self.env.vars, bound))
+    }
+}
+
+/// Whether a pattern matches, without binding (for selective receive).
+fn pattern_matches(pat: &Expr, v: &Term, vars: &BTreeMap<String, Term>) -> bool {
+    match_pattern(pat, v, vars, &mut HashMap::new())
+}
+
+fn match_pattern(
+    pat: &Expr,
+    v: &Term,
+    vars: &BTreeMap<String, Term>,
+    bound: &mut HashMap<String, Term>,
+) -> bool {
+    match &pat.kind {
+        ExprKind::Var(name) if name.starts_with('_') => true,
+        ExprKind::Var(name) => match bound.get(name) {
+            Some(prev) => prev == v,
+            None => {
+                bound.insert(name.clone(), v.clone());
+                true
+            }
+        },
+        ExprKind::Pin(name) => vars.get(name) == Some(v),
+        ExprKind::Int(i) => *v == Term::Int(*i),
+        ExprKind::Float(f) => *v == Term::Float(*f),
+        ExprKind::Atom(a) => matches!(v, Term::Atom(x) if x.as_str() == a),
+        ExprKind::Alias(parts) => {
+            matches!(v, Term::Atom(x) if x.as_str() == format!("Elixir.{}", parts.join(".")))
+        }
+        ExprKind::Str(parts) => match (parts.as_slice(), v) {
+            ([], Term::Str(s)) => s.is_empty(),
+            ([StrPart::Lit(l)], Term::Str(s)) => **s == **l,
+            _ => false,
+        },
+        ExprKind::Date(d) => *v == Term::Date(*d),
+        ExprKind::Pid(p) => *v == Term::Pid(*p),
+        ExprKind::Tuple(items) => match v {
+            Term::Tuple(vs) => {
+                items.len() == vs.len()
+                    && items
+                        .iter()
+                        .zip(vs)
+                        .all(|(p, x)| match_pattern(p, x, vars, bound))
+            }
+            _ => false,
+        },
+        ExprKind::List { items, tail } => match v {
+            Term::List(vs) => match tail {
+                None => {
+                    items.len() == vs.len()
+                        && items
+                            .iter()
+                            .zip(vs)
+                            .all(|(p, x)| match_pattern(p, x, vars, bound))
+                }
+                Some(t) => {
+                    vs.len() >= items.len()
+                        && items
+                            .iter()
+                            .zip(vs)
+                            .all(|(p, x)| match_pattern(p, x, vars, bound))
+                        && match_pattern(t, &Term::List(vs[items.len()..].to_vec()), vars, bound)
+                }
+            },
+            _ => false,
+        },
+        ExprKind::Map(pairs) => pairs.iter().all(|(k, p)| {
+            let key = match &k.kind {
+                ExprKind::Atom(a) => Atom::new(a).map(Term::Atom).ok(),
+                ExprKind::Str(parts) => match parts.as_slice() {
+                    [StrPart::Lit(l)] => Some(Term::str(l)),
+                    _ => None,
+                },
+                ExprKind::Int(i) => Some(Term::Int(*i)),
+                _ => None,
+            };
+            match (key, v) {
+                (Some(key), Term::Map(m)) => m
+                    .get(&key)
+                    .is_some_and(|x| match_pattern(p, x, vars, bound)),
+                (Some(Term::Atom(a)), Term::Struct(_, fields)) => fields
+                    .iter()
+                    .find(|(k, _)| *k == a)
+                    .is_some_and(|(_, x)| match_pattern(p, x, vars, bound)),
+                _ => false,
+            }
+        }),
+        ExprKind::Unary(UnOp::Neg, inner) => match &inner.kind {
+            ExprKind::Int(i) => *v == Term::Int(-i),
+            ExprKind::Float(f) => *v == Term::Float(-f),
+            _ => false,
+        },
+        ExprKind::Match(a, b) => {
+            match_pattern(a, v, vars, bound) && match_pattern(b, v, vars, bound)
+        }
+        _ => false,
+    }
+}
+
+fn strict_bool(t: &Term) -> Result<bool, ExitReason> {
+    match t {
+        Term::Atom(a) if a.as_str() == "true" => Ok(true),
+        Term::Atom(a) if a.as_str() == "false" => Ok(false),
+        _ => Err(raise(
+            "BadBooleanError",
+            format!("expected a boolean on left-side of \"and\"/\"or\", got: {t}"),
+        )),
+    }
+}
+
+fn arith(t: &Term) -> ExitReason {
+    raise(
+        "ArithmeticError",
+        format!("bad argument in arithmetic expression: {t}"),
+    )
+}
+
+fn undefined_var(name: &str) -> ExitReason {
+    raise(
+        "CompileError",
+        format!("iex:1: undefined variable \"{name}\""),
+    )
+}
+
+/// Elixir's `==`: numbers compare by value (`1 == 1.0`), everything else exactly.
+pub fn loose_eq(a: &Term, b: &Term) -> bool {
+    match (a, b) {
+        (Term::Int(x), Term::Float(y)) | (Term::Float(y), Term::Int(x)) => (*x as f64) == *y,
+        _ => a == b,
+    }
+}
+
+fn binary_values(op: BinOp, a: Term, b: Term) -> R {
+    use Term::{Float, Int};
+    let num = |x: &Term| match x {
+        Int(i) => Some(*i as f64),
+        Float(f) => Some(*f),
+        _ => None,
+    };
+    Ok(match op {
+        BinOp::Add | BinOp::Sub | BinOp::Mul => match (&a, &b) {
+            (Int(x), Int(y)) => Int(match op {
+                BinOp::Add => x.checked_add(*y),
+                BinOp::Sub => x.checked_sub(*y),
+                _ => x.checked_mul(*y),
+            }
+            .ok_or_else(|| {
+                raise(
+                    "ArithmeticError",
+                    "integer overflow (otplab integers are 64-bit)",
+                )
+            })?),
+            _ => match (num(&a), num(&b)) {
+                (Some(x), Some(y)) => Float(match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    _ => x * y,
+                }),
+                _ => {
+                    return Err(raise(
+                        "ArithmeticError",
+                        format!(
+                            "bad argument in arithmetic expression: {a} {} {b}",
+                            op.text()
+                        ),
+                    ));
+                }
+            },
+        },
+        BinOp::Div => match (num(&a), num(&b)) {
+            (Some(_), Some(y)) if y == 0.0 => {
+                return Err(raise(
+                    "ArithmeticError",
+                    "bad argument in arithmetic expression",
+                ));
+            }
+            (Some(x), Some(y)) => Float(x / y),
+            _ => {
+                return Err(raise(
+                    "ArithmeticError",
+                    format!("bad argument in arithmetic expression: {a} / {b}"),
+                ));
+            }
+        },
+        BinOp::Eq => Term::bool(loose_eq(&a, &b)),
+        BinOp::Ne => Term::bool(!loose_eq(&a, &b)),
+        BinOp::StrictEq => Term::bool(a == b),
+        BinOp::StrictNe => Term::bool(a != b),
+        BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
+            let ord = match (num(&a), num(&b)) {
+                (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                _ => a.cmp(&b),
+            };
+            Term::bool(match op {
+                BinOp::Lt => ord.is_lt(),
+                BinOp::Gt => ord.is_gt(),
+                BinOp::Le => ord.is_le(),
+                _ => ord.is_ge(),
+            })
+        }
+        BinOp::Concat => match (&a, &b) {
+            (Term::Str(x), Term::Str(y)) => Term::str(format!("{x}{y}")),
+            _ => {
+                return Err(arg_error(format!(
+                    "expected binary arguments to <>, got: {a} <> {b}"
+                )));
+            }
+        },
+        BinOp::ListConcat => match (a, b) {
+            (Term::List(mut x), Term::List(y)) => {
+                x.extend(y);
+                Term::List(x)
+            }
+            (a, b) => return Err(arg_error(format!("expected lists for ++, got: {a} ++ {b}"))),
+        },
+        BinOp::ListSub => match (a, b) {
+            (Term::List(mut x), Term::List(y)) => {
+                for item in y {
+                    if let Some(i) = x.iter().position(|e| *e == item) {
+                        x.remove(i);
+                    }
+                }
+                Term::List(x)
+            }
+            (a, b) => return Err(arg_error(format!("expected lists for --, got: {a} -- {b}"))),
+        },
+        BinOp::In | BinOp::NotIn => {
+            let found = enumerate(&b)?.iter().any(|x| loose_eq(x, &a));
+            Term::bool(if op == BinOp::In { found } else { !found })
+        }
+        BinOp::AndAnd | BinOp::OrOr | BinOp::And | BinOp::Or | BinOp::Pipe => {
+            unreachable!("handled before")
+        }
+    })
+}
+
+/// A range as a term: `%Range{first:, last:, step:}`, printed `1..10`.
+pub fn range_term(first: i64, last: i64) -> Term {
+    let step = if last >= first { 1 } else { -1 };
+    Term::Struct(
+        Atom::from_static("Range"),
+        vec![
+            (Atom::from_static("first"), Term::Int(first)),
+            (Atom::from_static("last"), Term::Int(last)),
+            (Atom::from_static("step"), Term::Int(step)),
+        ],
+    )
+}
+
+/// The elements of a list, range or map, for `for` and `Enum`.
+pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
+    match t {
+        Term::List(v) => Ok(v.clone()),
+        Term::Struct(name, fields) if name.as_str() == "Range" => {
+            let get = |k: &str| {
+                fields
+                    .iter()
+                    .find(|(f, _)| f.as_str() == k)
+                    .and_then(|(_, v)| v.as_int())
+                    .unwrap_or(0)
+            };
+            let (first, last, step) = (get("first"), get("last"), get("step"));
+            let len = if step > 0 {
+                (last - first) / step + 1
+            } else {
+                (first - last) / -step + 1
+            };
+            if len > 50_000_000 {
+                return Err(arg_error(
+                    "range too large to enumerate in the shell (over 50,000,000 elements)",
+                ));
+            }
+            Ok((0..len.max(0))
+                .map(|i| Term::Int(first + i * step))
+                .collect())
+        }
+        Term::Map(m) => Ok(m
+            .iter()
+            .map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()]))
+            .collect()),
+        other => Err(raise(
+            "Protocol.UndefinedError",
+            format!("protocol Enumerable not implemented for {other}"),
+        )),
+    }
+}
+
+/// `to_string/1` and string interpolation.
+pub fn to_string(t: &Term) -> String {
+    match t {
+        Term::Str(s) => s.to_string(),
+        Term::Atom(a) if a.as_str() == "nil" => String::new(),
+        Term::Atom(a) => a
+            .as_str()
+            .strip_prefix("Elixir.")
+            .unwrap_or(a.as_str())
+            .to_string(),
+        Term::Date(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+        other => other.to_string(),
+    }
+}
+
+/// A date from a term: `~D[...]` or the text `2023-12-19`.
+pub fn date_of(t: &Term) -> Result<Date, ExitReason> {
+    match t {
+        Term::Date(d) => Ok(*d),
+        Term::Str(s) => Date::parse(s).ok_or_else(|| arg_error(format!("not a date: {t}"))),
+        other => Err(arg_error(format!(
+            "expected a date like ~D[2023-12-19], got: {other}"
+        ))),
+    }
+}
+
+pub fn pid_of(t: &Term) -> Result<Pid, ExitReason> {
+    t.as_pid()
+        .ok_or_else(|| arg_error(format!("expected a pid, got: {t}")))
+}
+
+pub fn int_of(t: &Term) -> Result<i64, ExitReason> {
+    t.as_int()
+        .ok_or_else(|| arg_error(format!("expected an integer, got: {t}")))
+}
+
+pub fn str_of(t: &Term) -> Result<String, ExitReason> {
+    t.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| arg_error(format!("expected a string, got: {t}")))
+}
+
+/// `:ok` as the result of something done for its effect.
+pub fn ok() -> R {
+    Ok(atom("ok"))
+}

@@ -1,0 +1,326 @@
+//! How the node's events read in the shell. Three levels, chosen with `report`:
+//! `short` (the default: one coloured line per crash, restart and give-up, because seeing
+//! the restart is the point of the experiments), `iex` (exactly what iex prints: process
+//! output and GenServer crash reports, nothing for a kill), and `sasl` (iex with
+//! `--logger-sasl-reports true`: also the supervisors' progress and error reports).
+//! Pure formatting; the caller prints.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use owo_colors::OwoColorize;
+
+use crate::runtime::events::{ChildReport, CrashReport, Event, TraceKind};
+use crate::runtime::{ExitReason, Term};
+
+/// How much of the node's life the shell shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Short,
+    Iex,
+    Sasl,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        match text {
+            "short" => Some(Level::Short),
+            "iex" => Some(Level::Iex),
+            "sasl" => Some(Level::Sasl),
+            _ => None,
+        }
+    }
+}
+
+/// The lines an event prints at this level (none for most events).
+pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
+    let paint = |text: String, red: bool| -> String {
+        match (color, red) {
+            (false, _) => text,
+            (true, true) => text.red().to_string(),
+            (true, false) => text.yellow().to_string(),
+        }
+    };
+    match (event, level) {
+        (Event::Output { text, .. }, _) => text.lines().map(str::to_string).collect(),
+        (Event::Crash(report), Level::Iex | Level::Sasl) => paint_all(crash_report(report), color),
+        (
+            Event::Exited {
+                pid,
+                label,
+                name,
+                reason,
+            },
+            Level::Short,
+        ) if !reason.is_clean() => {
+            let who = match name {
+                Some(n) => format!("{label} {n} {pid}"),
+                None => format!("{label} {pid}"),
+            };
+            vec![paint(
+                format!("[exit] {who}: {}", one_line(&describe_exit(reason))),
+                true,
+            )]
+        }
+        (
+            Event::Restarting {
+                supervisor_label,
+                supervisor,
+                old,
+                id,
+            },
+            Level::Short,
+        ) => {
+            let id = if id.is_atom("undefined") {
+                String::new()
+            } else {
+                format!("{id} ")
+            };
+            let text =
+                format!("[restart] {supervisor_label} {supervisor} restarts {id}(was {old})");
+            vec![paint(text, false)]
+        }
+        (
+            Event::GaveUp {
+                label,
+                supervisor,
+                restarts,
+                seconds,
+            },
+            Level::Short | Level::Sasl,
+        ) => vec![paint(
+            format!(
+                "[give up] {label} {supervisor}: more than {restarts} restarts in {seconds} s; stopping its children and exiting with :shutdown"
+            ),
+            true,
+        )],
+        (
+            Event::LateReplyDropped {
+                server,
+                caller,
+                reply,
+            },
+            Level::Short | Level::Sasl,
+        ) => vec![paint(
+            format!(
+                "[late reply] {server} answered {caller} after its call timed out; the reply {reply} was dropped (OTP 24+)"
+            ),
+            false,
+        )],
+        (Event::ChildStarted(r), Level::Sasl) => paint_all(child_report(r, true), color),
+        (Event::ChildTerminated(r), Level::Sasl) => paint_all(child_report(r, false), color),
+        (Event::Trace(t), _) => {
+            let kind = match t.kind {
+                TraceKind::Call => "CALL",
+                TraceKind::Cast => "CAST",
+                TraceKind::Reply => "REPLY",
+                TraceKind::Info => "INFO",
+                TraceKind::Exit => "EXIT",
+                TraceKind::Down => "DOWN",
+            };
+            let from = t
+                .from
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "(outside)".into());
+            vec![format!("[trace] {kind:<5} {from} -> {} {}", t.to, t.term)]
+        }
+        _ => vec![],
+    }
+}
+
+fn paint_all(lines: Vec<String>, color: bool) -> Vec<String> {
+    if !color {
+        return lines;
+    }
+    lines.into_iter().map(|l| l.red().to_string()).collect()
+}
+
+fn one_line(text: &str) -> String {
+    text.split('\n')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `16:11:10.549`, the wall clock as iex's logger prints it (UTC).
+pub fn timestamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        now.subsec_millis()
+    )
+}
+
+/// iex's `[error] GenServer … terminating` report.
+pub fn crash_report(r: &CrashReport) -> Vec<String> {
+    let who = r
+        .name
+        .as_ref()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| r.pid.to_string());
+    let mut lines = vec![
+        String::new(),
+        format!("{} [error] GenServer {who} terminating", timestamp()),
+    ];
+    lines.extend(stop_reason(&r.reason).lines().map(str::to_string));
+    match (&r.last_message, r.client) {
+        (Some(m), Some(c)) => lines.push(format!("Last message (from {c}): {m}")),
+        (Some(m), None) => lines.push(format!("Last message: {m}")),
+        _ => {}
+    }
+    lines.push(format!("State: {}", r.state));
+    if let Some(c) = r.client {
+        lines.push(format!("Client {c} is alive"));
+    }
+    lines
+}
+
+/// A SASL progress (`started`) or error (`terminated`) report.
+fn child_report(r: &ChildReport, started: bool) -> Vec<String> {
+    let sup = match &r.supervisor_name {
+        Some(n) => n.to_string(),
+        None => format!("{} ({})", r.supervisor, r.supervisor_label),
+    };
+    let mut lines = vec![String::new()];
+    if started {
+        lines.push(format!(
+            "{} [info] Child {} of Supervisor {sup} started",
+            timestamp(),
+            r.id
+        ));
+    } else {
+        lines.push(format!(
+            "{} [error] Child {} of Supervisor {sup} terminated",
+            timestamp(),
+            r.id
+        ));
+        let reason = r.reason.as_ref().map(describe_exit).unwrap_or_default();
+        lines.push(format!("** (exit) {}", reason));
+    }
+    lines.push(format!("Pid: {}", r.pid));
+    lines.push(format!("Start Call: {}", r.start_call));
+    lines.push(format!("Restart: {}", r.restart));
+    lines.push(format!("Shutdown: {}", r.shutdown));
+    lines.push(format!("Type: {}", r.kind));
+    lines
+}
+
+/// The first line of a crash report: `** (Kind) message` for an exception, `** (stop) …`
+/// for anything else.
+fn stop_reason(reason: &ExitReason) -> String {
+    match reason {
+        ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
+        other => format!("** (stop) {}", describe_exit(other)),
+    }
+}
+
+/// How iex words an exit reason: `exited in: GenServer.call(...)\n    ** (EXIT) time out`
+/// for a failed call, `killed`, an exception block, or the inspected term.
+pub fn describe_exit(reason: &ExitReason) -> String {
+    if let Some((inner, call)) = call_failure(reason) {
+        return format!("exited in: {call}\n    ** (EXIT) {}", exit_words(&inner));
+    }
+    match reason {
+        ExitReason::Exception { kind, message } => {
+            format!("an exception was raised:\n    ** ({kind}) {message}")
+        }
+        other => match other.to_term() {
+            Term::Atom(a) => a.as_str().to_string(),
+            t => t.to_string(),
+        },
+    }
+}
+
+/// The words after `** (EXIT)`.
+pub fn exit_words(reason: &ExitReason) -> String {
+    match reason {
+        ExitReason::Exception { kind, message } => {
+            format!("an exception was raised:\n        ** ({kind}) {message}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `{reason, {GenServer, :call, [server, request, timeout]}}` split into the reason and the
+/// call as iex prints it.
+pub fn call_failure(reason: &ExitReason) -> Option<(ExitReason, String)> {
+    let ExitReason::Other(Term::Tuple(t)) = reason else {
+        return None;
+    };
+    let [inner, Term::Tuple(mfa)] = t.as_slice() else {
+        return None;
+    };
+    let [module, fun, Term::List(args)] = mfa.as_slice() else {
+        return None;
+    };
+    if !(module.is_atom("Elixir.GenServer") && fun.is_atom("call")) || args.len() != 3 {
+        return None;
+    }
+    let call = format!("GenServer.call({}, {}, {})", args[0], args[1], args[2]);
+    let inner = if inner.is_atom("timeout") {
+        ExitReason::Other(Term::Tuple(vec![
+            crate::runtime::atom("timeout"),
+            Term::nil(),
+        ]))
+    } else {
+        ExitReason::from_term(inner.clone())
+    };
+    Some((inner, call))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{CallError, Pid, atom};
+
+    #[test]
+    fn a_timed_out_call_reads_like_iex() {
+        let reason =
+            CallError::Timeout.exit_reason(&Term::Pid(Pid(146)), &atom("count"), Some(5000));
+        assert_eq!(
+            describe_exit(&reason),
+            "exited in: GenServer.call(#PID<0.146.0>, :count, 5000)\n    ** (EXIT) time out"
+        );
+    }
+
+    #[test]
+    fn a_call_to_an_unregistered_via_name_reads_like_iex() {
+        let via = Term::Tuple(vec![
+            atom("via"),
+            atom("Elixir.Todo.ProcessRegistry"),
+            Term::Tuple(vec![atom("database_worker"), Term::Int(1)]),
+        ]);
+        let request = Term::Tuple(vec![atom("get"), Term::str("Bob's list")]);
+        let reason = CallError::Noproc.exit_reason(&via, &request, Some(5000));
+        assert_eq!(
+            stop_reason(&reason),
+            "** (stop) exited in: GenServer.call({:via, Todo.ProcessRegistry, {:database_worker, 1}}, {:get, \"Bob's list\"}, 5000)\n    ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started"
+        );
+    }
+
+    #[test]
+    fn short_reports_are_one_line() {
+        let event = Event::Exited {
+            pid: Pid(158),
+            label: "Todo.Server".into(),
+            name: Some(Term::Tuple(vec![
+                atom("todo_server"),
+                Term::str("Bob's list"),
+            ])),
+            reason: ExitReason::Killed,
+        };
+        assert_eq!(
+            format(&event, Level::Short, false),
+            vec!["[exit] Todo.Server {:todo_server, \"Bob's list\"} #PID<0.158.0>: killed"]
+        );
+        assert!(
+            format(&event, Level::Iex, false).is_empty(),
+            "iex prints nothing for a kill"
+        );
+    }
+}

@@ -1,0 +1,393 @@
+//! A shell session: the shell process, the bindings, the prompt counter and the node's event
+//! stream, turned into lines of output. The REPL, `otplab run/check` and piped input all go
+//! through [`Session::eval`], so they print the same things in the same order.
+//!
+//! The shell is itself a process (`self()`), so messages, DOWNs and trapped exits land in its
+//! mailbox for `flush()`, and a linked process that dies takes it down as in iex: the session
+//! prints `** (EXIT from #PID<…>) shell process exited with reason: …`, starts a new shell
+//! process with a new pid, resets the prompt counter and keeps the bindings.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::runtime::{Event, ExitReason, Node, NodeConfig, Pid, Process, SpawnOpts, Term};
+use crate::todo::Config;
+
+use super::ast::Line;
+use super::eval::{Ctx, Env, Eval};
+use super::printer::Style;
+use super::report::{self, Level};
+use super::{commands, parser, printer};
+
+/// How a session starts.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub color: bool,
+    /// Start with nothing running (no to-do system).
+    pub bare: bool,
+    pub config: Config,
+    pub speed: f64,
+    pub level: Level,
+    pub max_processes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            color: false,
+            bare: false,
+            config: Config::default(),
+            speed: 1.0,
+            level: Level::Short,
+            max_processes: crate::runtime::process::DEFAULT_MAX_PROCESSES,
+        }
+    }
+}
+
+type Outcome = Result<Term, ExitReason>;
+
+struct Job {
+    seq: u64,
+    line: Line,
+    env: Env,
+    reply: oneshot::Sender<(Env, Outcome)>,
+    cancel: oneshot::Receiver<()>,
+}
+
+pub struct Session {
+    pub node: Node,
+    pub ctx: Arc<Ctx>,
+    pub env: Env,
+    shell: Pid,
+    jobs: mpsc::UnboundedSender<Job>,
+    events: broadcast::Receiver<Event>,
+    /// The `N` of `iex(N)>`.
+    pub counter: u32,
+    style: Style,
+    /// Set by a Ctrl-C: cancels the evaluation in progress.
+    cancel: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    seq: u64,
+    /// What booting the system printed, before the first prompt.
+    pub boot_output: Vec<String>,
+}
+
+/// What the banner says, as iex's first line.
+pub fn banner(node: &Node) -> String {
+    let speed = node.speed();
+    let scale = if speed != 1.0 {
+        format!(", sleeps scaled {speed}x faster")
+    } else {
+        String::new()
+    };
+    format!(
+        "Interactive otplab ({}) - an iex for supervised processes{scale} (type help ENTER for help)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+impl Session {
+    /// A new node with the to-do system booted (unless `bare`) and a shell process.
+    pub async fn start(opts: Options) -> Session {
+        let node = Node::new(NodeConfig {
+            max_processes: opts.max_processes,
+            ..Default::default()
+        });
+        node.set_speed(opts.speed);
+        let events = node.events();
+        let ctx = Arc::new(Ctx {
+            node: node.clone(),
+            config: Mutex::new(Arc::new(opts.config.clone())),
+            system: Mutex::new(None),
+            level: Mutex::new(opts.level),
+            trace: Mutex::new(vec![]),
+            history: Mutex::new(vec![]),
+            results: Mutex::new(vec![]),
+            color: opts.color,
+            deferred: Mutex::new(vec![]),
+        });
+        let (jobs, shell) = spawn_shell(&node, ctx.clone());
+        let mut session = Session {
+            node,
+            ctx,
+            env: Env::default(),
+            shell,
+            jobs,
+            events,
+            counter: 1,
+            style: Style { color: opts.color },
+            cancel: Arc::new(Mutex::new(None)),
+            seq: 0,
+            boot_output: vec![],
+        };
+        if !opts.bare {
+            let config = Arc::new(opts.config);
+            if let Ok(pid) = crate::todo::supervisor::start(&session.node, config).await {
+                *session.ctx.system.lock().unwrap() = Some(pid);
+            }
+            session.boot_output = session.settle().await;
+        }
+        session
+    }
+
+    pub fn shell_pid(&self) -> Pid {
+        self.shell
+    }
+
+    /// A handle a Ctrl-C handler uses to cancel the evaluation in progress.
+    pub fn canceller(&self) -> Arc<Mutex<Option<oneshot::Sender<()>>>> {
+        self.cancel.clone()
+    }
+
+    /// Evaluates one input (possibly several lines) and returns everything it printed, in
+    /// order: process output and reports that happened during it, then the result or error.
+    pub async fn eval(&mut self, text: &str) -> Vec<String> {
+        self.ctx.history.lock().unwrap().push(text.to_string());
+        let mut out = self.drain();
+        let line = match parser::parse_line(text) {
+            Ok(line) => line,
+            Err(e) => {
+                out.push(printer::parse_error(&e, text, &self.style));
+                return out;
+            }
+        };
+        if line == Line::Empty {
+            return out;
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        *self.cancel.lock().unwrap() = Some(cancel_tx);
+        self.seq += 1;
+        let job = Job {
+            seq: self.seq,
+            line,
+            env: self.env.clone(),
+            reply: reply_tx,
+            cancel: cancel_rx,
+        };
+        let answer = match self.jobs.send(job) {
+            Ok(()) => reply_rx.await.ok(),
+            Err(_) => None,
+        };
+        self.cancel.lock().unwrap().take();
+        match answer {
+            Some((env, Ok(value))) => {
+                out.extend(self.drain_to_mark(self.seq));
+                self.env = env;
+                if value != commands::silent() {
+                    out.extend(
+                        printer::inspect(&value, &self.style)
+                            .lines()
+                            .map(str::to_string),
+                    );
+                }
+                self.ctx.results.lock().unwrap().push(value);
+                self.counter += 1;
+            }
+            Some((_, Err(reason))) if reason == ExitReason::atom("respawn") => {
+                self.respawn();
+                out.extend(self.drain());
+            }
+            Some((_, Err(reason))) => {
+                out.extend(self.drain_to_mark(self.seq));
+                out.extend(self.error_lines(&reason));
+            }
+            None => {
+                // The shell process died during the evaluation: its exit is among the events.
+                self.wait_for_exit_event().await;
+                out.extend(self.drain());
+            }
+        }
+        out
+    }
+
+    /// Lets asynchronous consequences of the last input (restarts, `Starting …` prints)
+    /// happen before the next prompt, and returns what they printed. Used for scripts, where
+    /// the transcript must not depend on timing.
+    pub async fn settle(&mut self) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        let mut quiet = 0;
+        while tokio::time::Instant::now() < deadline {
+            if self.node.quiescent(self.shell) {
+                quiet += 1;
+                if quiet >= 3 {
+                    break;
+                }
+            } else {
+                quiet = 0;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        self.drain()
+    }
+
+    /// Waits for the next event and returns what it prints (possibly nothing), for the REPL's
+    /// live output above the prompt.
+    pub async fn next_output(&mut self) -> Vec<String> {
+        match self.events.recv().await {
+            Ok(event) => self.handle(event),
+            Err(broadcast::error::RecvError::Lagged(n)) => vec![format!(
+                "[{n} events were not shown: the node was busier than the terminal]"
+            )],
+            Err(broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await;
+                vec![]
+            }
+        }
+    }
+
+    /// What was published before the shell marked the end of evaluation `seq`.
+    fn drain_to_mark(&mut self, seq: u64) -> Vec<String> {
+        let mut out = vec![];
+        loop {
+            match self.events.try_recv() {
+                Ok(Event::Mark { seq: s, .. }) if s == seq => break,
+                Ok(event) => out.extend(self.handle(event)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(format!("[{n} events were not shown]"))
+                }
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Everything already published, formatted.
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut out = vec![];
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => out.extend(self.handle(event)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(format!("[{n} events were not shown]"))
+                }
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    fn handle(&mut self, event: Event) -> Vec<String> {
+        if let Event::Trace(t) = &event {
+            self.ctx.trace.lock().unwrap().push(t.clone());
+        }
+        if let Event::Exited { pid, reason, .. } = &event {
+            if *pid == self.shell {
+                let mut lines = vec![];
+                let words = report::describe_exit(reason);
+                lines.push(format!(
+                    "** (EXIT from {pid}) shell process exited with reason: {words}"
+                ));
+                self.respawn();
+                lines.push(String::new());
+                lines.push(banner(&self.node));
+                return lines;
+            }
+        }
+        let level = *self.ctx.level.lock().unwrap();
+        report::format(&event, level, self.style.color)
+    }
+
+    fn respawn(&mut self) {
+        let (jobs, shell) = spawn_shell(&self.node, self.ctx.clone());
+        self.jobs = jobs;
+        self.shell = shell;
+        self.counter = 1;
+    }
+
+    async fn wait_for_exit_event(&mut self) {
+        let old = self.shell;
+        for _ in 0..10_000 {
+            if !self.node.alive(old) && self.node.tasks() == self.node.count() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// iex's error block for an evaluation that raised or exited.
+    fn error_lines(&self, reason: &ExitReason) -> Vec<String> {
+        let text = match reason {
+            ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
+            other => format!("** (exit) {}", report::describe_exit(other)),
+        };
+        let text =
+            crate::runtime::term::escape_text(&text.replace('\n', "\u{0}")).replace("\\u{0}", "\n");
+        let text = if self.style.color {
+            owo_colors::OwoColorize::red(&text).to_string()
+        } else {
+            text
+        };
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// The prompt for the next input.
+    pub fn prompt(&self) -> String {
+        format!("iex({})> ", self.counter)
+    }
+
+    /// Stops the system in order and the shell, for a clean exit.
+    pub async fn shutdown(mut self) {
+        let (tx, rx) = oneshot::channel();
+        let line = parser::parse_line("stop").unwrap_or(Line::Empty);
+        let (_c, cancel) = oneshot::channel();
+        if self
+            .jobs
+            .send(Job {
+                seq: 0,
+                line,
+                env: self.env.clone(),
+                reply: tx,
+                cancel,
+            })
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+        self.node.exit(self.shell, self.shell, ExitReason::Kill);
+        let _ = self.drain();
+    }
+}
+
+/// Spawns a shell process serving evaluation jobs; returns its job queue and pid.
+fn spawn_shell(node: &Node, ctx: Arc<Ctx>) -> (mpsc::UnboundedSender<Job>, Pid) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let pid = node
+        .spawn(SpawnOpts { label: Some(Arc::from("IEx.Evaluator")), ..Default::default() }, move |p: &mut Process| {
+            Box::pin(async move {
+                while let Some(job) = rx.recv().await {
+                    let Job { seq, line, env, reply, cancel } = job;
+                    let mut ev = Eval { p: &mut *p, ctx: &ctx, env };
+                    let outcome = tokio::select! {
+                        r = run_line(&mut ev, &line) => r,
+                        _ = cancel => Err(ExitReason::exception("Interrupted", "the evaluation was cancelled with Ctrl-C; the system keeps running")),
+                    };
+                    let env = ev.env;
+                    let node = p.node().clone();
+                    node.publish(Event::Mark { pid: p.pid(), seq });
+                    let _ = reply.send((env, outcome));
+                    let deferred = std::mem::take(&mut *ctx.deferred.lock().unwrap());
+                    for (pid, reason) in deferred {
+                        node.exit(p.pid(), pid, reason);
+                    }
+                }
+                ExitReason::Normal
+            })
+        })
+        .expect("the shell process starts");
+    (tx, pid)
+}
+
+async fn run_line(ev: &mut Eval<'_>, line: &Line) -> Outcome {
+    match line {
+        Line::Empty => Ok(commands::silent()),
+        Line::Expr(e) => ev.eval(e).await,
+        Line::Command(c) => commands::run(ev, c).await,
+        Line::Bind { var, command, .. } => {
+            let v = commands::run(ev, command).await?;
+            ev.env.vars.insert(var.clone(), v.clone());
+            Ok(v)
+        }
+    }
+}

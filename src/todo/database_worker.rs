@@ -1,0 +1,209 @@
+//! `Todo.DatabaseWorker`: one of the database's workers, registered through the registry as
+//! `{:database_worker, n}`. It owns the writes of the keys that hash to it, so one list has
+//! one writer (the exercise of 7.3.5). Reads and writes run on tokio's blocking pool, so a
+//! slow disk blocks this worker only, as a BEAM process blocks only itself.
+//!
+//! Stores of one key still waiting in the mailbox behind the one being handled are folded
+//! into the last of them: only the newest version of a list needs writing, and per-sender
+//! order (S22) means no read of that key can be queued between them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts};
+use crate::runtime::supervisor::ChildSpec;
+use crate::runtime::{Envelope, ExitReason, From, Pid, Process, StartError, Term, atom};
+
+use super::list::List;
+use super::persist::{PersistError, PersistErrorKind, Store};
+use super::{Config, DatabaseKind, process_registry};
+
+pub struct DatabaseWorker {
+    id: usize,
+    store: Arc<Store>,
+    delay: Duration,
+    spawn_per_request: bool,
+}
+
+/// `{:database_worker, n}`.
+pub fn key(id: usize) -> Term {
+    Term::Tuple(vec![atom("database_worker"), Term::from(id)])
+}
+
+/// The worker's child spec under `Todo.Database`.
+pub fn child_spec(config: Arc<Config>, store: Arc<Store>, id: usize) -> ChildSpec {
+    let call = format!(
+        "Todo.DatabaseWorker.start_link({{{}, {id}}})",
+        config.dir_term()
+    );
+    ChildSpec::worker(key(id), call, move |p: &mut Process| {
+        let (config, store) = (config.clone(), store.clone());
+        Box::pin(async move { start_link(p, &config, store, id).await })
+    })
+}
+
+/// `Todo.DatabaseWorker.start_link({folder, n})`.
+pub async fn start_link(
+    p: &mut Process,
+    config: &Config,
+    store: Arc<Store>,
+    id: usize,
+) -> Result<Pid, StartError> {
+    p.puts(format!("Starting database worker {id}"));
+    let arg = (
+        store,
+        id,
+        config.db_delay,
+        config.database == DatabaseKind::SpawnPerRequest,
+    );
+    gen_server::start_link::<DatabaseWorker>(
+        p,
+        arg,
+        StartOpts::via(process_registry::Registry::shared(), key(id)),
+    )
+    .await
+}
+
+impl GenServer for DatabaseWorker {
+    type Arg = (Arc<Store>, usize, Duration, bool);
+
+    fn module() -> &'static str {
+        "Todo.DatabaseWorker"
+    }
+
+    async fn init(
+        (store, id, delay, spawn_per_request): Self::Arg,
+        _p: &mut Process,
+    ) -> Result<Init<Self>, ExitReason> {
+        Ok(Init::Ok(DatabaseWorker {
+            id,
+            store,
+            delay,
+            spawn_per_request,
+        }))
+    }
+
+    async fn handle_cast(&mut self, request: Term, p: &mut Process) -> Result<NoReply, ExitReason> {
+        let Some([tag, Term::Str(key), data]) = request.as_tuple() else {
+            return Err(ExitReason::function_clause(
+                "Todo.DatabaseWorker.handle_cast/2",
+            ));
+        };
+        if !tag.is_atom("store") {
+            return Err(ExitReason::function_clause(
+                "Todo.DatabaseWorker.handle_cast/2",
+            ));
+        }
+        let (key, mut data) = (key.clone(), data.clone());
+        while let Some(Envelope::Cast(newer)) = p.take_match(|e| is_store_of(e, &key)) {
+            data = newer.as_tuple().unwrap()[2].clone();
+        }
+        let (store, id, delay) = (self.store.clone(), self.id, self.delay);
+        if self.spawn_per_request {
+            let _ = p.spawn(move |w: &mut Process| {
+                Box::pin(async move {
+                    w.sleep(delay).await;
+                    report(w, write(store, id, key.to_string(), data).await);
+                    ExitReason::Normal
+                })
+            });
+        } else {
+            p.sleep(delay).await;
+            report(p, write(store, id, key.to_string(), data).await);
+        }
+        Ok(NoReply::NoReply)
+    }
+
+    async fn handle_call(
+        &mut self,
+        request: Term,
+        from: &From,
+        p: &mut Process,
+    ) -> Result<Reply, ExitReason> {
+        if request.is_atom("sync") {
+            return Ok(Reply::Reply(Term::ok()));
+        }
+        match request.as_tuple() {
+            Some([tag, Term::Str(key)]) if tag.is_atom("get") => {
+                let (store, key, delay) = (self.store.clone(), key.to_string(), self.delay);
+                if self.spawn_per_request {
+                    let from = from.clone();
+                    let _ = p.spawn(move |w: &mut Process| {
+                        Box::pin(async move {
+                            w.sleep(delay).await;
+                            w.reply(&from, read(store, key).await);
+                            ExitReason::Normal
+                        })
+                    });
+                    return Ok(Reply::NoReply);
+                }
+                p.sleep(delay).await;
+                Ok(Reply::Reply(read(store, key).await))
+            }
+            Some([tag, Term::Str(key)]) if tag.is_atom("quarantine") => {
+                let (store, key) = (self.store.clone(), key.to_string());
+                let moved = tokio::task::spawn_blocking(move || store.quarantine(&key)).await;
+                Ok(Reply::Reply(match moved {
+                    Ok(Ok(path)) => Term::ok_tuple(Term::str(path.display().to_string())),
+                    Ok(Err(e)) => Term::error_tuple(Term::str(e.to_string())),
+                    Err(_) => Term::error_tuple(atom("panic")),
+                }))
+            }
+            _ => Err(ExitReason::function_clause(
+                "Todo.DatabaseWorker.handle_call/3",
+            )),
+        }
+    }
+
+    fn state(&self) -> Term {
+        Term::Tuple(vec![
+            Term::str(format!("{}/", self.store.dir().display())),
+            Term::from(self.id),
+        ])
+    }
+}
+
+/// The write of one value on the blocking pool. A list is stored as a list; any other term as
+/// itself (seed 003's flood stores integers), which `load` will later refuse as not a list.
+async fn write(store: Arc<Store>, id: usize, key: String, data: Term) -> Result<(), String> {
+    let written = tokio::task::spawn_blocking(move || match List::from_term(&data) {
+        Ok(list) => store.store(&key, &list, id),
+        Err(_) => match data.to_wire() {
+            Ok(wire) => store.store(&key, &wire, id),
+            Err(e) => Err(PersistError {
+                path: store.dir().to_path_buf(),
+                kind: PersistErrorKind::Io(e.to_string()),
+            }),
+        },
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("the write panicked: {e}")),
+    }
+}
+
+fn report(p: &Process, result: Result<(), String>) {
+    if let Err(e) = result {
+        p.puts(format!("[error] Todo.DatabaseWorker could not store: {e}"));
+    }
+}
+
+/// A read on the blocking pool: the list, `nil`, or `{:error, {:corrupt, path, reason}}`.
+async fn read(store: Arc<Store>, key: String) -> Term {
+    match tokio::task::spawn_blocking(move || store.load(&key)).await {
+        Ok(Ok(Some(list))) => list.to_term(),
+        Ok(Ok(None)) => Term::nil(),
+        Ok(Err(e)) => Term::error_tuple(Term::Tuple(vec![
+            atom("corrupt"),
+            Term::str(e.path.display().to_string()),
+            Term::str(e.to_string()),
+        ])),
+        Err(_) => Term::error_tuple(atom("panic")),
+    }
+}
+
+fn is_store_of(env: &Envelope, key: &str) -> bool {
+    matches!(env, Envelope::Cast(Term::Tuple(t)) if t.len() == 3 && t[0].is_atom("store") && t[1].as_str() == Some(key))
+}

@@ -1,0 +1,172 @@
+//! `Todo.ProcessRegistry`: a process holding `key -> pid` for names that are not atoms
+//! (`{:todo_server, "Bob's list"}`, `{:database_worker, 2}`), monitoring each registrant and
+//! forgetting it when it dies. Registered locally as `:todo_process_registry`, so killing it
+//! is seed 001's experiment. Every lookup is a call to this one process: that is the
+//! bottleneck the ETS cache removes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts, Via};
+use crate::runtime::supervisor::ChildSpec;
+use crate::runtime::term::BoxFuture;
+use crate::runtime::{Atom, Dest, ExitReason, From, Pid, Process, Ref, Term, atom};
+
+/// The registry's local name.
+pub const NAME: Atom = Atom::from_static("todo_process_registry");
+
+pub struct ProcessRegistry {
+    names: HashMap<Term, Pid>,
+    keys: HashMap<Pid, (Ref, Vec<Term>)>,
+}
+
+/// The child spec of the top supervisor's first child.
+pub fn child_spec() -> ChildSpec {
+    ChildSpec::worker(
+        super::module("Todo.ProcessRegistry"),
+        "Todo.ProcessRegistry.start_link([])",
+        |p: &mut Process| {
+            Box::pin(async move {
+                p.puts("Starting process registry");
+                gen_server::start_link::<ProcessRegistry>(
+                    p,
+                    (),
+                    StartOpts {
+                        name: Some(gen_server::Name::Local(NAME)),
+                        timeout: None,
+                    },
+                )
+                .await
+            })
+        },
+    )
+}
+
+/// `Todo.ProcessRegistry.whereis_name(key)`; `None` also when the registry is not running.
+pub async fn whereis_name(p: &Process, key: Term) -> Option<Pid> {
+    let reply = p
+        .call(
+            Dest::Name(NAME),
+            Term::Tuple(vec![atom("whereis_name"), key]),
+            Some(super::CALL_TIMEOUT),
+        )
+        .await;
+    reply.ok().and_then(|t| t.as_pid())
+}
+
+/// `Todo.ProcessRegistry.register_name(key, pid)`: `:yes` or `:no`.
+pub async fn register_name(p: &Process, key: Term, pid: Pid) -> bool {
+    let request = Term::Tuple(vec![atom("register_name"), key, Term::Pid(pid)]);
+    p.call(Dest::Name(NAME), request, Some(super::CALL_TIMEOUT))
+        .await
+        .is_ok_and(|t| t.is_atom("yes"))
+}
+
+/// The registry as a `{:via, Todo.ProcessRegistry, key}` name for GenServers.
+pub struct Registry;
+
+impl Registry {
+    pub fn shared() -> Arc<dyn Via> {
+        Arc::new(Registry)
+    }
+}
+
+impl Via for Registry {
+    fn register_name<'a>(
+        &'a self,
+        process: &'a Process,
+        key: Term,
+        pid: Pid,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(register_name(process, key, pid))
+    }
+    fn whereis_name<'a>(&'a self, process: &'a Process, key: Term) -> BoxFuture<'a, Option<Pid>> {
+        Box::pin(whereis_name(process, key))
+    }
+}
+
+impl GenServer for ProcessRegistry {
+    type Arg = ();
+
+    fn module() -> &'static str {
+        "Todo.ProcessRegistry"
+    }
+
+    async fn init(_: (), _p: &mut Process) -> Result<Init<Self>, ExitReason> {
+        Ok(Init::Ok(ProcessRegistry {
+            names: HashMap::new(),
+            keys: HashMap::new(),
+        }))
+    }
+
+    async fn handle_call(
+        &mut self,
+        request: Term,
+        _from: &From,
+        p: &mut Process,
+    ) -> Result<Reply, ExitReason> {
+        let reply = match request.as_tuple() {
+            Some([tag, key]) if tag.is_atom("whereis_name") => self
+                .names
+                .get(key)
+                .map(|p| Term::Pid(*p))
+                .unwrap_or_else(|| atom("undefined")),
+            Some([tag, key, Term::Pid(pid)]) if tag.is_atom("register_name") => {
+                // A holder whose DOWN is still queued is already dead: its name is free.
+                let taken = self
+                    .names
+                    .get(key)
+                    .is_some_and(|holder| p.node().alive(*holder));
+                if taken {
+                    atom("no")
+                } else {
+                    self.names.insert(key.clone(), *pid);
+                    let (_, keys) = self
+                        .keys
+                        .entry(*pid)
+                        .or_insert_with(|| (p.monitor(*pid), vec![]));
+                    keys.push(key.clone());
+                    atom("yes")
+                }
+            }
+            Some([tag, key]) if tag.is_atom("unregister_name") => {
+                if let Some(pid) = self.names.remove(key) {
+                    if let Some((_, keys)) = self.keys.get_mut(&pid) {
+                        keys.retain(|k| k != key);
+                    }
+                }
+                Term::ok()
+            }
+            _ => {
+                return Err(ExitReason::function_clause(
+                    "Todo.ProcessRegistry.handle_call/3",
+                ));
+            }
+        };
+        Ok(Reply::Reply(reply))
+    }
+
+    async fn handle_info(&mut self, msg: Term, _p: &mut Process) -> Result<NoReply, ExitReason> {
+        if let Some([tag, _, _, Term::Pid(pid), _]) = msg.as_tuple() {
+            if tag.is_atom("DOWN") {
+                if let Some((_, keys)) = self.keys.remove(pid) {
+                    for key in keys {
+                        if self.names.get(&key) == Some(pid) {
+                            self.names.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(NoReply::NoReply)
+    }
+
+    fn state(&self) -> Term {
+        Term::Map(
+            self.names
+                .iter()
+                .map(|(k, p)| (k.clone(), Term::Pid(*p)))
+                .collect(),
+        )
+    }
+}

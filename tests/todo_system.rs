@@ -1,0 +1,175 @@
+//! The to-do system's experiments of seeds 001-003 through the public API, each on a fresh
+//! system with its own persist folder (`start_system`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::within;
+use otplab::runtime::{Date, Event, ExitReason, Node, NodeConfig, Pid, Process, Term, atom};
+use otplab::todo::{self, CacheKind, Config, cache, server};
+
+fn dentist() -> Term {
+    Term::atom_map(vec![
+        ("date", Term::Date(date())),
+        ("title", Term::str("Dentist")),
+    ])
+}
+
+fn date() -> Date {
+    Date::new(2023, 12, 19).unwrap()
+}
+
+/// A fresh node and persist folder with the whole tree started, unlinked.
+pub async fn start_system(tag: &str, tweak: impl FnOnce(&mut Config)) -> (Node, Arc<Config>, Pid) {
+    let dir = temp_dir(tag);
+    let mut config = Config::with_dir(&dir);
+    config.fsync = false;
+    tweak(&mut config);
+    let config = Arc::new(config);
+    let node = Node::new(NodeConfig::default());
+    let sup = todo::supervisor::start(&node, config.clone())
+        .await
+        .expect("the tree starts");
+    (node, config, sup)
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("otplab-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn restarted(events: &mut tokio::sync::broadcast::Receiver<Event>, old: Pid) -> Pid {
+    loop {
+        if let Ok(Event::Restarted { old: o, new, .. }) = events.recv().await {
+            if o == old {
+                return new;
+            }
+        }
+    }
+}
+
+async fn started_cache(events: &mut tokio::sync::broadcast::Receiver<Event>) {
+    loop {
+        if let Ok(Event::ChildStarted(r)) = events.recv().await {
+            if r.start_call.starts_with("Todo.Cache") {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_process_returns_the_same_pid_and_a_new_one_after_a_kill() {
+    let (node, config, _sup) = start_system("same-pid", |_| {}).await;
+    let mut events = node.events();
+    let (first, again) = within(&node, {
+        let config = config.clone();
+        move |p: &mut Process| {
+            Box::pin(async move {
+                let a = cache::server_process(p, &config, "Bob's list")
+                    .await
+                    .unwrap();
+                let b = cache::server_process(p, &config, "Bob's list")
+                    .await
+                    .unwrap();
+                server::add_entry(p, a, dentist());
+                server::sync(p, a).await.unwrap();
+                (a, b)
+            })
+        }
+    })
+    .await;
+    assert_eq!(first, again);
+    node.exit(Pid(0), first, ExitReason::Kill);
+    let new = restarted(&mut events, first).await;
+    let (now, entries) = within(&node, move |p: &mut Process| {
+        Box::pin(async move {
+            let pid = cache::server_process(p, &config, "Bob's list")
+                .await
+                .unwrap();
+            (pid, server::entries(p, pid, date()).await.unwrap())
+        })
+    })
+    .await;
+    assert_eq!(now, new);
+    assert_ne!(now, first);
+    assert_eq!(
+        entries.to_string(),
+        r#"[%{date: ~D[2023-12-19], id: 1, title: "Dentist"}]"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_registry_restarts_the_rest_and_entries_survive() {
+    for kind in [CacheKind::Process, CacheKind::Ets] {
+        let (node, config, _sup) = start_system("registry", |c| c.cache = kind).await;
+        let mut events = node.events();
+        let bob = within(&node, {
+            let config = config.clone();
+            move |p: &mut Process| {
+                Box::pin(async move {
+                    let pid = cache::server_process(p, &config, "Bob's list")
+                        .await
+                        .unwrap();
+                    server::add_entry(p, pid, dentist());
+                    server::sync(p, pid).await.unwrap();
+                    pid
+                })
+            }
+        })
+        .await;
+        let registry = node.whereis(todo::process_registry::NAME).unwrap();
+        node.exit(Pid(0), registry, ExitReason::Kill);
+        started_cache(&mut events).await;
+        let (now, entries) = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                let pid = cache::server_process(p, &config, "Bob's list")
+                    .await
+                    .unwrap();
+                (pid, server::entries(p, pid, date()).await.unwrap())
+            })
+        })
+        .await;
+        assert_ne!(
+            now, bob,
+            "{kind:?}: a new server after the registry restart"
+        );
+        assert!(node.alive(now));
+        assert!(!node.alive(bob));
+        assert_eq!(entries.as_tuple().map(|_| ()), None);
+        assert_eq!(
+            entries.to_string(),
+            r#"[%{date: ~D[2023-12-19], id: 1, title: "Dentist"}]"#,
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_requests_for_a_new_list_create_one_server() {
+    let (node, config, _sup) = start_system("concurrent", |_| {}).await;
+    let mut handles = vec![];
+    for _ in 0..50 {
+        let (node, config) = (node.clone(), config.clone());
+        handles.push(tokio::spawn(async move {
+            within(&node, move |p: &mut Process| {
+                Box::pin(async move {
+                    cache::server_process(p, &config, "Alice's list")
+                        .await
+                        .unwrap()
+                })
+            })
+            .await
+        }));
+    }
+    let mut pids = vec![];
+    for h in handles {
+        pids.push(h.await.unwrap());
+    }
+    pids.dedup();
+    assert_eq!(pids.len(), 1);
+    let _ = atom("ok");
+}
