@@ -993,9 +993,19 @@ impl Process {
         request: Term,
         timeout: Option<Duration>,
     ) -> Result<Term, CallError> {
-        self.node
+        // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
+        // `GenServer.call` on the BEAM.
+        self.entry
+            .status
+            .store(Status::Waiting as u8, Ordering::Relaxed);
+        let reply = self
+            .node
             .call(self.pid(), &dest.into(), request, timeout)
-            .await
+            .await;
+        self.entry
+            .status
+            .store(Status::Running as u8, Ordering::Relaxed);
+        reply
     }
 
     pub fn cast(&self, dest: impl Into<Dest>, msg: Term) {

@@ -181,6 +181,18 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
                 config.database = DatabaseKind::SpawnPerRequest;
             }
             config.load_in_init = flag("init-load").is_some();
+            config.coalesce_stores = flag("no-batch").is_none();
+            if flag("no-fsync").is_some() {
+                config.fsync = false;
+            }
+            if let Some(value) = flag("slow-db") {
+                match value.map(|a| a.kind) {
+                    Some(ArgKind::Int(ms)) if ms >= 0 => {
+                        config.db_delay = Duration::from_millis(ms as u64)
+                    }
+                    _ => return Err(arg_error("--slow-db takes milliseconds, e.g. --slow-db 2")),
+                }
+            }
             stop_system(ev).await;
             start_system(ev, Arc::new(config)).await
         }
@@ -429,7 +441,11 @@ pub fn help(topic: Option<&str>) -> String {
     }
     let mut out = String::from("Commands (Elixir works too: `h` lists the built-in modules):\n");
     for cmd in CommandName::ALL {
-        let _ = writeln!(out, "  {:<44} {}", cmd.usage(), cmd.summary());
+        if cmd.usage().len() > 44 {
+            let _ = writeln!(out, "  {}\n  {:<44} {}", cmd.usage(), "", cmd.summary());
+        } else {
+            let _ = writeln!(out, "  {:<44} {}", cmd.usage(), cmd.summary());
+        }
     }
     out.push_str("\nThe seeds' experiments, in order:\n");
     out.push_str("  bobs_list = server_process \"Bob's list\"   then   kill bobs_list   then   server_process \"Bob's list\"\n");
@@ -820,6 +836,7 @@ async fn flood(ev: &mut Eval<'_>, args: &[Arg], calls: bool, clients: Option<Arg
         .info(pid)
         .map(|i| i.message_queue_len)
         .unwrap_or(0);
+    let peak = peak.max(queued);
     let text = if calls {
         format!(
             "{n} calls from {clients} client(s) in {:.1} ms: each client blocked {:.1} ms on average (backpressure); mailbox peak {peak}, now {queued}",

@@ -23,6 +23,7 @@ pub struct DatabaseWorker {
     store: Arc<Store>,
     delay: Duration,
     spawn_per_request: bool,
+    coalesce: bool,
 }
 
 /// `{:database_worker, n}`.
@@ -50,12 +51,7 @@ pub async fn start_link(
     id: usize,
 ) -> Result<Pid, StartError> {
     p.puts(format!("Starting database worker {id}"));
-    let arg = (
-        store,
-        id,
-        config.db_delay,
-        config.database == DatabaseKind::SpawnPerRequest,
-    );
+    let arg = (store, id, Arc::new(config.clone()));
     gen_server::start_link::<DatabaseWorker>(
         p,
         arg,
@@ -65,21 +61,22 @@ pub async fn start_link(
 }
 
 impl GenServer for DatabaseWorker {
-    type Arg = (Arc<Store>, usize, Duration, bool);
+    type Arg = (Arc<Store>, usize, Arc<Config>);
 
     fn module() -> &'static str {
         "Todo.DatabaseWorker"
     }
 
     async fn init(
-        (store, id, delay, spawn_per_request): Self::Arg,
+        (store, id, config): Self::Arg,
         _p: &mut Process,
     ) -> Result<Init<Self>, ExitReason> {
         Ok(Init::Ok(DatabaseWorker {
             id,
             store,
-            delay,
-            spawn_per_request,
+            delay: config.db_delay,
+            spawn_per_request: config.database == DatabaseKind::SpawnPerRequest,
+            coalesce: config.coalesce_stores,
         }))
     }
 
@@ -95,7 +92,11 @@ impl GenServer for DatabaseWorker {
             ));
         }
         let (key, mut data) = (key.clone(), data.clone());
-        while let Some(Envelope::Cast(newer)) = p.take_match(|e| is_store_of(e, &key)) {
+        while let Some(Envelope::Cast(newer)) = self
+            .coalesce
+            .then(|| p.take_match(|e| is_store_of(e, &key)))
+            .flatten()
+        {
             data = newer.as_tuple().unwrap()[2].clone();
         }
         let (store, id, delay) = (self.store.clone(), self.id, self.delay);

@@ -60,6 +60,10 @@ pub struct Config {
     pub fsync: bool,
     /// The slow database: every read and write takes at least this long.
     pub db_delay: Duration,
+    /// Fold stores of one key queued behind each other into the last one (the default).
+    /// Off, every store is written, as in the book, so a flood of stores shows the
+    /// mailbox growing.
+    pub coalesce_stores: bool,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             load_in_init: false,
             fsync: true,
             db_delay: Duration::ZERO,
+            coalesce_stores: true,
         }
     }
 }
