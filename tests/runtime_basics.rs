@@ -303,22 +303,63 @@ async fn s9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
 #[tokio::test]
 async fn s21_demonitor_with_flush_leaves_no_down_in_the_mailbox() {
     let node = node();
-    let left = within(&node, |p: &mut Process| {
+    let (queued, left) = within(&node, move |p: &mut Process| {
         Box::pin(async move {
+            p.trap_exit(true);
             let target = p
-                .spawn(|_c: &mut Process| Box::pin(async { ExitReason::Normal }))
+                .spawn_link(|c: &mut Process| {
+                    Box::pin(async move {
+                        c.receive().await;
+                        ExitReason::atom("bye")
+                    })
+                })
                 .unwrap();
             let r = p.monitor(target);
-            // Wait for the DOWN to be queued, then flush it.
-            let _ = p
-                .receive_match(|_| false, Some(Duration::from_millis(20)))
-                .await;
+            p.send(target, atom("go"));
+            // A dying process tells its monitors before its links, and signals from one
+            // sender arrive in order (S22): once its EXIT is here, so is its DOWN.
+            let exit = p
+                .receive_match(|e| e.as_exit().is_some(), Some(Duration::from_secs(60)))
+                .await
+                .expect("no EXIT");
+            assert_eq!(exit.as_exit().unwrap().0, target);
+            let queued = p.message_queue_len();
             p.demonitor(r, true);
-            p.message_queue_len()
+            (queued, p.message_queue_len())
         })
     })
     .await;
+    assert_eq!(queued, 1, "the DOWN was in the mailbox");
     assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn s21_a_monitor_that_fired_is_gone_from_the_watchers_monitors() {
+    let node = node();
+    within(&node, |p: &mut Process| {
+        Box::pin(async move {
+            let target = p
+                .spawn(|c: &mut Process| {
+                    Box::pin(async move {
+                        c.receive().await;
+                        ExitReason::Normal
+                    })
+                })
+                .unwrap();
+            let r = p.monitor(target);
+            assert_eq!(p.node().info(p.pid()).unwrap().monitors, [target]);
+            p.send(target, atom("go"));
+            let down = next_message(p).await;
+            assert_eq!(down.as_tuple().unwrap()[1], Term::Ref(r));
+            assert_eq!(
+                p.node().info(p.pid()).unwrap().monitors,
+                Vec::<Pid>::new(),
+                "a dead target is no longer monitored"
+            );
+            assert!(!p.demonitor(r, false), "nothing left to demonitor");
+        })
+    })
+    .await;
 }
 
 #[tokio::test]

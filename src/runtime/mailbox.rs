@@ -135,6 +135,21 @@ impl Mailbox {
         inner.queue.remove(i)
     }
 
+    /// Removes every queued envelope matching `pred` in one pass, keeping the others in order.
+    pub fn remove_all_where(&self, mut pred: impl FnMut(&Envelope) -> bool) -> Vec<Envelope> {
+        let mut inner = self.inner.lock().unwrap();
+        let mut taken = Vec::new();
+        let queue = std::mem::take(&mut inner.queue);
+        for env in queue {
+            if pred(&env) {
+                taken.push(env);
+            } else {
+                inner.queue.push_back(env);
+            }
+        }
+        taken
+    }
+
     /// Takes the oldest envelope, or the oldest one at or after `start` for which `accept`
     /// holds. Registers the waker when there is none.
     fn poll_take(

@@ -10,7 +10,7 @@
 //! Freeing names before anyone hears of the death is what lets a supervisor restart a named
 //! child at once (S16).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -111,11 +111,13 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct LinkState {
     pub dead: bool,
-    pub links: Vec<Pid>,
-    /// Monitors others hold on this process: (ref, watcher).
-    pub monitored_by: Vec<(Ref, Pid)>,
-    /// Monitors this process holds: (ref, target).
-    pub monitoring: Vec<(Ref, Pid)>,
+    /// Ordered sets and maps, not lists: a supervisor holds a link and a monitor per child,
+    /// and unlinking or demonitoring one must not cost a scan of all of them.
+    pub links: BTreeSet<Pid>,
+    /// Monitors others hold on this process: ref -> watcher.
+    pub monitored_by: BTreeMap<Ref, Pid>,
+    /// Monitors this process holds: ref -> target.
+    pub monitoring: BTreeMap<Ref, Pid>,
     pub names: Vec<Atom>,
     pub tables: Vec<u64>,
 }
@@ -334,9 +336,7 @@ impl Node {
             if s.dead {
                 return false;
             }
-            if !s.links.contains(&a) {
-                s.links.push(a);
-            }
+            s.links.insert(a);
             true
         }) else {
             self.exit_signal(&ea, b, ExitReason::Noproc, false);
@@ -345,16 +345,16 @@ impl Node {
         let mut s = ea.state.lock().unwrap();
         if s.dead {
             drop(s);
-            eb.state.lock().unwrap().links.retain(|p| *p != a);
-        } else if !s.links.contains(&b) {
-            s.links.push(b);
+            eb.state.lock().unwrap().links.remove(&a);
+        } else {
+            s.links.insert(b);
         }
     }
 
     pub fn unlink(&self, a: Pid, b: Pid) {
         for (x, y) in [(a, b), (b, a)] {
             if let Some(e) = self.entry(x) {
-                e.state.lock().unwrap().links.retain(|p| *p != y);
+                e.state.lock().unwrap().links.remove(&y);
             }
         }
     }
@@ -367,12 +367,12 @@ impl Node {
             if s.dead {
                 return false;
             }
-            s.monitored_by.push((r, watcher));
+            s.monitored_by.insert(r, watcher);
             true
         });
         if alive {
             if let Some(w) = self.entry(watcher) {
-                w.state.lock().unwrap().monitoring.push((r, target));
+                w.state.lock().unwrap().monitoring.insert(r, target);
             }
         } else {
             self.deliver_down(watcher, r, target, &ExitReason::Noproc);
@@ -385,15 +385,11 @@ impl Node {
         let mut target = None;
         if let Some(w) = self.entry(watcher) {
             let mut s = w.state.lock().unwrap();
-            if let Some(i) = s.monitoring.iter().position(|(x, _)| *x == r) {
-                target = Some(s.monitoring.swap_remove(i).1);
-            }
+            target = s.monitoring.remove(&r);
         }
         let removed = target.and_then(|t| self.entry(t)).is_some_and(|t| {
             let mut s = t.state.lock().unwrap();
-            let before = s.monitored_by.len();
-            s.monitored_by.retain(|(x, _)| *x != r);
-            before != s.monitored_by.len()
+            s.monitored_by.remove(&r).is_some()
         });
         if flush {
             if let Some(w) = self.entry(watcher) {
@@ -405,6 +401,8 @@ impl Node {
 
     fn deliver_down(&self, watcher: Pid, r: Ref, pid: Pid, reason: &ExitReason) {
         if let Some(w) = self.entry(watcher) {
+            // A monitor fires once: the watcher no longer holds it.
+            w.state.lock().unwrap().monitoring.remove(&r);
             self.trace(Some(pid), watcher, TraceKind::Down, || reason.to_term());
             let msg = Term::Tuple(vec![
                 atom("DOWN"),
@@ -683,9 +681,9 @@ impl Node {
                 _ => Status::Sleeping,
             },
             message_queue_len: queue,
-            links: s.links.clone(),
-            monitors: s.monitoring.iter().map(|(_, p)| *p).collect(),
-            monitored_by: s.monitored_by.iter().map(|(_, p)| *p).collect(),
+            links: s.links.iter().copied().collect(),
+            monitors: s.monitoring.values().copied().collect(),
+            monitored_by: s.monitored_by.values().copied().collect(),
             trap_exit: e.trap_exit.load(Ordering::Relaxed),
             parent: e.parent,
             restarts: e.restarts.load(Ordering::Relaxed),
@@ -859,11 +857,7 @@ impl Node {
         }
         for (r, target) in state.monitoring {
             if let Some(t) = self.entry(target) {
-                t.state
-                    .lock()
-                    .unwrap()
-                    .monitored_by
-                    .retain(|(x, _)| *x != r);
+                t.state.lock().unwrap().monitored_by.remove(&r);
             }
         }
         // Published before anyone is told, so a report of the death always precedes the
@@ -889,7 +883,7 @@ impl Node {
         }
         for peer in state.links {
             if let Some(p) = self.entry(peer) {
-                p.state.lock().unwrap().links.retain(|x| *x != entry.pid);
+                p.state.lock().unwrap().links.remove(&entry.pid);
                 self.exit_signal(&p, entry.pid, reason.clone(), false);
             }
         }
@@ -960,6 +954,14 @@ impl Process {
     /// Takes the first queued envelope matching `pred`, without waiting.
     pub fn take_match(&mut self, pred: impl FnMut(&Envelope) -> bool) -> Option<Envelope> {
         self.entry.mailbox.remove_where(pred)
+    }
+
+    /// Takes every queued envelope matching `pred` at once, leaving the others in order.
+    pub(crate) fn take_all_matching(
+        &mut self,
+        pred: impl FnMut(&Envelope) -> bool,
+    ) -> Vec<Envelope> {
+        self.entry.mailbox.remove_all_where(pred)
     }
 
     pub fn message_queue_len(&self) -> usize {

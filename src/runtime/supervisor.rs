@@ -8,7 +8,7 @@
 //! window on tokio's clock) make the supervisor stop all its children and exit with
 //! `:shutdown` (S1-S5). One restart event counts once however many siblings it restarts (S4).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use super::events::{ChildReport, Event};
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
 use super::pid::{Pid, Ref};
-use super::process::{Dest, Node, Process, SpawnOpts};
+use super::process::{Dest, Node, Process, SpawnOpts, catch_panic};
 use super::term::{Atom, BoxFuture, Opaque, Term, atom};
 
 /// How a supervisor reacts to a child's death.
@@ -202,16 +202,56 @@ pub async fn start(node: &Node, spec: Spec) -> Result<Pid, StartError> {
     start_with(node, None, spec).await
 }
 
+/// The `init/1` of a module-based supervisor: runs inside the new supervisor and returns its
+/// spec, or `Ok(None)` for `:ignore`.
+pub type InitFn = Box<
+    dyn for<'a> FnOnce(&'a mut Process) -> BoxFuture<'a, Result<Option<Spec>, ExitReason>> + Send,
+>;
+
+/// `Supervisor.start_link(module, arg)` from `parent`: `init` runs inside the new supervisor.
+/// `:ignore` (`Ok(None)`) makes it return [`StartError::Ignore`] and the process exit
+/// `:normal`; an error or a panic in `init` is a failed start, and the process exits with
+/// that reason.
+pub async fn start_link_init<F>(parent: &Process, label: &str, init: F) -> Result<Pid, StartError>
+where
+    F: for<'a> FnOnce(&'a mut Process) -> BoxFuture<'a, Result<Option<Spec>, ExitReason>>
+        + Send
+        + 'static,
+{
+    spawn_sup(
+        parent.node(),
+        Some(parent.pid()),
+        Arc::from(label),
+        Source::Init(Box::new(init)),
+    )
+    .await
+}
+
+/// Where a supervisor's spec comes from.
+enum Source {
+    Spec(Spec),
+    Init(InitFn),
+}
+
 async fn start_with(node: &Node, parent: Option<Pid>, spec: Spec) -> Result<Pid, StartError> {
+    spawn_sup(node, parent, spec.label.clone(), Source::Spec(spec)).await
+}
+
+async fn spawn_sup(
+    node: &Node,
+    parent: Option<Pid>,
+    label: Arc<str>,
+    source: Source,
+) -> Result<Pid, StartError> {
     let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
     let opts = SpawnOpts {
         link: parent,
-        label: Some(spec.label.clone()),
+        label: Some(label),
         trap_exit: true,
         ..Default::default()
     };
     node.spawn(opts, move |p: &mut Process| {
-        Box::pin(run(p, parent, spec, ack_tx))
+        Box::pin(run(p, parent, source, ack_tx))
     })?;
     ack_rx
         .await
@@ -307,6 +347,22 @@ struct Child {
     spec: ChildSpec,
     pid: Option<Pid>,
     restarts: u32,
+    /// The pid it last ran as, reported as `old` when it is restarted.
+    last: Option<Pid>,
+    /// A restart failed and another try is queued in the supervisor's mailbox.
+    restarting: bool,
+}
+
+impl Child {
+    fn new(spec: ChildSpec, pid: Option<Pid>) -> Child {
+        Child {
+            spec,
+            pid,
+            restarts: 0,
+            last: None,
+            restarting: false,
+        }
+    }
 }
 
 struct Sup {
@@ -318,13 +374,29 @@ struct Sup {
     children: Vec<Child>,
     /// Dynamic children by pid, with their start sequence for ordering.
     dyn_children: HashMap<Pid, (u64, Child)>,
+    /// Dynamic children whose restart failed and will be tried again, by start sequence.
+    dyn_restarting: HashMap<u64, Child>,
     dyn_seq: u64,
     restarts: VecDeque<Instant>,
 }
 
 type Ack = tokio::sync::oneshot::Sender<Result<Pid, StartError>>;
 
-async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> ExitReason {
+async fn run(p: &mut Process, parent: Option<Pid>, source: Source, ack: Ack) -> ExitReason {
+    let spec = match source {
+        Source::Spec(spec) => spec,
+        Source::Init(init) => match catch_panic(init(p)).await {
+            Ok(Some(spec)) => spec,
+            Ok(None) => {
+                let _ = ack.send(Err(StartError::Ignore));
+                return ExitReason::Normal;
+            }
+            Err(reason) => {
+                let _ = ack.send(Err(StartError::Init(reason.clone())));
+                return reason;
+            }
+        },
+    };
     if let Some(name) = spec.name {
         if !p.register(name) {
             let holder = p.node().whereis(name).unwrap_or(p.pid());
@@ -339,16 +411,15 @@ async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> Exit
         dynamic: spec.dynamic,
         children: vec![],
         dyn_children: HashMap::new(),
+        dyn_restarting: HashMap::new(),
         dyn_seq: 0,
         restarts: VecDeque::new(),
     };
     for child_spec in spec.children {
         match sup.start_spec(p, &child_spec).await {
-            Ok(pid) => sup.children.push(Child {
-                spec: child_spec,
-                pid,
-                restarts: 0,
-            }),
+            // An ignoring temporary child is forgotten; any other is kept without a pid.
+            Ok(None) if child_spec.restart == Restart::Temporary => {}
+            Ok(pid) => sup.children.push(Child::new(child_spec, pid)),
             Err(e) => {
                 sup.shutdown_all(p).await;
                 let reason = ExitReason::Other(Term::Tuple(vec![
@@ -368,6 +439,13 @@ async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> Exit
     loop {
         match p.receive().await {
             envelope @ Envelope::Message(_) => {
+                if let Some(key) = try_again_key(&envelope) {
+                    if let Err(reason) = sup.try_again(p, &key).await {
+                        sup.shutdown_all(p).await;
+                        return reason;
+                    }
+                    continue;
+                }
                 let Some((from, reason)) = envelope.as_exit() else {
                     continue;
                 };
@@ -377,6 +455,8 @@ async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> Exit
                     return reason;
                 }
                 if let Err(reason) = sup.child_exited(p, from, reason).await {
+                    // Past the intensity: the others stop as at any shutdown, then us (S2).
+                    sup.shutdown_all(p).await;
                     return reason;
                 }
             }
@@ -464,7 +544,7 @@ impl Sup {
         reason: ExitReason,
     ) -> Result<(), ExitReason> {
         if self.dynamic {
-            let Some((seq, child)) = self.dyn_children.remove(&pid) else {
+            let Some((seq, mut child)) = self.dyn_children.remove(&pid) else {
                 return Ok(());
             };
             self.report_terminated(p, &child.spec, pid, &reason);
@@ -472,21 +552,9 @@ impl Sup {
                 return Ok(());
             }
             self.add_restart(p)?;
-            let restarts = child.restarts + 1;
-            let new = self.restart_one(p, &child.spec, pid, restarts).await?;
-            if let Some(new) = new {
-                self.dyn_children.insert(
-                    new,
-                    (
-                        seq,
-                        Child {
-                            spec: child.spec,
-                            pid: Some(new),
-                            restarts,
-                        },
-                    ),
-                );
-            }
+            child.pid = None;
+            child.last = Some(pid);
+            self.restart_dynamic(p, seq, child).await;
             return Ok(());
         }
         let Some(index) = self.children.iter().position(|c| c.pid == Some(pid)) else {
@@ -495,6 +563,7 @@ impl Sup {
         let spec = self.children[index].spec.clone();
         self.report_terminated(p, &spec, pid, &reason);
         self.children[index].pid = None;
+        self.children[index].last = Some(pid);
         if !needs_restart(spec.restart, &reason) {
             if spec.restart == Restart::Temporary {
                 self.children.remove(index);
@@ -502,73 +571,128 @@ impl Sup {
             return Ok(());
         }
         self.add_restart(p)?;
+        self.restart_group(p, index).await;
+        Ok(())
+    }
+
+    /// Restarts after the child at `index` died or failed to restart, per the strategy:
+    /// the running children of the strategy's range stop in reverse order (S13, S14), then
+    /// the range starts in order. A start that fails leaves that child (and the rest of the
+    /// range) down and queues another try in the mailbox, so that between attempts the
+    /// supervisor still answers calls and its parent's shutdown (OTP-9549); the try applies
+    /// the strategy again from the child that failed.
+    async fn restart_group(&mut self, p: &mut Process, index: usize) {
         let range = match self.flags.strategy {
             Strategy::OneForOne => index..index + 1,
             Strategy::OneForAll => 0..self.children.len(),
             Strategy::RestForOne => index..self.children.len(),
         };
-        // Siblings in the range stop in reverse order before anything restarts (S13, S14).
-        let mut old_pids: Vec<Pid> = range
-            .clone()
-            .map(|i| self.children[i].pid.unwrap_or(pid))
-            .collect();
         for i in range.clone().rev() {
             if let Some(sibling) = self.children[i].pid.take() {
+                self.children[i].last = Some(sibling);
                 let shutdown = self.children[i].spec.shutdown;
                 shutdown_child(p, sibling, shutdown).await;
             }
         }
-        // Temporary siblings are not restarted, not even as collateral (S11).
         let mut i = range.start;
         let mut end = range.end;
         while i < end {
-            if self.children[i].spec.restart == Restart::Temporary && i != index {
+            // Temporary siblings are not restarted, not even as collateral (S11).
+            if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
-                old_pids.remove(i - range.start);
                 end -= 1;
                 continue;
             }
-            self.children[i].restarts += 1;
-            let (spec, restarts) = (self.children[i].spec.clone(), self.children[i].restarts);
-            let old = old_pids[i - range.start];
-            self.children[i].pid = self.restart_one(p, &spec, old, restarts).await?;
+            self.children[i].restarting = false;
+            let spec = self.children[i].spec.clone();
+            let old = self.children[i].last.unwrap_or(Pid(0));
+            self.report_restarting(p, &spec, old);
+            match self.start_spec(p, &spec).await {
+                Ok(new) => {
+                    let child = &mut self.children[i];
+                    child.pid = new;
+                    if let Some(new) = new {
+                        child.restarts += 1;
+                        let restarts = child.restarts;
+                        self.report_restarted(p, &spec, old, new, restarts);
+                    }
+                }
+                Err(_) => {
+                    self.children[i].restarting = true;
+                    p.send(p.pid(), try_again_message(spec.id.clone()));
+                    return;
+                }
+            }
             i += 1;
         }
+    }
+
+    /// Starts a dead dynamic child again; a failed start is tried again through the mailbox.
+    async fn restart_dynamic(&mut self, p: &mut Process, seq: u64, mut child: Child) {
+        let old = child.last.unwrap_or(Pid(0));
+        self.report_restarting(p, &child.spec, old);
+        match self.start_spec(p, &child.spec).await {
+            Ok(Some(new)) => {
+                child.restarts += 1;
+                child.pid = Some(new);
+                self.report_restarted(p, &child.spec, old, new, child.restarts);
+                self.dyn_children.insert(new, (seq, child));
+            }
+            Ok(None) => {}
+            Err(_) => {
+                child.restarting = true;
+                self.dyn_restarting.insert(seq, child);
+                p.send(p.pid(), try_again_message(Term::Int(seq as i64)));
+            }
+        }
+    }
+
+    /// Another try at a restart that failed: it counts as a restart (S2), unless the child
+    /// was terminated meanwhile.
+    async fn try_again(&mut self, p: &mut Process, key: &Term) -> Result<(), ExitReason> {
+        if self.dynamic {
+            let Some(child) = key
+                .as_int()
+                .and_then(|seq| self.dyn_restarting.remove(&(seq as u64)))
+            else {
+                return Ok(());
+            };
+            self.add_restart(p)?;
+            let seq = key.as_int().unwrap_or_default() as u64;
+            self.restart_dynamic(p, seq, child).await;
+            return Ok(());
+        }
+        let Some(index) = self
+            .children
+            .iter()
+            .position(|c| c.restarting && &c.spec.id == key)
+        else {
+            return Ok(());
+        };
+        self.add_restart(p)?;
+        self.restart_group(p, index).await;
         Ok(())
     }
 
-    /// Starts a child again; a failed start counts as another restart, until intensity runs out.
-    async fn restart_one(
-        &mut self,
-        p: &mut Process,
-        spec: &ChildSpec,
-        old: Pid,
-        restarts: u32,
-    ) -> Result<Option<Pid>, ExitReason> {
+    /// Published before each start of a restart, so it precedes what the new process prints.
+    fn report_restarting(&self, p: &Process, spec: &ChildSpec, old: Pid) {
         p.node().publish(Event::Restarting {
             supervisor: p.pid(),
             supervisor_label: self.label.clone(),
             id: spec.id.clone(),
             old,
         });
-        loop {
-            match self.start_spec(p, spec).await {
-                Ok(new) => {
-                    if let Some(new) = new {
-                        p.node().set_restarts(new, restarts);
-                        p.node().publish(Event::Restarted {
-                            supervisor: p.pid(),
-                            supervisor_label: self.label.clone(),
-                            id: spec.id.clone(),
-                            old,
-                            new,
-                        });
-                    }
-                    return Ok(new);
-                }
-                Err(_) => self.add_restart(p)?,
-            }
-        }
+    }
+
+    fn report_restarted(&self, p: &Process, spec: &ChildSpec, old: Pid, new: Pid, restarts: u32) {
+        p.node().set_restarts(new, restarts);
+        p.node().publish(Event::Restarted {
+            supervisor: p.pid(),
+            supervisor_label: self.label.clone(),
+            id: spec.id.clone(),
+            old,
+            new,
+        });
     }
 
     fn report_terminated(&self, p: &Process, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
@@ -612,6 +736,7 @@ impl Sup {
     /// concurrently.
     async fn shutdown_all(&mut self, p: &mut Process) {
         if self.dynamic {
+            self.dyn_restarting.clear();
             let children: Vec<(Pid, Shutdown)> = self
                 .dyn_children
                 .drain()
@@ -658,49 +783,57 @@ impl Sup {
                     Ok(Some(pid)) => {
                         if self.dynamic {
                             self.dyn_seq += 1;
-                            self.dyn_children.insert(
-                                pid,
-                                (
-                                    self.dyn_seq,
-                                    Child {
-                                        spec,
-                                        pid: Some(pid),
-                                        restarts: 0,
-                                    },
-                                ),
-                            );
+                            self.dyn_children
+                                .insert(pid, (self.dyn_seq, Child::new(spec, Some(pid))));
                         } else {
-                            self.children.push(Child {
-                                spec,
-                                pid: Some(pid),
-                                restarts: 0,
-                            });
+                            self.children.push(Child::new(spec, Some(pid)));
                         }
                         Term::ok_tuple(pid)
                     }
-                    Ok(None) => atom("ignore"),
+                    Ok(None) => {
+                        if !self.dynamic && spec.restart != Restart::Temporary {
+                            self.children.push(Child::new(spec, None));
+                        }
+                        atom("ignore")
+                    }
                     Err(e) => e.to_term(),
                 }
             }
             Some([tag, child]) if tag.is_atom("terminate_child") => {
                 let target = match child {
-                    Term::Pid(pid) if self.dynamic => self
-                        .dyn_children
-                        .remove(pid)
-                        .map(|(_, c)| (*pid, c.spec.shutdown)),
+                    Term::Pid(pid) if self.dynamic => {
+                        let pending = self
+                            .dyn_restarting
+                            .iter()
+                            .find(|(_, c)| c.last == Some(*pid))
+                            .map(|(seq, _)| *seq);
+                        if let Some(seq) = pending {
+                            // A child waiting for another restart try is just forgotten.
+                            self.dyn_restarting.remove(&seq);
+                            return Term::ok();
+                        }
+                        self.dyn_children
+                            .remove(pid)
+                            .map(|(_, c)| Some((*pid, c.spec.shutdown)))
+                    }
                     _ => self
                         .children
                         .iter_mut()
                         .find(|c| {
                             &c.spec.id == child || c.pid.map(Term::Pid).as_ref() == Some(child)
                         })
-                        .and_then(|c| c.pid.take().map(|pid| (pid, c.spec.shutdown))),
+                        .map(|c| {
+                            // A stopped or restarting child is :ok too, and stays stopped.
+                            c.restarting = false;
+                            c.pid.take().map(|pid| (pid, c.spec.shutdown))
+                        }),
                 };
                 match target {
-                    Some((pid, shutdown)) => {
+                    Some(Some((pid, shutdown))) => {
                         shutdown_child(p, pid, shutdown).await;
                         Term::ok()
                     }
+                    Some(None) => Term::ok(),
                     None => Term::error_tuple(atom("not_found")),
                 }
             }
@@ -721,6 +854,7 @@ impl Sup {
                 .dyn_children
                 .values()
                 .map(|(seq, c)| (*seq, info(c)))
+                .chain(self.dyn_restarting.iter().map(|(seq, c)| (*seq, info(c))))
                 .collect();
             v.sort_by_key(|(seq, _)| *seq);
             v.into_iter().map(|(_, c)| c).collect()
@@ -800,12 +934,28 @@ pub(crate) async fn shutdown_child(p: &mut Process, pid: Pid, shutdown: Shutdown
 
 /// Stops many children at once (dynamic supervisors, S10): signal all, then wait for all.
 async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
-    let mut waiting: HashMap<Ref, (Pid, Shutdown)> = HashMap::with_capacity(children.len());
+    // Monitor and unlink them all first, then take the EXITs of those that died before their
+    // unlink in one pass: a scan of the mailbox per child would be quadratic, as it fills
+    // with the DOWNs of the children already stopped.
+    let mut monitored = Vec::with_capacity(children.len());
+    let mut pids = HashSet::with_capacity(children.len());
     for (pid, shutdown) in children {
         let r = p.monitor(pid);
         p.unlink(pid);
-        if take_queued_exit(p, pid).is_some() {
-            p.demonitor(r, true);
+        monitored.push((pid, r, shutdown));
+        pids.insert(pid);
+    }
+    let dead: HashSet<Pid> = p
+        .take_all_matching(|e| e.as_exit().is_some_and(|(from, _)| pids.contains(&from)))
+        .iter()
+        .filter_map(|e| e.as_exit().map(|(from, _)| from))
+        .collect();
+    let mut waiting: HashMap<Ref, (Pid, Shutdown)> = HashMap::with_capacity(monitored.len());
+    for (pid, r, shutdown) in monitored {
+        if dead.contains(&pid) {
+            // Its DOWN, if already queued, is taken by the wait below or left to a
+            // supervisor that is exiting anyway.
+            p.demonitor(r, false);
             continue;
         }
         let signal = if shutdown == Shutdown::BrutalKill {
@@ -846,6 +996,20 @@ async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
                 }
             }
         }
+    }
+}
+
+/// The message a supervisor sends itself to try a failed restart again.
+fn try_again_message(key: Term) -> Term {
+    Term::Tuple(vec![atom("$try_again_restart"), key])
+}
+
+fn try_again_key(env: &Envelope) -> Option<Term> {
+    match env {
+        Envelope::Message(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("$try_again_restart") => {
+            Some(t[1].clone())
+        }
+        _ => None,
     }
 }
 

@@ -194,7 +194,8 @@ pub async fn settle_count(node: &Node, n: usize) {
 }
 
 /// Runs `f` inside a fresh process (so it can receive, link, monitor and call as a process)
-/// and returns what it returns. Panics if that process is killed first.
+/// and returns what it returns. A failed assertion inside it is a crash of that process: the
+/// test then fails with the assertion's message. Panics if the process is killed first.
 pub async fn within<T, F>(node: &Node, f: F) -> T
 where
     T: Send + 'static,
@@ -203,13 +204,17 @@ where
     let (tx, rx) = tokio::sync::oneshot::channel();
     node.spawn(Default::default(), move |p: &mut Process| {
         Box::pin(async move {
-            let out = f(p).await;
+            let out = otplab::runtime::process::catch_panic(async { Ok(f(p).await) }).await;
             let _ = tx.send(out);
             ExitReason::Normal
         })
     })
     .unwrap();
-    rx.await.expect("the test process died before finishing")
+    match rx.await {
+        Ok(Ok(out)) => out,
+        Ok(Err(reason)) => panic!("the test process crashed: {reason}"),
+        Err(_) => panic!("the test process was killed before finishing"),
+    }
 }
 
 /// Receives the next plain message of a process, as a term.
