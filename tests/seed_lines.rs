@@ -148,13 +148,10 @@ async fn seed_003_chapter_7_sessions() {
             .await,
         s.line("Todo.Cache.server_process(cache, \"bob\")").await
     );
-    assert_eq!(
-        s.line("right_value = Todo.Cache.server_process(cache, \"alice\")")
-            .await
-            .len()
-            > 0,
-        true
-    );
+    let right = s
+        .line("right_value = Todo.Cache.server_process(cache, \"alice\")")
+        .await;
+    assert!(is_pid(&right));
     assert_eq!(s.line("left_value == right_value").await, "false");
 }
 
