@@ -191,6 +191,10 @@ impl Session {
             }
             Some((_, Err(reason))) => {
                 out.extend(self.drain_to_mark(self.seq));
+                // An error is often the echo of a crash (a call to a server that died): its
+                // consequences (the supervisor's restart) print first, as in iex's transcript,
+                // and every time in the same order.
+                out.extend(self.settle().await);
                 out.extend(self.error_lines(&reason));
             }
             None => {
