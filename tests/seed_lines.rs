@@ -281,6 +281,7 @@ async fn transcript_lines_of_the_anchor_sessions() {
             .await
             .starts_with("[message_queue_len: ")
     );
+    s.line("speed 20").await;
     s.line("sc2 = SlowCounter.new").await;
     s.line("spawn(fn -> SlowCounter.inc_of(sc2, 1) end)").await;
     let timeout = s.all("GenServer.call(sc2, :count, 1)").await.join("\n");

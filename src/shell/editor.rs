@@ -184,6 +184,23 @@ impl Hinter for ShellHelper {
 }
 
 impl Highlighter for ShellHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if self.color && line.len() < 4096 {
+            Cow::Owned(colorize(line))
+        } else {
+            Cow::Borrowed(line)
+        }
+    }
+
+    fn highlight_char(
+        &self,
+        _line: &str,
+        _pos: usize,
+        _kind: rustyline::highlight::CmdKind,
+    ) -> bool {
+        self.color
+    }
+
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
         if self.color {
             Cow::Owned(hint.dimmed().to_string())
@@ -191,6 +208,75 @@ impl Highlighter for ShellHelper {
             Cow::Borrowed(hint)
         }
     }
+}
+
+/// Syntax colouring of the line being typed, in iex's colours: strings green, atoms cyan,
+/// numbers yellow, modules blue, a command word bold. Lexical only, so it never fails.
+pub fn colorize(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() * 2);
+    let mut i = 0;
+    let first_word_end = chars
+        .iter()
+        .position(|c| !(c.is_alphanumeric() || *c == '_' || *c == '?'))
+        .unwrap_or(chars.len());
+    let first: String = chars[..first_word_end].iter().collect();
+    if CommandName::from_word(&first).is_some() {
+        out.push_str(&first.bold().to_string());
+        i = first_word_end;
+    }
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(chars.len());
+            let s: String = chars[start..i].iter().collect();
+            out.push_str(&s.green().to_string());
+        } else if c == ':'
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_alphabetic() || *n == '_' || *n == '"')
+        {
+            i += 1;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '?' | '!' | '@'))
+            {
+                i += 1;
+            }
+            let s: String = chars[start..i].iter().collect();
+            out.push_str(&s.cyan().to_string());
+        } else if c.is_ascii_digit()
+            && (start == 0 || !(chars[start - 1].is_alphanumeric() || chars[start - 1] == '_'))
+        {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit() || matches!(chars[i], '_' | '.' | '-'))
+            {
+                i += 1;
+            }
+            let s: String = chars[start..i].iter().collect();
+            out.push_str(&s.yellow().to_string());
+        } else if c.is_uppercase()
+            && (start == 0 || !(chars[start - 1].is_alphanumeric() || chars[start - 1] == '_'))
+        {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric()
+                    || chars[i] == '_'
+                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(|n| n.is_uppercase())))
+            {
+                i += 1;
+            }
+            let s: String = chars[start..i].iter().collect();
+            out.push_str(&s.blue().to_string());
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 impl Validator for ShellHelper {}
@@ -462,4 +548,66 @@ pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
         )));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for d in chars.by_ref() {
+                    if d == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn colouring_keeps_every_character() {
+        for line in [
+            "add_entry \"Bob's list\" 2023-12-19 \"Dentist\"",
+            "Todo.Cache.server_process(\"a\\\"b\") |> Todo.Server.entries(~D[2023-12-19])",
+            ":ets.new(:t, [:set]); x = -12_000",
+            "\"unterminated \\",
+            "é🙂\u{202E}:\"q\" 1.5e3",
+        ] {
+            let coloured = colorize(line);
+            assert_eq!(strip(&coloured), line);
+        }
+        assert!(
+            colorize("kill registry").contains("\u{1b}["),
+            "the command word is bold"
+        );
+    }
+
+    #[test]
+    fn completion_offers_modules_functions_commands_and_variables() {
+        let known = Known {
+            vars: vec!["bobs_list".into()],
+            names: vec!["todo_cache".into()],
+            lists: vec!["Bob's list".into()],
+        };
+        let names = |line: &str| {
+            complete(line, line.len(), &known)
+                .1
+                .into_iter()
+                .map(|p| p.replacement)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("Todo.Cac"), ["Todo.Cache"]);
+        assert!(names("Todo.Cache.ser").contains(&"Todo.Cache.server_process".to_string()));
+        assert!(names("server_p").contains(&"server_process".to_string()));
+        assert!(names("kill bobs").contains(&"bobs_list".to_string()));
+        assert_eq!(names("whereis :todo_c"), [":todo_cache"]);
+        assert_eq!(names("entries \"Bo"), ["\"Bob's list\""]);
+    }
 }
