@@ -239,6 +239,9 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
             ev.ctx.node.set_speed(f);
             Ok(Term::Float(f))
         }
+        CommandName::Flood if matches!(args.first().map(|a| &a.kind), Some(ArgKind::Word(w)) if w == "database" && !ev.env.vars.contains_key(w)) => {
+            flood_database(ev, &args).await
+        }
         CommandName::Flood => {
             flood(ev, &args, flag("call").is_some(), flag("clients").flatten()).await
         }
@@ -853,6 +856,78 @@ async fn flood(ev: &mut Eval<'_>, args: &[Arg], calls: bool, clients: Option<Arg
     Ok(Term::keyword(vec![
         ("sent", Term::Int(n as i64)),
         ("message_queue_len", Term::from(queued)),
+        ("peak", Term::from(peak)),
+    ]))
+}
+
+/// `flood database N`: N stores of N different lists through `Todo.Database.store`, then the
+/// time until every worker has written them. Compares the chapter's shapes on the same work:
+/// one process (`start --single-db`), a process per request (`--spawn-db`), the pool of three.
+async fn flood_database(ev: &mut Eval<'_>, args: &[Arg]) -> R {
+    let n = match args.get(1).map(|a| &a.kind) {
+        Some(ArgKind::Int(n)) if *n > 0 => *n as u64,
+        _ => return Err(arg_error("flood database N: N must be a positive integer")),
+    };
+    let config = ev.ctx.config();
+    let baseline = ev.ctx.node.count();
+    let started = tokio::time::Instant::now();
+    let mut list = todo::list::List::new();
+    list.add_entry(
+        crate::runtime::Date::new(2023, 12, 19).unwrap_or(crate::runtime::Date {
+            year: 2023,
+            month: 12,
+            day: 19,
+        }),
+        "Dentist",
+    );
+    let data = list.to_term();
+    for i in 0..n {
+        database::store(ev.p, &config, &format!("flood {i}"), data.clone()).await;
+    }
+    let sent = started.elapsed();
+    let mut peak = 0;
+    let workers = if config.database == DatabaseKind::Pool {
+        database::POOL_SIZE
+    } else {
+        1
+    };
+    for w in 1..=workers {
+        if let Some(pid) = process_registry::whereis_name(ev.p, database_worker::key(w)).await {
+            peak = peak.max(
+                ev.ctx
+                    .node
+                    .info(pid)
+                    .map(|i| i.message_queue_len)
+                    .unwrap_or(0),
+            );
+        }
+    }
+    for w in 1..=workers {
+        let key = (0..n)
+            .map(|i| format!("flood {i}"))
+            .find(|k| database::choose_worker(&config, k) == w);
+        if let Some(key) = key {
+            database::sync(ev.p, &config, &key).await?;
+        }
+    }
+    // Spawned writers outlive the worker's answer: wait for them to finish too.
+    while ev.ctx.node.count() > baseline && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let drained = started.elapsed();
+    let shape = match config.database {
+        DatabaseKind::Pool => "a pool of 3 workers",
+        DatabaseKind::Single => "one database process",
+        DatabaseKind::SpawnPerRequest => "a process per request",
+    };
+    ev.p.puts(format!(
+        "{n} stores through {shape}: sent in {:.1} ms, all written after {:.1} ms; the busiest mailbox held {peak}",
+        sent.as_secs_f64() * 1000.0,
+        drained.as_secs_f64() * 1000.0
+    ));
+    Ok(Term::keyword(vec![
+        ("stores", Term::Int(n as i64)),
+        ("written_ms", Term::Int(drained.as_millis() as i64)),
         ("peak", Term::from(peak)),
     ]))
 }
