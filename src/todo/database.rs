@@ -33,9 +33,11 @@ pub fn child_spec(config: Arc<Config>) -> ChildSpec {
 pub async fn start_link(p: &mut Process, config: Arc<Config>) -> Result<Pid, StartError> {
     p.puts("Starting database");
     let dir = config.persist_dir.clone();
-    let fsync = config.fsync;
-    let opened =
-        tokio::task::spawn_blocking(move || Store::open(dir).map(|s| s.with_fsync(fsync))).await;
+    let (fsync, failpoints) = (config.fsync, config.failpoints.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        Store::open(dir).map(|s| s.with_fsync(fsync).with_failpoints(failpoints))
+    })
+    .await;
     let store = match opened {
         Ok(Ok(store)) => Arc::new(store),
         Ok(Err(e)) => {

@@ -60,6 +60,8 @@ pub struct Config {
     pub fsync: bool,
     /// The slow database: every read and write takes at least this long.
     pub db_delay: Duration,
+    /// The database's store shares these, so a test can make its writes fail at one step.
+    pub failpoints: persist::FailPoints,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             load_in_init: false,
             fsync: true,
             db_delay: Duration::ZERO,
+            failpoints: persist::FailPoints::default(),
         }
     }
 }
