@@ -377,6 +377,8 @@ async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> Exit
                     return reason;
                 }
                 if let Err(reason) = sup.child_exited(p, from, reason).await {
+                    // Past the intensity: the others stop as at any shutdown, then us (S2).
+                    sup.shutdown_all(p).await;
                     return reason;
                 }
             }
