@@ -353,6 +353,10 @@ async fn run<S: GenServer>(
             Envelope::System(SystemRequest::GetState(tx)) => {
                 let _ = tx.send(state.state());
             }
+            Envelope::System(SystemRequest::Stop(reason)) => {
+                state.terminate(&reason, p).await;
+                return reason;
+            }
             Envelope::System(SystemRequest::Crash) => {
                 let reason = ExitReason::runtime_error("crash requested from the shell");
                 return server

@@ -33,6 +33,8 @@ pub enum SystemRequest {
     GetState(tokio::sync::oneshot::Sender<Term>),
     /// Makes the process raise, as a bug in a callback would (the shell's `crash`).
     Crash,
+    /// `GenServer.stop` / `Supervisor.stop`: terminate in order and exit with the reason.
+    Stop(super::exit::ExitReason),
 }
 
 impl Envelope {

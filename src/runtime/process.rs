@@ -550,6 +550,16 @@ impl Node {
         })
     }
 
+    /// Asks a GenServer or supervisor to stop in order (`GenServer.stop/2`,
+    /// `Supervisor.stop/2`): a supervisor stops its children first. `false` for a dead pid.
+    pub fn stop(&self, pid: Pid, reason: ExitReason) -> bool {
+        self.entry(pid).is_some_and(|e| {
+            e.mailbox
+                .push(Envelope::System(SystemRequest::Stop(reason)))
+                .is_ok()
+        })
+    }
+
     /// Whether every process but `except` is idle: waiting on an empty mailbox or asleep.
     /// The shell uses it to let the output of a line settle before the next prompt.
     pub fn quiescent(&self, except: Pid) -> bool {

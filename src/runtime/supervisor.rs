@@ -390,6 +390,10 @@ async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> Exit
             Envelope::System(SystemRequest::GetState(tx)) => {
                 let _ = tx.send(sup.state_term());
             }
+            Envelope::System(SystemRequest::Stop(reason)) => {
+                sup.shutdown_all(p).await;
+                return reason;
+            }
             Envelope::System(SystemRequest::Crash) => {
                 sup.shutdown_all(p).await;
                 return ExitReason::runtime_error("crash requested from the shell");

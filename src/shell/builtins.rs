@@ -1258,7 +1258,12 @@ async fn supervisor(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         _ => {
             let pid = resolve(ev, &args[0])?;
             let r = ev.p.monitor(pid);
-            node.exit(me, pid, ExitReason::Shutdown);
+            let reason = args
+                .get(1)
+                .cloned()
+                .map(ExitReason::from_term)
+                .unwrap_or(ExitReason::Normal);
+            node.stop(pid, reason);
             wait_down(ev, r).await;
             ok()
         }

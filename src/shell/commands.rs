@@ -410,7 +410,7 @@ pub async fn stop_system(ev: &mut Eval<'_>) {
         if ev.ctx.node.alive(pid) {
             ev.p.unlink(pid);
             let r = ev.p.monitor(pid);
-            ev.ctx.node.exit(ev.p.pid(), pid, ExitReason::Shutdown);
+            ev.ctx.node.stop(pid, ExitReason::Shutdown);
             let _ = ev
                 .p
                 .receive_match(move |e| matches!(e, crate::runtime::Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[1] == Term::Ref(r)), None)
