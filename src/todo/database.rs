@@ -98,6 +98,19 @@ pub async fn get(p: &Process, config: &Config, key: &str) -> Result<Term, ExitRe
     super::call_via(p, worker, request, CALL_TIMEOUT).await
 }
 
+/// `Todo.Database.store` as a call: writes `data` and answers `:ok` once it is on disk, or
+/// `{:error, reason}` when the write failed. What `Todo.Server.sync` acknowledges with.
+pub async fn store_confirmed(
+    p: &Process,
+    config: &Config,
+    key: &str,
+    data: Term,
+) -> Result<Term, ExitReason> {
+    let worker = database_worker::key(choose_worker(config, key));
+    let request = Term::Tuple(vec![atom("store"), Term::str(key), data]);
+    super::call_via(p, worker, request, Duration::from_secs(60)).await
+}
+
 /// Returns once every store of `key` sent before it has been written: the acknowledgement of
 /// a cast `add_entry` (otp-semantics 3.1).
 pub async fn sync(p: &Process, config: &Config, key: &str) -> Result<(), ExitReason> {
