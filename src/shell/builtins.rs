@@ -22,8 +22,11 @@ use super::eval::{
 
 type R = Result<Term, ExitReason>;
 
+/// One built-in function: its name, the arities it takes, what it does.
+pub type Function = (&'static str, &'static [usize], &'static str);
+
 /// Every built-in function: module, function, arities, what it does.
-pub const MODULES: &[(&str, &[(&str, &[usize], &str)])] = &[
+pub const MODULES: &[(&str, &[Function])] = &[
     (
         "Kernel",
         &[
@@ -423,9 +426,7 @@ pub const MODULES: &[(&str, &[(&str, &[usize], &str)])] = &[
 ];
 
 /// Looks a module up, accepting the seed's spelling of the responsive counter.
-pub fn module_functions(
-    module: &str,
-) -> Option<&'static [(&'static str, &'static [usize], &'static str)]> {
+pub fn module_functions(module: &str) -> Option<&'static [Function]> {
     let module = if module == "SlowButResponsiveCounter" {
         "SlowButReponsiveCounter"
     } else {
@@ -571,12 +572,7 @@ fn undefined_module(module: &str, fun: &str, arity: usize) -> ExitReason {
     raise("UndefinedFunctionError", message)
 }
 
-fn undefined_function(
-    module: &str,
-    fun: &str,
-    arity: usize,
-    funs: &[(&str, &[usize], &str)],
-) -> ExitReason {
+fn undefined_function(module: &str, fun: &str, arity: usize, funs: &[Function]) -> ExitReason {
     if module == "Kernel" {
         let names: Vec<&str> = funs.iter().map(|(f, _, _)| *f).collect();
         let hint = closest(fun, &names)

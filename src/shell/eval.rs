@@ -703,7 +703,7 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
             },
         },
         BinOp::Div => match (num(&a), num(&b)) {
-            (Some(_), Some(y)) if y == 0.0 => {
+            (Some(_), Some(0.0)) => {
                 return Err(raise(
                     "ArithmeticError",
                     "bad argument in arithmetic expression",
