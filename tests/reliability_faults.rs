@@ -79,6 +79,15 @@ async fn start_system(tag: &str, tweak: impl FnOnce(&mut Config)) -> Sys {
     }
 }
 
+/// How many clients and operations a round has: `OTPLAB_FULL=1` multiplies both.
+fn scale(n: usize) -> usize {
+    if std::env::var_os("OTPLAB_FULL").is_some_and(|v| v != "0") {
+        n * 3
+    } else {
+        n
+    }
+}
+
 fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
@@ -522,11 +531,12 @@ async fn a_failed_write_at_any_step_is_never_acknowledged_and_loses_nothing() {
         sys.config.failpoints.set(None);
         // Concurrent clients while the failpoint is armed and disarmed mid-way.
         sys.config.failpoints.set(Some(step));
-        sys.round(&rec, round * 3 + 1, 3, 4, || async {
+        sys.round(&rec, round * 3 + 1, scale(4), scale(6), || async {
             sys.config.failpoints.set(None);
         })
         .await;
-        sys.round(&rec, round * 3 + 2, 2, 2, || async {}).await;
+        sys.round(&rec, round * 3 + 2, scale(2), scale(3), || async {})
+            .await;
         sys.check(&rec, &format!("failpoint {step:?}")).await;
     }
     assert!(rec.lock().unwrap().acks > 0);
@@ -566,7 +576,7 @@ async fn every_node(cache_kind: CacheKind, blow: Blow) {
         let path = target.clone();
         let hit = Arc::new(Mutex::new(None));
         let hit2 = hit.clone();
-        sys.round(&rec, round + 1, 3, 4, || async move {
+        sys.round(&rec, round + 1, scale(4), scale(8), || async move {
             // The path is resolved now: the pid may have changed since the listing.
             let found = walk(&node, top).await.into_iter().find(|(p, _)| *p == path);
             if let Some((_, pid)) = found {
@@ -665,7 +675,7 @@ async fn a_panicking_handler_in_the_tree_and_a_slow_init_lose_nothing() {
     sys.check(&rec, "start").await;
     for round in 1..=3 {
         let node = sys.node.clone();
-        sys.round(&rec, round, 3, 3, || async move {
+        sys.round(&rec, round, scale(3), scale(4), || async move {
             let outcome = within(&node, move |p: &mut Process| {
                 Box::pin(async move {
                     let mut reasons = vec![];
