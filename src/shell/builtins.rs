@@ -481,7 +481,18 @@ pub async fn call(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -
         "Enum" => enumerable(ev, fun, args).await,
         "IO" => {
             let text = if fun == "puts" {
+                // The user's text, printed with its control characters escaped (newlines
+                // and tabs kept), so no escape sequence reaches the terminal.
                 to_string(&args[0])
+                    .split('\n')
+                    .map(|l| {
+                        l.split('\t')
+                            .map(crate::runtime::term::escape_text)
+                            .collect::<Vec<_>>()
+                            .join("\t")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             } else {
                 args[0].to_string()
             };
@@ -789,7 +800,10 @@ async fn kernel(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             Ok(super::commands::silent())
         }
         "clear" => {
-            ev.p.puts("\u{1b}[H\u{1b}[2J");
+            // Only a terminal is cleared; elsewhere the sequence would be raw bytes.
+            if ev.ctx.color {
+                ev.p.puts("\u{1b}[H\u{1b}[2J");
+            }
             Ok(atom("ok"))
         }
         "respawn" => Err(ExitReason::atom("respawn")),

@@ -219,7 +219,10 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
             Ok(silent())
         }
         CommandName::Clear => {
-            ev.p.puts("\u{1b}[H\u{1b}[2J");
+            // Only a terminal is cleared; elsewhere the sequence would be raw bytes.
+            if ev.ctx.color {
+                ev.p.puts("\u{1b}[H\u{1b}[2J");
+            }
             Ok(silent())
         }
         CommandName::Quarantine => {

@@ -465,7 +465,9 @@ pub async fn replay(
         let mut lines = session.eval(&input).await;
         lines.extend(session.settle().await);
         if echo {
+            // The input is the user's text: echoed escaped, as everything else of it.
             for (i, l) in input.lines().enumerate() {
+                let l = crate::runtime::term::escape_text(l);
                 if i == 0 {
                     println!("iex({prompt_n})> {l}");
                 } else {

@@ -82,11 +82,14 @@ async fn lookup(p: &Process, config: &Config, name: &str) -> Option<Pid> {
         CacheKind::Process => server::whereis(p, name).await,
         CacheKind::Ets => {
             let table = p.node().tables().get(&Term::Atom(TABLE))?;
+            // A server restarted by its supervisor has a new pid the table does not know yet:
+            // a dead pid is never handed out (S32).
             table
                 .lookup_value(p.pid(), &Term::str(name))
                 .ok()
                 .flatten()
                 .and_then(|t| t.as_pid())
+                .filter(|pid| p.node().alive(*pid))
         }
     }
 }
@@ -128,8 +131,20 @@ impl GenServer for Cache {
         if let Some(pid) = lookup(p, &self.config, name).await {
             return Ok(Reply::Reply(Term::Pid(pid)));
         }
-        match server_supervisor::start_child(p, self.config.clone(), name).await {
-            Ok(pid) => {
+        // The table's pid died and its supervisor restarted the server: remember the new one.
+        let restarted = match &self.table {
+            Some(_) => server::whereis(p, name)
+                .await
+                .filter(|pid| p.node().alive(*pid)),
+            None => None,
+        };
+        let started = match restarted {
+            Some(pid) => Ok(pid),
+            None => server_supervisor::start_child(p, self.config.clone(), name).await,
+        };
+        match started {
+            // The supervisor restarted the server between our lookup and this start.
+            Ok(pid) | Err(StartError::AlreadyStarted(pid)) => {
                 if let Some(table) = &self.table {
                     table.insert(
                         p.pid(),
@@ -138,8 +153,6 @@ impl GenServer for Cache {
                 }
                 Ok(Reply::Reply(Term::Pid(pid)))
             }
-            // The supervisor restarted the server between our lookup and this start.
-            Err(StartError::AlreadyStarted(pid)) => Ok(Reply::Reply(Term::Pid(pid))),
             Err(e) => Ok(Reply::Reply(e.to_term())),
         }
     }

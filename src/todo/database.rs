@@ -33,9 +33,11 @@ pub fn child_spec(config: Arc<Config>) -> ChildSpec {
 pub async fn start_link(p: &mut Process, config: Arc<Config>) -> Result<Pid, StartError> {
     p.puts("Starting database");
     let dir = config.persist_dir.clone();
-    let fsync = config.fsync;
-    let opened =
-        tokio::task::spawn_blocking(move || Store::open(dir).map(|s| s.with_fsync(fsync))).await;
+    let (fsync, failpoints) = (config.fsync, config.failpoints.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        Store::open(dir).map(|s| s.with_fsync(fsync).with_failpoints(failpoints))
+    })
+    .await;
     let store = match opened {
         Ok(Ok(store)) => Arc::new(store),
         Ok(Err(e)) => {
@@ -94,6 +96,19 @@ pub async fn get(p: &Process, config: &Config, key: &str) -> Result<Term, ExitRe
     let worker = database_worker::key(choose_worker(config, key));
     let request = Term::Tuple(vec![atom("get"), Term::str(key)]);
     super::call_via(p, worker, request, CALL_TIMEOUT).await
+}
+
+/// `Todo.Database.store` as a call: writes `data` and answers `:ok` once it is on disk, or
+/// `{:error, reason}` when the write failed. What `Todo.Server.sync` acknowledges with.
+pub async fn store_confirmed(
+    p: &Process,
+    config: &Config,
+    key: &str,
+    data: Term,
+) -> Result<Term, ExitReason> {
+    let worker = database_worker::key(choose_worker(config, key));
+    let request = Term::Tuple(vec![atom("store"), Term::str(key), data]);
+    super::call_via(p, worker, request, Duration::from_secs(60)).await
 }
 
 /// Returns once every store of `key` sent before it has been written: the acknowledgement of

@@ -141,6 +141,16 @@ impl GenServer for DatabaseWorker {
                 p.sleep(delay).await;
                 Ok(Reply::Reply(read(store, key).await))
             }
+            Some([tag, Term::Str(key), data]) if tag.is_atom("store") => {
+                let (store, id, delay) = (self.store.clone(), self.id, self.delay);
+                p.sleep(delay).await;
+                Ok(Reply::Reply(
+                    match write(store, id, key.to_string(), data.clone()).await {
+                        Ok(()) => Term::ok(),
+                        Err(e) => Term::error_tuple(Term::str(e)),
+                    },
+                ))
+            }
             Some([tag, Term::Str(key)]) if tag.is_atom("quarantine") => {
                 let (store, key) = (self.store.clone(), key.to_string());
                 let moved = tokio::task::spawn_blocking(move || store.quarantine(&key)).await;

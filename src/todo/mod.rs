@@ -64,6 +64,8 @@ pub struct Config {
     /// Off, every store is written, as in the book, so a flood of stores shows the
     /// mailbox growing.
     pub coalesce_stores: bool,
+    /// The database's store shares these, so a test can make its writes fail at one step.
+    pub failpoints: persist::FailPoints,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             fsync: true,
             db_delay: Duration::ZERO,
             coalesce_stores: true,
+            failpoints: persist::FailPoints::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ use std::fmt::{self, Write as _};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -60,6 +61,24 @@ pub enum WriteStep {
     SyncDir,
 }
 
+/// A switch that makes the stores of every [`Store`] sharing it fail at one [`WriteStep`].
+/// Cheap to clone: [`crate::todo::Config`] carries one so a fault-injection test can arm the
+/// store of a running database, which it cannot otherwise reach.
+#[derive(Clone, Debug, Default)]
+pub struct FailPoints(Arc<AtomicU8>);
+
+impl FailPoints {
+    /// Makes every later store fail at `step` with an I/O error, or no step for `None`.
+    pub fn set(&self, step: Option<WriteStep>) {
+        let code = step.map_or(0, |s| s as u8 + 1);
+        self.0.store(code, Ordering::SeqCst);
+    }
+
+    fn is(&self, step: WriteStep) -> bool {
+        self.0.load(Ordering::SeqCst) == step as u8 + 1
+    }
+}
+
 /// A persist folder. Open it once and share it (it is `Sync`) between the database workers:
 /// opening sweeps temporary files, which would destroy a write another `Store` on the same
 /// folder has in flight.
@@ -70,7 +89,7 @@ pub struct Store {
     max_file: u64,
     /// The injected failure, 0 for none, else `WriteStep as u8 + 1`. An atomic so a test can
     /// arm it on a store already shared with running workers.
-    fail_at: AtomicU8,
+    fail_at: FailPoints,
     swept: Vec<String>,
 }
 
@@ -132,7 +151,7 @@ impl Store {
             dir,
             fsync: true,
             max_file: DEFAULT_MAX_FILE,
-            fail_at: AtomicU8::new(0),
+            fail_at: FailPoints::default(),
             swept,
         })
     }
@@ -154,8 +173,13 @@ impl Store {
     /// Makes every later store fail at `step` with an I/O error, or no step for `None`, so
     /// fault-injection tests can show that a failed write keeps the previous file.
     pub fn fail_at(&self, step: Option<WriteStep>) {
-        let code = step.map_or(0, |s| s as u8 + 1);
-        self.fail_at.store(code, Ordering::SeqCst);
+        self.fail_at.set(step);
+    }
+
+    /// Shares `failpoints` with this store: arming them arms it.
+    pub fn with_failpoints(mut self, failpoints: FailPoints) -> Store {
+        self.fail_at = failpoints;
+        self
     }
 
     /// The folder.
@@ -355,7 +379,7 @@ impl Store {
     }
 
     fn failing_at(&self, step: WriteStep) -> bool {
-        self.fail_at.load(Ordering::SeqCst) == step as u8 + 1
+        self.fail_at.is(step)
     }
 
     fn failpoint(&self, step: WriteStep) -> io::Result<()> {

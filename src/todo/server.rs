@@ -24,6 +24,8 @@ pub struct Server {
     /// Why the stored list could not be loaded, while it cannot.
     corrupt: Option<Term>,
     config: Arc<Config>,
+    /// A change was cast to the database and no write of it has been confirmed since.
+    unsynced: bool,
 }
 
 /// `{:todo_server, name}`.
@@ -90,7 +92,8 @@ pub async fn entries(p: &Process, server: Pid, date: Date) -> Result<Term, CallE
     .await
 }
 
-/// Returns once every change cast before it is on disk.
+/// Returns `:ok` once every change cast before it is on disk, `{:error, reason}` when the
+/// write failed.
 pub async fn sync(p: &Process, server: Pid) -> Result<Term, CallError> {
     p.call(
         Dest::Pid(server),
@@ -113,6 +116,7 @@ impl GenServer for Server {
             list: None,
             corrupt: None,
             config,
+            unsynced: false,
         };
         if server.config.load_in_init {
             server.load(p).await?;
@@ -169,6 +173,7 @@ impl GenServer for Server {
         if changed {
             let term = list.to_term();
             database::store(p, &self.config, &self.name, term).await;
+            self.unsynced = true;
         }
         Ok(NoReply::NoReply)
     }
@@ -183,18 +188,21 @@ impl GenServer for Server {
             return Ok(Reply::Reply(Term::error_tuple(reason.clone())));
         }
         if request.is_atom("sync") {
-            // Writes the list as it is now and waits for the write: a store lost with a
-            // killed database worker is made good here, so `:ok` means on disk. A worker
-            // that is down answers `{:error, reason}` instead of crashing this server.
-            if let Some(list) = &self.list {
-                database::store(p, &self.config, &self.name, list.to_term()).await;
+            // The store casts may have failed or been lost with a worker that died, so the
+            // acknowledgement is a confirmed write of the current list (otp-semantics 3.1).
+            // A worker that is down answers `{:error, reason}` instead of crashing this server.
+            if self.unsynced {
+                let term = self.list.get_or_insert_with(List::new).to_term();
+                let written = match database::store_confirmed(p, &self.config, &self.name, term).await {
+                    Ok(written) => written,
+                    Err(reason) => return Ok(Reply::Reply(Term::error_tuple(reason.to_term()))),
+                };
+                if !written.is_atom("ok") {
+                    return Ok(Reply::Reply(written));
+                }
+                self.unsynced = false;
             }
-            return Ok(Reply::Reply(
-                match database::sync(p, &self.config, &self.name).await {
-                    Ok(()) => Term::ok(),
-                    Err(reason) => Term::error_tuple(reason.to_term()),
-                },
-            ));
+            return Ok(Reply::Reply(Term::ok()));
         }
         match request.as_tuple() {
             Some([tag, Term::Date(date)]) if tag.is_atom("entries") => {
