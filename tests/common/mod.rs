@@ -180,7 +180,10 @@ pub async fn exited(events: &mut tokio::sync::broadcast::Receiver<Event>, pid: P
 
 /// Waits until `node.count()` equals `n`, yielding to the runtime between checks.
 pub async fn settle_count(node: &Node, n: usize) {
-    for _ in 0..1_000_000 {
+    // Bounded by wall time, not by a number of yields: tearing down a process with a million
+    // queued messages takes a while on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         if node.count() == n && node.tasks() == n {
             return;
         }
