@@ -122,12 +122,7 @@ impl GenServer for Cache {
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        let Some([tag, Term::Str(name)]) = request.as_tuple() else {
-            return Err(ExitReason::function_clause("Todo.Cache.handle_call/3"));
-        };
-        if !tag.is_atom("server_process") {
-            return Err(ExitReason::function_clause("Todo.Cache.handle_call/3"));
-        }
+        let name = requested_name(&request)?;
         if let Some(pid) = lookup(p, &self.config, name).await {
             return Ok(Reply::Reply(Term::Pid(pid)));
         }
@@ -146,10 +141,7 @@ impl GenServer for Cache {
             // The supervisor restarted the server between our lookup and this start.
             Ok(pid) | Err(StartError::AlreadyStarted(pid)) => {
                 if let Some(table) = &self.table {
-                    table.insert(
-                        p.pid(),
-                        Term::Tuple(vec![Term::Str(name.clone()), Term::Pid(pid)]),
-                    )?;
+                    table.insert(p.pid(), Term::Tuple(vec![Term::str(name), Term::Pid(pid)]))?;
                 }
                 Ok(Reply::Reply(Term::Pid(pid)))
             }
@@ -162,6 +154,15 @@ impl GenServer for Cache {
             Some(t) => t.id_term(),
             None => Term::nil(),
         }
+    }
+}
+
+/// The list name of a `{:server_process, name}` request; any other request is a crash, as
+/// a missing clause is in Elixir.
+fn requested_name(request: &Term) -> Result<&str, ExitReason> {
+    match request.as_tuple() {
+        Some([tag, Term::Str(name)]) if tag.is_atom("server_process") => Ok(name),
+        _ => Err(ExitReason::function_clause("Todo.Cache.handle_call/3")),
     }
 }
 
@@ -228,16 +229,11 @@ impl GenServer for ChapterSeven {
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        let Some([tag, Term::Str(name)]) = request.as_tuple() else {
-            return Err(ExitReason::function_clause("Todo.Cache.handle_call/3"));
-        };
-        if !tag.is_atom("server_process") {
-            return Err(ExitReason::function_clause("Todo.Cache.handle_call/3"));
-        }
-        if let Some(pid) = self.servers.get(name.as_ref()) {
+        let name = requested_name(&request)?;
+        if let Some(pid) = self.servers.get(name) {
             return Ok(Reply::Reply(Term::Pid(*pid)));
         }
-        let pid = chapter_seven_server(p, self.config.clone(), name.to_string())
+        let pid = server::start_link_unregistered(p, self.config.clone(), name.to_string())
             .await
             .map_err(|e| e.reason())?;
         self.servers.insert(name.to_string(), pid);
@@ -252,17 +248,4 @@ impl GenServer for ChapterSeven {
                 .collect(),
         )
     }
-}
-
-/// A chapter 7 server: linked to the cache, not registered, its database reached directly.
-async fn chapter_seven_server(
-    p: &mut Process,
-    config: Arc<Config>,
-    name: String,
-) -> Result<Pid, StartError> {
-    p.puts(format!(
-        "Starting to-do server for {}",
-        crate::runtime::term::escape_text(&name)
-    ));
-    gen_server::start_link::<server::Server>(p, (config, name), StartOpts::default()).await
 }

@@ -39,21 +39,33 @@ pub async fn start_link(
     config: Arc<Config>,
     name: String,
 ) -> Result<Pid, StartError> {
-    p.puts(format!(
-        "Starting to-do server for {}",
-        crate::runtime::term::escape_text(&name)
-    ));
+    announce(p, &name);
     let opts = StartOpts::via(process_registry::Registry::shared(), key(&name));
     gen_server::start_link::<Server>(p, (config, name), opts).await
 }
 
 /// `Todo.Server.start(name)` of chapter 7: unregistered, unlinked.
 pub async fn start(p: &mut Process, config: Arc<Config>, name: String) -> Result<Pid, StartError> {
+    announce(p, &name);
+    gen_server::start::<Server>(p.node(), (config, name), StartOpts::default()).await
+}
+
+/// The chapter 7 cache's servers: linked to the cache, not registered.
+pub async fn start_link_unregistered(
+    p: &mut Process,
+    config: Arc<Config>,
+    name: String,
+) -> Result<Pid, StartError> {
+    announce(p, &name);
+    gen_server::start_link::<Server>(p, (config, name), StartOpts::default()).await
+}
+
+/// The book's `IO.puts "Starting to-do server for #{name}"`, printed by the starter.
+fn announce(p: &Process, name: &str) {
     p.puts(format!(
         "Starting to-do server for {}",
-        crate::runtime::term::escape_text(&name)
+        crate::runtime::term::escape_text(name)
     ));
-    gen_server::start::<Server>(p.node(), (config, name), StartOpts::default()).await
 }
 
 /// `Todo.Server.whereis(name)`.
@@ -193,7 +205,9 @@ impl GenServer for Server {
             // A worker that is down answers `{:error, reason}` instead of crashing this server.
             if self.unsynced {
                 let term = self.list.get_or_insert_with(List::new).to_term();
-                let written = match database::store_confirmed(p, &self.config, &self.name, term).await {
+                let written = match database::store_confirmed(p, &self.config, &self.name, term)
+                    .await
+                {
                     Ok(written) => written,
                     Err(reason) => return Ok(Reply::Reply(Term::error_tuple(reason.to_term()))),
                 };
