@@ -59,6 +59,25 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Runs a benchmark (or `all`) and prints one `RESULT <bench>: <metric> <value> <unit>`
+    /// line per figure.
+    Bench {
+        /// cache-gen, cache-ets, loadtest-chapter, loadtest-system, loadtest-ets, entries,
+        /// call, cast, spawn, genserver-start, flood, recovery, or all.
+        name: String,
+        /// The size: operations per client, lists, calls, processes or repetitions.
+        #[arg(long)]
+        n: Option<u64>,
+        /// Client processes of the cache benchmarks (default: 1 and 100).
+        #[arg(long)]
+        clients: Option<u64>,
+        /// One JSON object per figure: {"bench", "metric", "value", "unit"}.
+        #[arg(long)]
+        json: bool,
+        /// Tiny sizes: checks that every benchmark runs and prints its figures.
+        #[arg(long)]
+        smoke: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -104,6 +123,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     match &cli.command {
+        Some(Command::Bench {
+            name,
+            n,
+            clients,
+            json,
+            smoke,
+        }) => {
+            let opts = otplab::bench::Options {
+                n: *n,
+                clients: *clients,
+                smoke: *smoke,
+                scratch: cli.persist.clone(),
+            };
+            let names: Vec<&str> = if name == "all" {
+                otplab::bench::NAMES.to_vec()
+            } else {
+                vec![name.as_str()]
+            };
+            for name in names {
+                let figures = otplab::bench::run(name, &opts)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("bench {name}: {e}"))?;
+                for f in figures {
+                    println!("{}", if *json { f.json() } else { f.line() });
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
             let persist = cli
                 .persist
