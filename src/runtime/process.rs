@@ -264,6 +264,7 @@ impl Node {
         let process = Process {
             entry: entry.clone(),
             node: self.clone(),
+            timer: CallTimer::default(),
         };
         let task = Task {
             node: self.clone(),
@@ -444,6 +445,18 @@ impl Node {
         request: Term,
         timeout: Option<Duration>,
     ) -> Result<Term, CallError> {
+        self.call_timed(caller, dest, request, timeout, None).await
+    }
+
+    /// A call whose timeout reuses the caller's timer when it has one (see [`CallTimer`]).
+    async fn call_timed(
+        &self,
+        caller: Pid,
+        dest: &Dest,
+        request: Term,
+        timeout: Option<Duration>,
+        timer: Option<&CallTimer>,
+    ) -> Result<Term, CallError> {
         let Some(server) = self.resolve(dest) else {
             return Err(CallError::Noproc);
         };
@@ -459,11 +472,30 @@ impl Node {
         {
             return Err(self.call_failure(&server));
         }
+        let mut pending = pending;
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let outcome = match deadline {
-            Some(d) => tokio::time::timeout_at(d, pending).await.ok(),
-            None => Some(pending.await),
+            Some(d) => {
+                let mut sleep = match timer.and_then(CallTimer::take) {
+                    Some(mut sleep) => {
+                        sleep.as_mut().reset(d);
+                        sleep
+                    }
+                    None => Box::pin(tokio::time::sleep_until(d)),
+                };
+                let out = ReplyOrTimeout {
+                    pending: &mut pending,
+                    sleep: sleep.as_mut(),
+                }
+                .await;
+                if let Some(t) = timer {
+                    t.put(sleep);
+                }
+                out
+            }
+            None => Some((&mut pending).await),
         };
+        drop(pending);
         match outcome {
             Some(Some(reply)) => {
                 self.trace_msg(Some(server.pid), caller, TraceKind::Reply, &reply);
@@ -894,6 +926,46 @@ fn is_down_for(env: &Envelope, r: Ref) -> bool {
 pub struct Process {
     entry: Arc<Entry>,
     node: Node,
+    timer: CallTimer,
+}
+
+/// The timer of a process's call timeouts, kept between calls. Registering a fresh tokio
+/// timer for every call takes the timer driver's lock twice and, when no other timer is due
+/// sooner, wakes the driver's thread (an eventfd write): the profile of a call round trip was
+/// dominated by that. A kept timer is moved to the new deadline with one atomic update while
+/// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
+#[derive(Default)]
+pub(crate) struct CallTimer(Mutex<Option<Pin<Box<tokio::time::Sleep>>>>);
+
+impl CallTimer {
+    fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
+        self.0.lock().ok()?.take()
+    }
+    fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(sleep);
+        }
+    }
+}
+
+/// Waits for a reply, or for the deadline: `None` on a timeout. The reply is looked at first,
+/// so a reply that is there is never lost to a deadline that passed at the same moment.
+struct ReplyOrTimeout<'a> {
+    pending: &'a mut reply::Pending,
+    sleep: Pin<&'a mut tokio::time::Sleep>,
+}
+
+impl Future for ReplyOrTimeout<'_> {
+    type Output = Option<Option<Term>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(r) = Pin::new(&mut *self.pending).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl Process {
@@ -980,7 +1052,7 @@ impl Process {
         timeout: Option<Duration>,
     ) -> Result<Term, CallError> {
         self.node
-            .call(self.pid(), &dest.into(), request, timeout)
+            .call_timed(self.pid(), &dest.into(), request, timeout, Some(&self.timer))
             .await
     }
 
