@@ -103,21 +103,72 @@ pub(crate) struct Entry {
     pub status: AtomicU8,
     /// How many times the supervisor restarted this child before this incarnation.
     pub restarts: AtomicU32,
-    /// A via name (`{:todo_server, "Bob's list"}`), for reports and `ps`.
-    pub via_name: OnceLock<Term>,
+    /// A via name (`{:todo_server, "Bob's list"}`), for reports and `ps`; boxed, since most
+    /// processes have none.
+    pub via_name: OnceLock<Box<Term>>,
 }
 
 /// Links, monitors, names and tables of a process: everything its death must release.
 #[derive(Default)]
 pub(crate) struct LinkState {
     pub dead: bool,
-    pub links: Vec<Pid>,
+    pub links: Few<Pid>,
     /// Monitors others hold on this process: (ref, watcher).
-    pub monitored_by: Vec<(Ref, Pid)>,
+    pub monitored_by: Few<(Ref, Pid)>,
     /// Monitors this process holds: (ref, target).
-    pub monitoring: Vec<(Ref, Pid)>,
-    pub names: Vec<Atom>,
-    pub tables: Vec<u64>,
+    pub monitoring: Few<(Ref, Pid)>,
+    pub names: Few<Atom>,
+    pub tables: Few<u64>,
+}
+
+/// A list that is usually empty, in one word instead of a `Vec`'s three: a process has five
+/// of them, and most have no names, tables or monitors (S13's bookkeeping, not paid for
+/// when unused).
+pub(crate) struct Few<T>(Option<Box<Vec<T>>>);
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few(None)
+    }
+}
+
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<T> Few<T> {
+    pub fn push(&mut self, item: T) {
+        self.0.get_or_insert_with(Default::default).push(item);
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        if let Some(v) = &mut self.0 {
+            v.retain(keep);
+            if v.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub fn swap_remove(&mut self, i: usize) -> T {
+        let v = self.0.as_mut().expect("an index into an empty list");
+        let item = v.swap_remove(i);
+        if v.is_empty() {
+            self.0 = None;
+        }
+        item
+    }
+}
+
+impl<T> IntoIterator for Few<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.map(|v| *v).unwrap_or_default().into_iter()
+    }
 }
 
 /// Where a message goes: a pid or a registered name.
@@ -698,14 +749,14 @@ impl Node {
             pid,
             label: e.label.read().unwrap().clone(),
             registered_name: s.names.first().copied(),
-            via_name: e.via_name.get().cloned(),
+            via_name: e.via_name.get().map(|t| (**t).clone()),
             status: match e.status.load(Ordering::Relaxed) {
                 0 => Status::Running,
                 1 => Status::Waiting,
                 _ => Status::Sleeping,
             },
             message_queue_len: queue,
-            links: s.links.clone(),
+            links: s.links.to_vec(),
             monitors: s.monitoring.iter().map(|(_, p)| *p).collect(),
             monitored_by: s.monitored_by.iter().map(|(_, p)| *p).collect(),
             trap_exit: e.trap_exit.load(Ordering::Relaxed),
@@ -730,7 +781,7 @@ impl Node {
 
     pub fn set_via_name(&self, pid: Pid, name: Term) {
         if let Some(e) = self.entry(pid) {
-            let _ = e.via_name.set(name);
+            let _ = e.via_name.set(Box::new(name));
         }
     }
 
@@ -744,7 +795,7 @@ impl Node {
     pub fn name_of(&self, pid: Pid) -> Option<Term> {
         let e = self.entry(pid)?;
         if let Some(v) = e.via_name.get() {
-            return Some(v.clone());
+            return Some((**v).clone());
         }
         e.state
             .lock()
@@ -868,7 +919,7 @@ impl Node {
         let names_held = std::mem::take(&mut state.names);
         if !names_held.is_empty() {
             let mut names = self.inner.names.write().unwrap();
-            for n in &names_held {
+            for n in names_held.iter() {
                 if names.get(n) == Some(&entry.pid) {
                     names.remove(n);
                 }
@@ -906,7 +957,7 @@ impl Node {
             let name = entry
                 .via_name
                 .get()
-                .cloned()
+                .map(|t| (**t).clone())
                 .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
             self.inner.bus.publish(Event::Exited {
                 pid: entry.pid,
@@ -916,6 +967,21 @@ impl Node {
             });
         }
     }
+}
+
+/// One shared `Arc<str>` per module name, so starting a GenServer allocates no label.
+pub(crate) fn static_label(module: &'static str) -> Arc<str> {
+    static LABELS: OnceLock<RwLock<HashMap<&'static str, Arc<str>>>> = OnceLock::new();
+    let labels = LABELS.get_or_init(Default::default);
+    if let Some(l) = labels.read().unwrap().get(module) {
+        return l.clone();
+    }
+    labels
+        .write()
+        .unwrap()
+        .entry(module)
+        .or_insert_with(|| Arc::from(module))
+        .clone()
 }
 
 fn is_down_for(env: &Envelope, r: Ref) -> bool {
@@ -977,11 +1043,13 @@ impl Process {
         &self.node
     }
 
-    /// The next envelope of any kind.
-    pub async fn receive(&mut self) -> Envelope {
-        self.receive_match(|_| true, None)
-            .await
-            .expect("no timeout given")
+    /// The next envelope of any kind. A small future of its own (no room for a timer), since
+    /// every idle GenServer holds one while it waits.
+    pub fn receive(&mut self) -> impl Future<Output = Envelope> + Send + '_ {
+        ReceiveAny {
+            entry: &self.entry,
+            scanned: 0,
+        }
     }
 
     /// The first envelope `accept` takes, leaving the others queued in order; `None` after
@@ -1003,7 +1071,8 @@ impl Process {
             scanned: 0,
         };
         let out = match timeout {
-            Some(t) => tokio::time::timeout(t, recv).await.ok(),
+            // Boxed, so a receive without a timeout does not carry a timer's room.
+            Some(t) => Box::pin(tokio::time::timeout(t, recv)).await.ok(),
             None => Some(recv.await),
         };
         self.entry
@@ -1052,7 +1121,13 @@ impl Process {
         timeout: Option<Duration>,
     ) -> Result<Term, CallError> {
         self.node
-            .call_timed(self.pid(), &dest.into(), request, timeout, Some(&self.timer))
+            .call_timed(
+                self.pid(),
+                &dest.into(),
+                request,
+                timeout,
+                Some(&self.timer),
+            )
             .await
     }
 
@@ -1118,6 +1193,29 @@ impl Process {
     /// `IO.puts` from this process.
     pub fn puts(&self, text: impl Into<Arc<str>>) {
         self.node.puts(self.pid(), text)
+    }
+}
+
+/// `receive` of any envelope: waiting while the mailbox is empty, running once it has one.
+struct ReceiveAny<'a> {
+    entry: &'a Entry,
+    scanned: usize,
+}
+
+impl Future for ReceiveAny<'_> {
+    type Output = Envelope;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Envelope> {
+        let this = self.get_mut();
+        let status = &this.entry.status;
+        status.store(Status::Waiting as u8, Ordering::Relaxed);
+        let polled = this
+            .entry
+            .mailbox
+            .poll_take(cx, &mut this.scanned, &mut |_| true);
+        if polled.is_ready() {
+            status.store(Status::Running as u8, Ordering::Relaxed);
+        }
+        polled
     }
 }
 
