@@ -216,7 +216,11 @@ where
 }
 
 /// Starts the chapter 9 tree on a fresh node with a fresh persist folder.
-async fn system(kind: CacheKind, fsync: bool, dir: &Scratch) -> Result<(Node, Arc<Config>), String> {
+async fn system(
+    kind: CacheKind,
+    fsync: bool,
+    dir: &Scratch,
+) -> Result<(Node, Arc<Config>), String> {
     let mut config = Config::with_dir(&dir.0);
     config.cache = kind;
     config.fsync = fsync;
@@ -276,10 +280,7 @@ async fn cache_bench(
     let (node, config) = system(kind, true, &dir).await?;
     let runs: Vec<(u64, u64)> = match opts.clients {
         Some(c) => vec![(c.max(1), opts.size(100_000, 200))],
-        None => vec![
-            (1, opts.size(100_000, 200)),
-            (100, opts.size(10_000, 20)),
-        ],
+        None => vec![(1, opts.size(100_000, 200)), (100, opts.size(10_000, 20))],
     };
     inside(&node, move |p: &mut Process| {
         Box::pin(async move {
@@ -470,11 +471,7 @@ async fn loadtest_system(
         Box::pin(async move {
             load_intervals(bench, p, n, move |p, name| {
                 let config = config.clone();
-                Box::pin(async move {
-                    cache::server_process(p, &config, &name)
-                        .await
-                        .map_err(err)
-                })
+                Box::pin(async move { cache::server_process(p, &config, &name).await.map_err(err) })
             })
             .await
         })
@@ -575,7 +572,11 @@ impl GenServer for Bench {
         Ok(Reply::Reply(atom("pong")))
     }
 
-    async fn handle_cast(&mut self, _request: Term, p: &mut Process) -> Result<NoReply, ExitReason> {
+    async fn handle_cast(
+        &mut self,
+        _request: Term,
+        p: &mut Process,
+    ) -> Result<NoReply, ExitReason> {
         if self.sleep {
             p.sleep(Duration::from_millis(1)).await;
         }
@@ -637,7 +638,12 @@ async fn cast(opts: &Options) -> Result<Vec<Figure>, String> {
             }
             p.exit(pid, ExitReason::Kill);
             Ok(vec![
-                Figure::new("cast", "throughput", n as f64 / total.as_secs_f64(), "msg/s"),
+                Figure::new(
+                    "cast",
+                    "throughput",
+                    n as f64 / total.as_secs_f64(),
+                    "msg/s",
+                ),
                 Figure::new("cast", "issue_cost", us_per(issued, n), "us"),
             ])
         })
@@ -865,7 +871,12 @@ async fn flood_one(
     let bench = "flood";
     Ok(vec![
         Figure::new(bench, format!("{scenario}_growth"), growth, "msgs/s"),
-        Figure::new(bench, format!("{scenario}_memory_per_msg"), per_msg, "bytes"),
+        Figure::new(
+            bench,
+            format!("{scenario}_memory_per_msg"),
+            per_msg,
+            "bytes",
+        ),
         Figure::new(bench, format!("{scenario}_drain"), drain, "msgs/s"),
     ])
 }

@@ -2,7 +2,7 @@
 //! and `bench NAME` for the benchmarks. The only place that uses anyhow: every error here
 //! becomes one printed line and an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,7 +85,8 @@ fn main() -> ExitCode {
     // The benchmarks need no I/O driver: without one, an idle worker parks on a futex rather
     // than in epoll, and waking it costs a futex wake instead of an eventfd write.
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if matches!(cli.command, Some(Command::Bench { .. })) && std::env::var_os("OTPLAB_IO").is_none() {
+    if matches!(cli.command, Some(Command::Bench { .. })) && std::env::var_os("OTPLAB_IO").is_none()
+    {
         builder.enable_time();
     } else {
         builder.enable_all();
@@ -150,11 +151,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let figures = otplab::bench::run(name, &opts)
                     .await
                     .map_err(|e| anyhow::anyhow!("bench {name}: {e}"))?;
+                let mut out = std::io::stdout().lock();
                 for f in figures {
-                    println!("{}", if *json { f.json() } else { f.line() });
+                    // A closed pipe (`| head`) ends the output, not in a panic.
+                    if writeln!(out, "{}", if *json { f.json() } else { f.line() }).is_err() {
+                        std::process::exit(0);
+                    }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            // The benchmarks leave their processes running (100k lists, 1M spawned): ending
+            // here spares tearing them down one by one, which is no part of any figure.
+            let _ = std::io::stdout().flush();
+            std::process::exit(0)
         }
         None => {
             let persist = cli

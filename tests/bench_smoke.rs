@@ -19,9 +19,15 @@ async fn every_benchmark_runs_at_a_tiny_size_and_prints_its_figures() {
         for f in &figures {
             assert_eq!(f.bench, *name);
             let line = f.line();
-            assert!(line.starts_with(&format!("RESULT {name}: {} ", f.metric)), "{line}");
+            assert!(
+                line.starts_with(&format!("RESULT {name}: {} ", f.metric)),
+                "{line}"
+            );
             let json = f.json();
-            assert!(json.starts_with(&format!("{{\"bench\":\"{name}\",\"metric\":")), "{json}");
+            assert!(
+                json.starts_with(&format!("{{\"bench\":\"{name}\",\"metric\":")),
+                "{json}"
+            );
             assert!(f.value.is_finite(), "{line}");
             if matches!(f.unit, "bytes" | "bytes/proc" | "MiB") {
                 assert!(f.value >= 0.0, "{line}");

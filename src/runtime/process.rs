@@ -38,6 +38,29 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(5000);
 
 const SHARDS: usize = 64;
 
+/// A shard of the process table. Pids are sequential integers handed out by the node, not
+/// input anyone can choose, so they need no SipHash (which the profile of a call round trip
+/// showed at about a hundred instructions per lookup): a multiplicative hash does.
+type PidMap = HashMap<u64, Arc<Entry>, std::hash::BuildHasherDefault<PidHasher>>;
+
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl std::hash::Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // The shard already took `n % 64`; spread the rest over the table's buckets.
+        self.0 = (n / SHARDS as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Settings of a node.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -66,7 +89,7 @@ struct NodeInner {
     config: NodeConfig,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
-    shards: Vec<RwLock<HashMap<u64, Arc<Entry>>>>,
+    shards: Vec<RwLock<PidMap>>,
     count: AtomicUsize,
     tasks: AtomicUsize,
     names: RwLock<HashMap<Atom, Pid>>,
@@ -243,7 +266,9 @@ impl Node {
                 config,
                 next_pid: AtomicU64::new(first),
                 next_ref: AtomicU64::new(1),
-                shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+                shards: (0..SHARDS)
+                    .map(|_| RwLock::new(PidMap::default()))
+                    .collect(),
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
                 names: RwLock::new(HashMap::new()),
@@ -306,7 +331,7 @@ impl Node {
             .insert(pid.0, entry.clone());
         let mut monitor_ref = None;
         if let Some(parent) = opts.link {
-            self.link(parent, pid);
+            self.link_new(parent, &entry);
         }
         if let Some(watcher) = opts.monitor {
             monitor_ref = Some(self.monitor(watcher, pid));
@@ -400,6 +425,25 @@ impl Node {
             eb.state.lock().unwrap().links.retain(|p| *p != a);
         } else if !s.links.contains(&b) {
             s.links.push(b);
+        }
+    }
+
+    /// Links a parent to the child it is spawning. The child is new, so neither side can hold
+    /// the link yet (pids are never reused): no scan of the parent's links, which for a
+    /// supervisor of 100k children made every start cost a pass over all of them.
+    fn link_new(&self, parent: Pid, child: &Arc<Entry>) {
+        // As `link`: a parent already gone or dying leaves the child unlinked.
+        if parent == child.pid {
+            return;
+        }
+        let Some(ep) = self.entry(parent) else {
+            return;
+        };
+        let mut s = ep.state.lock().unwrap();
+        if !s.dead {
+            s.links.push(child.pid);
+            drop(s);
+            child.state.lock().unwrap().links.push(parent);
         }
     }
 
@@ -899,7 +943,7 @@ impl Node {
 
     // ----- helpers --------------------------------------------------------------------------
 
-    fn shard(&self, pid: Pid) -> &RwLock<HashMap<u64, Arc<Entry>>> {
+    fn shard(&self, pid: Pid) -> &RwLock<PidMap> {
         &self.inner.shards[(pid.0 as usize) % SHARDS]
     }
 
