@@ -7,6 +7,7 @@
 #   R=5 scripts/bench-vs-beam.sh
 #   FULL=1 scripts/bench-vs-beam.sh     # loadtest-system/-ets at 1,000,000 lists too (+8 min)
 #   SMOKE=1 scripts/bench-vs-beam.sh    # tiny sizes, to check the script itself
+#   OTPLAB_BIN=/path/to/otplab ...       # use that binary instead of building one
 #
 # Installs Elixir with apt-get when `elixir` is missing. Raw RESULT lines go to
 # target/bench-vs-beam/results.txt.
@@ -27,9 +28,13 @@ if ! command -v elixir >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y elixir erlang-dev >&2
 fi
 
-echo "building otplab (release)" >&2
-cargo build --release --quiet
-OTPLAB=target/release/otplab
+if [ -n "${OTPLAB_BIN:-}" ]; then
+    OTPLAB=$OTPLAB_BIN # a binary built before, e.g. while the tree is being edited
+else
+    echo "building otplab (release)" >&2
+    cargo build --release --quiet
+    OTPLAB=target/release/otplab
+fi
 export ELIXIR_ERL_OPTIONS="+P 4000000"
 BEAM=elixir
 B=scripts/beam

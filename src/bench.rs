@@ -965,19 +965,18 @@ async fn recovery_once(p: &mut Process, config: &Arc<Config>) -> Result<[f64; 5]
 /// Busy-retries `server_process("Bob's list")` and `entries` until both work with a new pid.
 async fn until_recovered(p: &mut Process, config: &Config, old: Pid) -> Pid {
     loop {
-        if let Ok(pid) = cache::server_process(p, config, "Bob's list").await {
-            if pid != old
-                && p.node().alive(pid)
-                && p.call(
-                    Dest::Pid(pid),
-                    Term::Tuple(vec![atom("entries"), Term::Date(date())]),
-                    Some(todo::CALL_TIMEOUT),
-                )
-                .await
-                .is_ok()
-            {
-                return pid;
-            }
+        if let Ok(pid) = cache::server_process(p, config, "Bob's list").await
+            && pid != old
+            && p.node().alive(pid)
+            && p.call(
+                Dest::Pid(pid),
+                Term::Tuple(vec![atom("entries"), Term::Date(date())]),
+                Some(todo::CALL_TIMEOUT),
+            )
+            .await
+            .is_ok()
+        {
+            return pid;
         }
         // The BEAM preempts a busy loop; a task must give way itself.
         tokio::task::yield_now().await;

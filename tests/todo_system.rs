@@ -43,20 +43,20 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 async fn restarted(events: &mut tokio::sync::broadcast::Receiver<Event>, old: Pid) -> Pid {
     loop {
-        if let Ok(Event::Restarted { old: o, new, .. }) = events.recv().await {
-            if o == old {
-                return new;
-            }
+        if let Ok(Event::Restarted { old: o, new, .. }) = events.recv().await
+            && o == old
+        {
+            return new;
         }
     }
 }
 
 async fn started_cache(events: &mut tokio::sync::broadcast::Receiver<Event>) {
     loop {
-        if let Ok(Event::ChildStarted(r)) = events.recv().await {
-            if r.start_call.starts_with("Todo.Cache") {
-                return;
-            }
+        if let Ok(Event::ChildStarted(r)) = events.recv().await
+            && r.start_call.starts_with("Todo.Cache")
+        {
+            return;
         }
     }
 }

@@ -286,10 +286,9 @@ async fn start_phase<S: GenServer>(
             Some(key.clone())
         }
     };
-    let (state, cont) = match {
-        let fut = catch_panic(S::init(arg, p));
-        fut.await
-    } {
+    let init = catch_panic(S::init(arg, p));
+    let initialised = init.await;
+    let (state, cont) = match initialised {
         Ok(Init::Ok(s)) => (s, None),
         Ok(Init::Continue(s, c)) => (s, Some(c)),
         Ok(Init::Ignore) => {
@@ -421,13 +420,13 @@ async fn step<S: GenServer>(
         }
         envelope @ Envelope::Message(_) => {
             // The parent's exit signal stops a trapping server through terminate (S9).
-            if let Some((from, reason)) = envelope.as_exit() {
-                if Some(from) == server.parent {
-                    let reason = ExitReason::from_term(reason.clone());
-                    let fut = Box::pin(state.terminate(&reason, p));
-                    fut.await;
-                    return Err(reason);
-                }
+            if let Some((from, reason)) = envelope.as_exit()
+                && Some(from) == server.parent
+            {
+                let reason = ExitReason::from_term(reason.clone());
+                let fut = Box::pin(state.terminate(&reason, p));
+                fut.await;
+                return Err(reason);
             }
             let Envelope::Message(msg) = envelope else {
                 unreachable!()

@@ -147,6 +147,8 @@ pub(crate) struct LinkState {
 /// A list that is usually empty, in one word instead of a `Vec`'s three: a process has five
 /// of them, and most have no names, tables or monitors (S13's bookkeeping, not paid for
 /// when unused).
+// One word while empty is the point, which a bare `Vec` (three words) would not give.
+#[allow(clippy::box_collection)]
 pub(crate) struct Few<T>(Option<Box<Vec<T>>>);
 
 impl<T> Default for Few<T> {
@@ -390,10 +392,10 @@ impl Node {
     /// Ends a process from outside: records the reason, then aborts its task; the task's
     /// drop runs the exit path.
     fn terminate(&self, target: &Arc<Entry>, reason: ExitReason) {
-        if target.exit_reason.set(reason).is_ok() {
-            if let Some(handle) = target.abort.get() {
-                handle.abort();
-            }
+        if target.exit_reason.set(reason).is_ok()
+            && let Some(handle) = target.abort.get()
+        {
+            handle.abort();
         }
     }
 
@@ -491,10 +493,8 @@ impl Node {
             s.monitored_by.retain(|(x, _)| *x != r);
             before != s.monitored_by.len()
         });
-        if flush {
-            if let Some(w) = self.entry(watcher) {
-                let _ = w.mailbox.remove_where(|env| is_down_for(env, r));
-            }
+        if flush && let Some(w) = self.entry(watcher) {
+            let _ = w.mailbox.remove_where(|env| is_down_for(env, r));
         }
         removed
     }

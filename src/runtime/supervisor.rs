@@ -325,12 +325,12 @@ struct Sup {
 type Ack = tokio::sync::oneshot::Sender<Result<Pid, StartError>>;
 
 async fn run(p: &mut Process, parent: Option<Pid>, spec: Spec, ack: Ack) -> ExitReason {
-    if let Some(name) = spec.name {
-        if !p.register(name) {
-            let holder = p.node().whereis(name).unwrap_or(p.pid());
-            let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
-            return ExitReason::Normal;
-        }
+    if let Some(name) = spec.name
+        && !p.register(name)
+    {
+        let holder = p.node().whereis(name).unwrap_or(p.pid());
+        let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
+        return ExitReason::Normal;
     }
     let mut sup = Sup {
         label: spec.label.clone(),

@@ -22,8 +22,11 @@ use super::eval::{
 
 type R = Result<Term, ExitReason>;
 
+/// One built-in function: name, arities, what it does.
+type Builtin = (&'static str, &'static [usize], &'static str);
+
 /// Every built-in function: module, function, arities, what it does.
-pub const MODULES: &[(&str, &[(&str, &[usize], &str)])] = &[
+pub const MODULES: &[(&str, &[Builtin])] = &[
     (
         "Kernel",
         &[
@@ -853,13 +856,12 @@ pub fn help_text(topic: Option<&str>) -> String {
         }
         return out.trim_end().to_string();
     }
-    if let Some((module, fun)) = topic.rsplit_once('.') {
-        if let Some(funs) = module_functions(module) {
-            if let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun) {
-                let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-                return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
-            }
-        }
+    if let Some((module, fun)) = topic.rsplit_once('.')
+        && let Some(funs) = module_functions(module)
+        && let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun)
+    {
+        let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
+        return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
     }
     format!("No documentation for {topic} was found")
 }

@@ -406,16 +406,16 @@ pub async fn start_system(ev: &mut Eval<'_>, config: Arc<Config>) -> R {
 /// Stops the to-do tree (the booted one or the one the shell started), children first.
 pub async fn stop_system(ev: &mut Eval<'_>) {
     let top = ev.ctx.system.lock().unwrap().take();
-    if let Some(pid) = top {
-        if ev.ctx.node.alive(pid) {
-            ev.p.unlink(pid);
-            let r = ev.p.monitor(pid);
-            ev.ctx.node.exit(ev.p.pid(), pid, ExitReason::Shutdown);
-            let _ = ev
-                .p
-                .receive_match(move |e| matches!(e, crate::runtime::Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[1] == Term::Ref(r)), None)
-                .await;
-        }
+    if let Some(pid) = top
+        && ev.ctx.node.alive(pid)
+    {
+        ev.p.unlink(pid);
+        let r = ev.p.monitor(pid);
+        ev.ctx.node.exit(ev.p.pid(), pid, ExitReason::Shutdown);
+        let _ = ev
+            .p
+            .receive_match(move |e| matches!(e, crate::runtime::Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[1] == Term::Ref(r)), None)
+            .await;
     }
 }
 

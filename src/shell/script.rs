@@ -94,8 +94,7 @@ pub fn parse(text: &str) -> Vec<Step> {
 /// Renders steps and their actual output as a transcript, as `otplab run` prints it.
 pub fn render(steps: &[(String, Vec<String>)]) -> String {
     let mut out = String::new();
-    let mut n = 1;
-    for (input, output) in steps {
+    for (n, (input, output)) in (1..).zip(steps) {
         for (i, line) in input.lines().enumerate() {
             if i == 0 {
                 let _ = writeln!(out, "iex({n})> {line}");
@@ -106,7 +105,6 @@ pub fn render(steps: &[(String, Vec<String>)]) -> String {
         for line in output {
             let _ = writeln!(out, "{line}");
         }
-        n += 1;
     }
     out
 }
