@@ -23,6 +23,8 @@
 //! - [`counter`]: the talk's `Counter`, `SlowCounter`, `SlowButReponsiveCounter`,
 //!   `ContIncrementer`, and iex's `Crasher`.
 //! - [`profiler`]: `Profiler.run(fun, operations, concurrency)`.
+//! - [`bench`]: the benchmarks of issue 7 (`otplab bench NAME`), each doing the work that
+//!   `scripts/beam/*.exs` do on the BEAM, returning figures for the caller to print.
 //! - [`shell`]: everything a person sees: `parser` and `ast` (commands and the Elixir subset),
 //!   `eval` and `builtins` (expressions and the built-in modules), `commands` (one function per
 //!   short command), `session` (the shell process, bindings, events turned into lines),
@@ -34,6 +36,7 @@
 //! - `runtime` imports nothing of this crate but itself: it knows nothing of to-do lists,
 //!   counters or the shell.
 //! - `todo`, `counter` and `profiler` import `runtime` only; they never import `shell`.
+//!   `bench` imports `runtime`, `todo` and `profiler`, never `shell`.
 //! - Only `shell` (and `main.rs`) write to the terminal. Processes "print" by publishing
 //!   `Event::Output` on the node's event stream.
 //!
@@ -53,6 +56,7 @@
 // `counter::counter` mirrors the book's one-module-a-file layout (`Counter` in `counter.rs`).
 #![allow(clippy::module_inception)]
 
+pub mod bench;
 pub mod counter;
 pub mod profiler;
 pub mod runtime;

@@ -2,7 +2,7 @@
 //! and `bench NAME` for the benchmarks. The only place that uses anyhow: every error here
 //! becomes one printed line and an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,14 +59,39 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Runs a benchmark (or `all`) and prints one `RESULT <bench>: <metric> <value> <unit>`
+    /// line per figure.
+    Bench {
+        /// cache-gen, cache-ets, loadtest-chapter, loadtest-system, loadtest-ets, entries,
+        /// call, cast, spawn, genserver-start, flood, recovery, or all.
+        name: String,
+        /// The size: operations per client, lists, calls, processes or repetitions.
+        #[arg(long)]
+        n: Option<u64>,
+        /// Client processes of the cache benchmarks (default: 1 and 100).
+        #[arg(long)]
+        clients: Option<u64>,
+        /// One JSON object per figure: {"bench", "metric", "value", "unit"}.
+        #[arg(long)]
+        json: bool,
+        /// Tiny sizes: checks that every benchmark runs and prints its figures.
+        #[arg(long)]
+        smoke: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    // The benchmarks need no I/O driver: without one, an idle worker parks on a futex rather
+    // than in epoll, and waking it costs a futex wake instead of an eventfd write.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Some(Command::Bench { .. })) && std::env::var_os("OTPLAB_IO").is_none()
     {
+        builder.enable_time();
+    } else {
+        builder.enable_all();
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("otplab: cannot start the runtime: {e}");
@@ -104,6 +129,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     match &cli.command {
+        Some(Command::Bench {
+            name,
+            n,
+            clients,
+            json,
+            smoke,
+        }) => {
+            let opts = otplab::bench::Options {
+                n: *n,
+                clients: *clients,
+                smoke: *smoke,
+                scratch: cli.persist.clone(),
+            };
+            let names: Vec<&str> = if name == "all" {
+                otplab::bench::NAMES.to_vec()
+            } else {
+                vec![name.as_str()]
+            };
+            for name in names {
+                let figures = otplab::bench::run(name, &opts)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("bench {name}: {e}"))?;
+                let mut out = std::io::stdout().lock();
+                for f in figures {
+                    // A closed pipe (`| head`) ends the output, not in a panic.
+                    if writeln!(out, "{}", if *json { f.json() } else { f.line() }).is_err() {
+                        std::process::exit(0);
+                    }
+                }
+            }
+            // The benchmarks leave their processes running (100k lists, 1M spawned): ending
+            // here spares tearing them down one by one, which is no part of any figure.
+            let _ = std::io::stdout().flush();
+            std::process::exit(0)
+        }
         None => {
             let persist = cli
                 .persist

@@ -32,30 +32,30 @@ impl GenServer for SlowButResponsive {
         from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        if let Some([tag, Term::Int(value)]) = request.as_tuple() {
-            if tag.is_atom("inc_of") {
-                let (parent, from, value) = (p.pid(), from.clone(), *value);
-                p.spawn_link(move |w: &mut Process| {
-                    Box::pin(async move {
-                        w.sleep(SLOW_INCREMENT).await;
-                        let update = Term::Tuple(vec![atom("update_state"), Term::Int(value)]);
-                        if let Err(e) = w
-                            .call(
-                                Dest::Pid(parent),
-                                update,
-                                Some(std::time::Duration::from_secs(5)),
-                            )
-                            .await
-                        {
-                            return e.reason();
-                        }
-                        w.reply(&from, Term::ok());
-                        ExitReason::Normal
-                    })
+        if let Some([tag, Term::Int(value)]) = request.as_tuple()
+            && tag.is_atom("inc_of")
+        {
+            let (parent, from, value) = (p.pid(), from.clone(), *value);
+            p.spawn_link(move |w: &mut Process| {
+                Box::pin(async move {
+                    w.sleep(SLOW_INCREMENT).await;
+                    let update = Term::Tuple(vec![atom("update_state"), Term::Int(value)]);
+                    if let Err(e) = w
+                        .call(
+                            Dest::Pid(parent),
+                            update,
+                            Some(std::time::Duration::from_secs(5)),
+                        )
+                        .await
+                    {
+                        return e.reason();
+                    }
+                    w.reply(&from, Term::ok());
+                    ExitReason::Normal
                 })
-                .map_err(|e| e.reason())?;
-                return Ok(Reply::NoReply);
-            }
+            })
+            .map_err(|e| e.reason())?;
+            return Ok(Reply::NoReply);
         }
         reply_tally(
             &mut self.0,

@@ -198,12 +198,18 @@ async fn start_with<S: GenServer>(
     let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
     let spawn_opts = SpawnOpts {
         link: parent,
-        label: Some(Arc::from(S::module())),
+        label: Some(super::process::static_label(S::module())),
         ..Default::default()
     };
     let name = opts.name.clone();
+    let start = Box::new(Start {
+        parent,
+        arg,
+        name,
+        ack: ack_tx,
+    });
     let pid = node.spawn(spawn_opts, move |p: &mut Process| {
-        Box::pin(run::<S>(p, parent, arg, name, ack_tx))
+        Box::pin(run::<S>(p, start))
     })?;
     let ack = match opts.timeout {
         Some(t) => match tokio::time::timeout(t, ack_rx).await {
@@ -222,13 +228,41 @@ async fn start_with<S: GenServer>(
 
 type Ack = tokio::sync::oneshot::Sender<Result<(), StartError>>;
 
-async fn run<S: GenServer>(
+/// What the start phase needs, boxed so the process's future does not keep room for it.
+struct Start<S: GenServer> {
+    parent: Option<Pid>,
+    arg: S::Arg,
+    name: Option<Name>,
+    ack: Ack,
+}
+
+/// The process of a GenServer: the start phase (registration and `init`) in a boxed future of
+/// its own, freed once `init` has returned, then the loop. Every rarely taken path of the loop
+/// (stopping, `terminate`) is boxed too, so an idle server's future holds little more than its
+/// state and its `receive`.
+async fn run<S: GenServer>(p: &mut Process, start: Box<Start<S>>) -> ExitReason {
+    let Start {
+        parent,
+        arg,
+        name,
+        ack,
+    } = *start;
+    let start = Box::pin(start_phase::<S>(p, parent, arg, name, ack));
+    let started = start.await;
+    match started {
+        Ok(looping) => serve(p, looping).await,
+        Err(reason) => reason,
+    }
+}
+
+/// Registration and `init`; acknowledges the starter either way.
+async fn start_phase<S: GenServer>(
     p: &mut Process,
     parent: Option<Pid>,
     arg: S::Arg,
     name: Option<Name>,
     ack: Ack,
-) -> ExitReason {
+) -> Result<Box<Looping<S>>, ExitReason> {
     let me = p.pid();
     let node = p.node().clone();
     let name_term = match &name {
@@ -237,139 +271,220 @@ async fn run<S: GenServer>(
             if !node.register(*a, me) {
                 let holder = node.whereis(*a).unwrap_or(me);
                 let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
-                return ExitReason::Normal;
+                return Err(ExitReason::Normal);
             }
             Some(Term::Atom(*a))
         }
         Some(Name::Via(registry, key)) => {
-            if !registry.register_name(p, key.clone(), me).await {
+            let registering = registry.register_name(p, key.clone(), me);
+            if !registering.await {
                 let holder = registry.whereis_name(p, key.clone()).await.unwrap_or(me);
                 let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
-                return ExitReason::Normal;
+                return Err(ExitReason::Normal);
             }
             node.set_via_name(me, key.clone());
             Some(key.clone())
         }
     };
-    let (mut state, mut cont) = match catch_panic(S::init(arg, p)).await {
+    let init = catch_panic(S::init(arg, p));
+    let initialised = init.await;
+    let (state, cont) = match initialised {
         Ok(Init::Ok(s)) => (s, None),
         Ok(Init::Continue(s, c)) => (s, Some(c)),
         Ok(Init::Ignore) => {
             let _ = ack.send(Err(StartError::Ignore));
-            return ExitReason::Normal;
+            return Err(ExitReason::Normal);
         }
         Ok(Init::Stop(reason)) | Err(reason) => {
             let _ = ack.send(Err(StartError::Init(reason.clone())));
-            return reason;
+            return Err(reason);
         }
     };
     let _ = ack.send(Ok(()));
-    let mut server = Server {
+    let server = Server {
         name: name_term,
         parent,
     };
+    Ok(Box::new(Looping {
+        state,
+        cont,
+        server,
+    }))
+}
+
+/// The loop: one message at a time, through the callbacks. Handling a message is a boxed
+/// future of its own ([`step`]), allocated per message, so that what an idle server holds
+/// while it waits is only its state and its `receive` (an async fn's state machine gives each
+/// local of every arm its own room, which made an idle GenServer's future 1.2 KB).
+async fn serve<S: GenServer>(p: &mut Process, looping: Box<Looping<S>>) -> ExitReason {
+    let Looping {
+        mut state,
+        mut cont,
+        mut server,
+    } = *looping;
     loop {
         if let Some(arg) = cont.take() {
-            let last = Term::Tuple(vec![atom("continue"), arg.clone()]);
-            let outcome = catch_panic(state.handle_continue(arg, p)).await;
-            match server.after_noreply(outcome, &mut cont) {
+            let fut = Box::pin(continue_step(p, &mut state, &mut cont, &mut server, arg));
+            match fut.await {
                 Ok(()) => continue,
-                Err(reason) => {
-                    return server
-                        .stop(&mut state, p, reason, Some(last), None, "handle_continue/2")
-                        .await;
-                }
+                Err(reason) => return reason,
             }
         }
-        match p.receive().await {
-            Envelope::Call { from, request } => {
-                let last = request.clone();
-                let outcome = catch_panic(state.handle_call(request, &from, p)).await;
-                let result = match outcome {
-                    Ok(Reply::Reply(t)) => {
+        let envelope = p.receive().await;
+        let fut = Box::pin(step(p, &mut state, &mut cont, &mut server, envelope));
+        if let Err(reason) = fut.await {
+            return reason;
+        }
+    }
+}
+
+/// What the loop carries from one message to the next.
+struct Looping<S> {
+    state: S,
+    cont: Option<Term>,
+    server: Server,
+}
+
+/// `handle_continue`; `Err` is the reason the server stopped with.
+async fn continue_step<S: GenServer>(
+    p: &mut Process,
+    state: &mut S,
+    cont: &mut Option<Term>,
+    server: &mut Server,
+    arg: Term,
+) -> Result<(), ExitReason> {
+    let last = Term::Tuple(vec![atom("continue"), arg.clone()]);
+    let outcome = catch_unwind(state.handle_continue(arg, p)).await;
+    match server.after_noreply(outcome, cont) {
+        Ok(()) => Ok(()),
+        Err(reason) => {
+            let fut =
+                Box::pin(server.stop(state, p, reason, Some(last), None, "handle_continue/2"));
+            Err(fut.await)
+        }
+    }
+}
+
+/// One message through its callback; `Err` is the reason the server stopped with.
+async fn step<S: GenServer>(
+    p: &mut Process,
+    state: &mut S,
+    cont: &mut Option<Term>,
+    server: &mut Server,
+    envelope: Envelope,
+) -> Result<(), ExitReason> {
+    match envelope {
+        Envelope::Call { from, request } => {
+            let last = request.clone();
+            let outcome = catch_unwind(state.handle_call(request, &from, p)).await;
+            let result = match outcome {
+                Ok(Reply::Reply(t)) => {
+                    p.reply(&from, t);
+                    Ok(())
+                }
+                Ok(Reply::ReplyContinue(t, c)) => {
+                    p.reply(&from, t);
+                    *cont = Some(c);
+                    Ok(())
+                }
+                Ok(Reply::NoReply) => Ok(()),
+                Ok(Reply::NoReplyContinue(c)) => {
+                    *cont = Some(c);
+                    Ok(())
+                }
+                Ok(Reply::Stop(reason, reply)) => {
+                    if let Some(t) = reply {
                         p.reply(&from, t);
-                        Ok(())
                     }
-                    Ok(Reply::ReplyContinue(t, c)) => {
-                        p.reply(&from, t);
-                        cont = Some(c);
-                        Ok(())
-                    }
-                    Ok(Reply::NoReply) => Ok(()),
-                    Ok(Reply::NoReplyContinue(c)) => {
-                        cont = Some(c);
-                        Ok(())
-                    }
-                    Ok(Reply::Stop(reason, reply)) => {
-                        if let Some(t) = reply {
-                            p.reply(&from, t);
-                        }
-                        Err(reason)
-                    }
-                    Err(reason) => Err(reason),
-                };
-                if let Err(reason) = result {
-                    return server
-                        .stop(
-                            &mut state,
-                            p,
-                            reason,
-                            Some(last),
-                            Some(from.pid),
-                            "handle_call/3",
-                        )
-                        .await;
+                    Err(reason)
                 }
+                Err(reason) => Err(reason),
+            };
+            if let Err(reason) = result {
+                let client = Some(from.pid);
+                let fut =
+                    Box::pin(server.stop(state, p, reason, Some(last), client, "handle_call/3"));
+                return Err(fut.await);
             }
-            Envelope::Cast(request) => {
-                let last = request.clone();
-                let outcome = catch_panic(state.handle_cast(request, p)).await;
-                if let Err(reason) = server.after_noreply(outcome, &mut cont) {
-                    return server
-                        .stop(&mut state, p, reason, Some(last), None, "handle_cast/2")
-                        .await;
-                }
+            Ok(())
+        }
+        Envelope::Cast(request) => {
+            let last = request.clone();
+            let outcome = catch_unwind(state.handle_cast(request, p)).await;
+            if let Err(reason) = server.after_noreply(outcome, cont) {
+                let fut =
+                    Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));
+                return Err(fut.await);
             }
-            envelope @ Envelope::Message(_) => {
-                // The parent's exit signal stops a trapping server through terminate (S9).
-                if let Some((from, reason)) = envelope.as_exit() {
-                    if Some(from) == server.parent {
-                        let reason = ExitReason::from_term(reason.clone());
-                        state.terminate(&reason, p).await;
-                        return reason;
-                    }
-                }
-                let Envelope::Message(msg) = envelope else {
-                    unreachable!()
-                };
-                let last = msg.clone();
-                let outcome = catch_panic(state.handle_info(msg, p)).await;
-                if let Err(reason) = server.after_noreply(outcome, &mut cont) {
-                    return server
-                        .stop(&mut state, p, reason, Some(last), None, "handle_info/2")
-                        .await;
-                }
+            Ok(())
+        }
+        envelope @ Envelope::Message(_) => {
+            // The parent's exit signal stops a trapping server through terminate (S9).
+            if let Some((from, reason)) = envelope.as_exit()
+                && Some(from) == server.parent
+            {
+                let reason = ExitReason::from_term(reason.clone());
+                let fut = Box::pin(state.terminate(&reason, p));
+                fut.await;
+                return Err(reason);
             }
-            Envelope::System(SystemRequest::GetState(tx)) => {
-                let _ = tx.send(state.state());
+            let Envelope::Message(msg) = envelope else {
+                unreachable!()
+            };
+            let last = msg.clone();
+            let outcome = catch_unwind(state.handle_info(msg, p)).await;
+            if let Err(reason) = server.after_noreply(outcome, cont) {
+                let fut =
+                    Box::pin(server.stop(state, p, reason, Some(last), None, "handle_info/2"));
+                return Err(fut.await);
             }
-            Envelope::System(SystemRequest::Stop(reason)) => {
-                state.terminate(&reason, p).await;
-                return reason;
-            }
-            Envelope::System(SystemRequest::Crash) => {
-                let reason = ExitReason::runtime_error("crash requested from the shell");
-                return server
-                    .stop(
-                        &mut state,
-                        p,
-                        reason,
-                        Some(atom("crash")),
-                        None,
-                        "handle_info/2",
-                    )
-                    .await;
-            }
+            Ok(())
+        }
+        Envelope::System(SystemRequest::GetState(tx)) => {
+            let _ = tx.send(state.state());
+            Ok(())
+        }
+        Envelope::System(SystemRequest::Stop(reason)) => {
+            let fut = Box::pin(state.terminate(&reason, p));
+            fut.await;
+            Err(reason)
+        }
+        Envelope::System(SystemRequest::Crash) => {
+            let reason = ExitReason::runtime_error("crash requested from the shell");
+            let fut =
+                Box::pin(server.stop(state, p, reason, Some(atom("crash")), None, "handle_info/2"));
+            Err(fut.await)
+        }
+    }
+}
+
+/// A callback's future, polled in place (the step around it is boxed already) with a panic
+/// turned into an exception reason.
+fn catch_unwind<F, T>(fut: F) -> CatchUnwind<F>
+where
+    F: Future<Output = Result<T, ExitReason>>,
+{
+    CatchUnwind { fut }
+}
+
+struct CatchUnwind<F> {
+    fut: F,
+}
+
+impl<F, T> Future for CatchUnwind<F>
+where
+    F: Future<Output = Result<T, ExitReason>>,
+{
+    type Output = Result<T, ExitReason>;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // SAFETY: `fut` is never moved out of the pinned `CatchUnwind` (structural pinning).
+        let fut = unsafe { self.map_unchecked_mut(|s| &mut s.fut) };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(p) => p,
+            Err(payload) => std::task::Poll::Ready(Err(super::process::panic_reason(payload))),
         }
     }
 }

@@ -152,7 +152,7 @@ impl Mailbox {
 
     /// Takes the oldest envelope, or the oldest one at or after `start` for which `accept`
     /// holds. Registers the waker when there is none.
-    fn poll_take(
+    pub(crate) fn poll_take(
         &self,
         cx: &mut Context<'_>,
         scanned: &mut usize,

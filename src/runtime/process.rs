@@ -38,6 +38,29 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(5000);
 
 const SHARDS: usize = 64;
 
+/// A shard of the process table. Pids are sequential integers handed out by the node, not
+/// input anyone can choose, so they need no SipHash (which the profile of a call round trip
+/// showed at about a hundred instructions per lookup): a multiplicative hash does.
+type PidMap = HashMap<u64, Arc<Entry>, std::hash::BuildHasherDefault<PidHasher>>;
+
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl std::hash::Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // The shard already took `n % 64`; spread the rest over the table's buckets.
+        self.0 = (n / SHARDS as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Settings of a node.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -66,7 +89,7 @@ struct NodeInner {
     config: NodeConfig,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
-    shards: Vec<RwLock<HashMap<u64, Arc<Entry>>>>,
+    shards: Vec<RwLock<PidMap>>,
     count: AtomicUsize,
     tasks: AtomicUsize,
     names: RwLock<HashMap<Atom, Pid>>,
@@ -103,8 +126,9 @@ pub(crate) struct Entry {
     pub status: AtomicU8,
     /// How many times the supervisor restarted this child before this incarnation.
     pub restarts: AtomicU32,
-    /// A via name (`{:todo_server, "Bob's list"}`), for reports and `ps`.
-    pub via_name: OnceLock<Term>,
+    /// A via name (`{:todo_server, "Bob's list"}`), for reports and `ps`; boxed, since most
+    /// processes have none.
+    pub via_name: OnceLock<Box<Term>>,
 }
 
 /// Links, monitors, names and tables of a process: everything its death must release.
@@ -194,7 +218,9 @@ impl Node {
                 config,
                 next_pid: AtomicU64::new(first),
                 next_ref: AtomicU64::new(1),
-                shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+                shards: (0..SHARDS)
+                    .map(|_| RwLock::new(PidMap::default()))
+                    .collect(),
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
                 names: RwLock::new(HashMap::new()),
@@ -257,7 +283,7 @@ impl Node {
             .insert(pid.0, entry.clone());
         let mut monitor_ref = None;
         if let Some(parent) = opts.link {
-            self.link(parent, pid);
+            self.link_new(parent, &entry);
         }
         if let Some(watcher) = opts.monitor {
             monitor_ref = Some(self.monitor(watcher, pid));
@@ -266,6 +292,7 @@ impl Node {
         let process = Process {
             entry: entry.clone(),
             node: self.clone(),
+            timer: CallTimer::default(),
         };
         let task = Task {
             node: self.clone(),
@@ -315,10 +342,10 @@ impl Node {
     /// Ends a process from outside: records the reason, then aborts its task; the task's
     /// drop runs the exit path.
     fn terminate(&self, target: &Arc<Entry>, reason: ExitReason) {
-        if target.exit_reason.set(reason).is_ok() {
-            if let Some(handle) = target.abort.get() {
-                handle.abort();
-            }
+        if target.exit_reason.set(reason).is_ok()
+            && let Some(handle) = target.abort.get()
+        {
+            handle.abort();
         }
     }
 
@@ -348,6 +375,25 @@ impl Node {
             eb.state.lock().unwrap().links.remove(&a);
         } else {
             s.links.insert(b);
+        }
+    }
+
+    /// Links a parent to the child it is spawning. The child is new, so neither side can hold
+    /// the link yet (pids are never reused): no scan of the parent's links, which for a
+    /// supervisor of 100k children made every start cost a pass over all of them.
+    fn link_new(&self, parent: Pid, child: &Arc<Entry>) {
+        // As `link`: a parent already gone or dying leaves the child unlinked.
+        if parent == child.pid {
+            return;
+        }
+        let Some(ep) = self.entry(parent) else {
+            return;
+        };
+        let mut s = ep.state.lock().unwrap();
+        if !s.dead {
+            s.links.insert(child.pid);
+            drop(s);
+            child.state.lock().unwrap().links.insert(parent);
         }
     }
 
@@ -391,10 +437,8 @@ impl Node {
             let mut s = t.state.lock().unwrap();
             s.monitored_by.remove(&r).is_some()
         });
-        if flush {
-            if let Some(w) = self.entry(watcher) {
-                let _ = w.mailbox.remove_where(|env| is_down_for(env, r));
-            }
+        if flush && let Some(w) = self.entry(watcher) {
+            let _ = w.mailbox.remove_where(|env| is_down_for(env, r));
         }
         removed
     }
@@ -442,6 +486,18 @@ impl Node {
         request: Term,
         timeout: Option<Duration>,
     ) -> Result<Term, CallError> {
+        self.call_timed(caller, dest, request, timeout, None).await
+    }
+
+    /// A call whose timeout reuses the caller's timer when it has one (see [`CallTimer`]).
+    async fn call_timed(
+        &self,
+        caller: Pid,
+        dest: &Dest,
+        request: Term,
+        timeout: Option<Duration>,
+        timer: Option<&CallTimer>,
+    ) -> Result<Term, CallError> {
         let Some(server) = self.resolve(dest) else {
             return Err(CallError::Noproc);
         };
@@ -457,11 +513,30 @@ impl Node {
         {
             return Err(self.call_failure(&server));
         }
+        let mut pending = pending;
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let outcome = match deadline {
-            Some(d) => tokio::time::timeout_at(d, pending).await.ok(),
-            None => Some(pending.await),
+            Some(d) => {
+                let mut sleep = match timer.and_then(CallTimer::take) {
+                    Some(mut sleep) => {
+                        sleep.as_mut().reset(d);
+                        sleep
+                    }
+                    None => Box::pin(tokio::time::sleep_until(d)),
+                };
+                let out = ReplyOrTimeout {
+                    pending: &mut pending,
+                    sleep: sleep.as_mut(),
+                }
+                .await;
+                if let Some(t) = timer {
+                    t.put(sleep);
+                }
+                out
+            }
+            None => Some((&mut pending).await),
         };
+        drop(pending);
         match outcome {
             Some(Some(reply)) => {
                 self.trace_msg(Some(server.pid), caller, TraceKind::Reply, &reply);
@@ -674,7 +749,7 @@ impl Node {
             pid,
             label: e.label.read().unwrap().clone(),
             registered_name: s.names.first().copied(),
-            via_name: e.via_name.get().cloned(),
+            via_name: e.via_name.get().map(|t| (**t).clone()),
             status: match e.status.load(Ordering::Relaxed) {
                 0 => Status::Running,
                 1 => Status::Waiting,
@@ -706,7 +781,7 @@ impl Node {
 
     pub fn set_via_name(&self, pid: Pid, name: Term) {
         if let Some(e) = self.entry(pid) {
-            let _ = e.via_name.set(name);
+            let _ = e.via_name.set(Box::new(name));
         }
     }
 
@@ -720,7 +795,7 @@ impl Node {
     pub fn name_of(&self, pid: Pid) -> Option<Term> {
         let e = self.entry(pid)?;
         if let Some(v) = e.via_name.get() {
-            return Some(v.clone());
+            return Some((**v).clone());
         }
         e.state
             .lock()
@@ -824,7 +899,7 @@ impl Node {
 
     // ----- helpers --------------------------------------------------------------------------
 
-    fn shard(&self, pid: Pid) -> &RwLock<HashMap<u64, Arc<Entry>>> {
+    fn shard(&self, pid: Pid) -> &RwLock<PidMap> {
         &self.inner.shards[(pid.0 as usize) % SHARDS]
     }
 
@@ -844,7 +919,7 @@ impl Node {
         let names_held = std::mem::take(&mut state.names);
         if !names_held.is_empty() {
             let mut names = self.inner.names.write().unwrap();
-            for n in &names_held {
+            for n in names_held.iter() {
                 if names.get(n) == Some(&entry.pid) {
                     names.remove(n);
                 }
@@ -867,7 +942,7 @@ impl Node {
             let name = entry
                 .via_name
                 .get()
-                .cloned()
+                .map(|t| (**t).clone())
                 .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
             self.inner.bus.publish(Event::Exited {
                 pid: entry.pid,
@@ -892,6 +967,21 @@ impl Node {
     }
 }
 
+/// One shared `Arc<str>` per module name, so starting a GenServer allocates no label.
+pub(crate) fn static_label(module: &'static str) -> Arc<str> {
+    static LABELS: OnceLock<RwLock<HashMap<&'static str, Arc<str>>>> = OnceLock::new();
+    let labels = LABELS.get_or_init(Default::default);
+    if let Some(l) = labels.read().unwrap().get(module) {
+        return l.clone();
+    }
+    labels
+        .write()
+        .unwrap()
+        .entry(module)
+        .or_insert_with(|| Arc::from(module))
+        .clone()
+}
+
 fn is_down_for(env: &Envelope, r: Ref) -> bool {
     matches!(env, Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[0].is_atom("DOWN") && t[1] == Term::Ref(r))
 }
@@ -900,6 +990,46 @@ fn is_down_for(env: &Envelope, r: Ref) -> bool {
 pub struct Process {
     entry: Arc<Entry>,
     node: Node,
+    timer: CallTimer,
+}
+
+/// The timer of a process's call timeouts, kept between calls. Registering a fresh tokio
+/// timer for every call takes the timer driver's lock twice and, when no other timer is due
+/// sooner, wakes the driver's thread (an eventfd write): the profile of a call round trip was
+/// dominated by that. A kept timer is moved to the new deadline with one atomic update while
+/// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
+#[derive(Default)]
+pub(crate) struct CallTimer(Mutex<Option<Pin<Box<tokio::time::Sleep>>>>);
+
+impl CallTimer {
+    fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
+        self.0.lock().ok()?.take()
+    }
+    fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(sleep);
+        }
+    }
+}
+
+/// Waits for a reply, or for the deadline: `None` on a timeout. The reply is looked at first,
+/// so a reply that is there is never lost to a deadline that passed at the same moment.
+struct ReplyOrTimeout<'a> {
+    pending: &'a mut reply::Pending,
+    sleep: Pin<&'a mut tokio::time::Sleep>,
+}
+
+impl Future for ReplyOrTimeout<'_> {
+    type Output = Option<Option<Term>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(r) = Pin::new(&mut *self.pending).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl Process {
@@ -911,11 +1041,13 @@ impl Process {
         &self.node
     }
 
-    /// The next envelope of any kind.
-    pub async fn receive(&mut self) -> Envelope {
-        self.receive_match(|_| true, None)
-            .await
-            .expect("no timeout given")
+    /// The next envelope of any kind. A small future of its own (no room for a timer), since
+    /// every idle GenServer holds one while it waits.
+    pub fn receive(&mut self) -> impl Future<Output = Envelope> + Send + '_ {
+        ReceiveAny {
+            entry: &self.entry,
+            scanned: 0,
+        }
     }
 
     /// The first envelope `accept` takes, leaving the others queued in order; `None` after
@@ -937,7 +1069,8 @@ impl Process {
             scanned: 0,
         };
         let out = match timeout {
-            Some(t) => tokio::time::timeout(t, recv).await.ok(),
+            // Boxed, so a receive without a timeout does not carry a timer's room.
+            Some(t) => Box::pin(tokio::time::timeout(t, recv)).await.ok(),
             None => Some(recv.await),
         };
         self.entry
@@ -995,16 +1128,12 @@ impl Process {
     ) -> Result<Term, CallError> {
         // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
         // `GenServer.call` on the BEAM.
-        self.entry
-            .status
-            .store(Status::Waiting as u8, Ordering::Relaxed);
+        self.entry.status.store(Status::Waiting as u8, Ordering::Relaxed);
         let reply = self
             .node
-            .call(self.pid(), &dest.into(), request, timeout)
+            .call_timed(self.pid(), &dest.into(), request, timeout, Some(&self.timer))
             .await;
-        self.entry
-            .status
-            .store(Status::Running as u8, Ordering::Relaxed);
+        self.entry.status.store(Status::Running as u8, Ordering::Relaxed);
         reply
     }
 
@@ -1070,6 +1199,29 @@ impl Process {
     /// `IO.puts` from this process.
     pub fn puts(&self, text: impl Into<Arc<str>>) {
         self.node.puts(self.pid(), text)
+    }
+}
+
+/// `receive` of any envelope: waiting while the mailbox is empty, running once it has one.
+struct ReceiveAny<'a> {
+    entry: &'a Entry,
+    scanned: usize,
+}
+
+impl Future for ReceiveAny<'_> {
+    type Output = Envelope;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Envelope> {
+        let this = self.get_mut();
+        let status = &this.entry.status;
+        status.store(Status::Waiting as u8, Ordering::Relaxed);
+        let polled = this
+            .entry
+            .mailbox
+            .poll_take(cx, &mut this.scanned, &mut |_| true);
+        if polled.is_ready() {
+            status.store(Status::Running as u8, Ordering::Relaxed);
+        }
+        polled
     }
 }
 

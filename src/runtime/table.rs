@@ -237,15 +237,16 @@ impl Tables {
             return;
         };
         let heir = table.inner.heir.lock().unwrap().clone();
-        if let Some((heir, data)) = heir {
-            if heir != owner && self.transfer(node, &table, heir) {
-                node.send(
-                    Some(owner),
-                    &Dest::Pid(heir),
-                    transfer_message(&table, owner, data),
-                );
-                return;
-            }
+        if let Some((heir, data)) = heir
+            && heir != owner
+            && self.transfer(node, &table, heir)
+        {
+            node.send(
+                Some(owner),
+                &Dest::Pid(heir),
+                transfer_message(&table, owner, data),
+            );
+            return;
         }
         self.remove(&table);
     }

@@ -862,13 +862,12 @@ pub fn help_text(topic: Option<&str>) -> String {
         }
         return out.trim_end().to_string();
     }
-    if let Some((module, fun)) = topic.rsplit_once('.') {
-        if let Some(funs) = module_functions(module) {
-            if let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun) {
-                let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-                return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
-            }
-        }
+    if let Some((module, fun)) = topic.rsplit_once('.')
+        && let Some(funs) = module_functions(module)
+        && let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun)
+    {
+        let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
+        return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
     }
     format!("No documentation for {topic} was found")
 }

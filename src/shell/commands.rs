@@ -954,33 +954,124 @@ async fn profile(ev: &mut Eval<'_>, args: &[Arg]) -> R {
     for i in 1..=100 {
         todo::cache::server_process(ev.p, &config, &format!("list {i}")).await?;
     }
+    let progress = Progress::start("profile", ops * conc);
+    let done = progress.counter();
     let op: crate::profiler::Operation = Arc::new(move |p: &mut Process| {
         let config = config.clone();
+        let done = done.clone();
         Box::pin(async move {
-            let mut r = crate::counter::Rand::seeded(p.pid().number());
-            let name = format!("list {}", r.range(1, 101));
-            todo::cache::server_process(p, &config, &name)
+            let name = format!("list {}", crate::bench::uniform(100));
+            let r = todo::cache::server_process(p, &config, &name)
                 .await
-                .map(|_| ())
+                .map(|_| ());
+            if let Some(d) = &done {
+                d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            r
         })
     });
-    let outcome = crate::profiler::run(ev.p, op, ops, conc).await?;
-    ev.p.puts(format!("{} reqs/sec\n", outcome.rate.round() as u64));
+    let outcome = crate::profiler::run(ev.p, op, ops, conc).await;
+    progress.finish();
+    ev.p.puts(format!("{} reqs/sec\n", outcome?.rate.round() as u64));
     ok()
+}
+
+/// A progress bar on one terminal line, redrawn with a carriage return, for runs longer than
+/// a second; nothing at all when standard output is not a terminal (scripts, `check`).
+struct Progress {
+    done: Option<Arc<std::sync::atomic::AtomicU64>>,
+    drawer: Option<tokio::task::JoinHandle<()>>,
+    drawn: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Progress {
+    fn start(label: &'static str, total: u64) -> Progress {
+        use std::io::IsTerminal;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let drawn = Arc::new(AtomicBool::new(false));
+        if !std::io::stdout().is_terminal() || total == 0 {
+            return Progress {
+                done: None,
+                drawer: None,
+                drawn,
+            };
+        }
+        let done = Arc::new(AtomicU64::new(0));
+        let (d, shown) = (done.clone(), drawn.clone());
+        let drawer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            loop {
+                let n = d.load(Ordering::Relaxed).min(total);
+                let filled = (n * 30 / total) as usize;
+                let line = format!(
+                    "\r{label} [{}{}] {:>3}% {n}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled),
+                    n * 100 / total
+                );
+                {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(line.as_bytes());
+                    let _ = out.flush();
+                }
+                shown.store(true, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Progress {
+            done: Some(done),
+            drawer: Some(drawer),
+            drawn,
+        }
+    }
+
+    /// The counter the work bumps, when a bar is shown.
+    fn counter(&self) -> Option<Arc<std::sync::atomic::AtomicU64>> {
+        self.done.clone()
+    }
+
+    fn add(&self, n: u64) {
+        if let Some(d) = &self.done {
+            d.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Stops drawing and clears the line.
+    fn finish(self) {
+        if let Some(d) = &self.drawer {
+            d.abort();
+        }
+        if self.drawn.load(std::sync::atomic::Ordering::Relaxed) {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\r\x1b[K");
+            let _ = out.flush();
+        }
+    }
 }
 
 async fn loadtest(ev: &mut Eval<'_>, n: u64) -> R {
     let config = ev.ctx.config();
-    let start = tokio::time::Instant::now();
-    for i in 0..n {
-        todo::cache::server_process(ev.p, &config, &format!("cache_{i}")).await?;
-    }
-    let put = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-    let start = tokio::time::Instant::now();
-    for i in 0..n {
-        todo::cache::server_process(ev.p, &config, &format!("cache_{i}")).await?;
-    }
-    let get = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let progress = Progress::start("loadtest", 2 * n);
+    let timed = async |progress: &Progress| -> Result<f64, ExitReason> {
+        let start = tokio::time::Instant::now();
+        for i in 0..n {
+            todo::cache::server_process(ev.p, &config, &format!("cache_{i}")).await?;
+            if i % 1024 == 1023 {
+                progress.add(1024);
+            }
+        }
+        progress.add(n % 1024);
+        Ok(start.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64)
+    };
+    let put = timed(&progress).await;
+    let get = match &put {
+        Ok(_) => timed(&progress).await,
+        Err(_) => Ok(0.0),
+    };
+    progress.finish();
+    let (put, get) = (put?, get?);
     ev.p.puts(format!("average put {put:.6} µs\naverage get {get:.6} µs"));
     ok()
 }

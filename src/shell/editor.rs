@@ -426,12 +426,12 @@ fn editor_thread(
                 Err(_) => break FromEditor::Eof,
             }
         };
-        if let FromEditor::Input(text) = &outcome {
-            if !text.trim().is_empty() {
-                let _ = rl.add_history_entry(text.as_str());
-                if let Some(h) = &history {
-                    let _ = rl.append_history(h);
-                }
+        if let FromEditor::Input(text) = &outcome
+            && !text.trim().is_empty()
+        {
+            let _ = rl.add_history_entry(text.as_str());
+            if let Some(h) = &history {
+                let _ = rl.append_history(h);
             }
         }
         if tx.send(outcome).is_err() {

@@ -257,11 +257,11 @@ impl<'a> Eval<'a> {
                     {
                         let saved = self.env.vars.clone();
                         self.env.vars.extend(bound);
-                        if let Some(g) = &clause.guard {
-                            if !self.eval(g).await?.truthy() {
-                                self.env.vars = saved;
-                                continue;
-                            }
+                        if let Some(g) = &clause.guard
+                            && !self.eval(g).await?.truthy()
+                        {
+                            self.env.vars = saved;
+                            continue;
                         }
                         return self.eval(&clause.body).await;
                     }
@@ -402,10 +402,10 @@ impl<'a> Eval<'a> {
                             continue;
                         }
                         ev.env.vars.extend(bound);
-                        if let Some(g) = &clause.guard {
-                            if !ev.eval(g).await?.truthy() {
-                                continue;
-                            }
+                        if let Some(g) = &clause.guard
+                            && !ev.eval(g).await?.truthy()
+                        {
+                            continue;
                         }
                         return ev.eval(&clause.body).await;
                     }

@@ -276,18 +276,18 @@ impl Session {
         if let Event::Trace(t) = &event {
             self.ctx.trace.lock().unwrap().push(t.clone());
         }
-        if let Event::Exited { pid, reason, .. } = &event {
-            if *pid == self.shell {
-                let mut lines = vec![];
-                let words = report::describe_exit(reason);
-                lines.push(format!(
-                    "** (EXIT from {pid}) shell process exited with reason: {words}"
-                ));
-                self.respawn();
-                lines.push(String::new());
-                lines.push(banner(&self.node));
-                return lines;
-            }
+        if let Event::Exited { pid, reason, .. } = &event
+            && *pid == self.shell
+        {
+            let mut lines = vec![];
+            let words = report::describe_exit(reason);
+            lines.push(format!(
+                "** (EXIT from {pid}) shell process exited with reason: {words}"
+            ));
+            self.respawn();
+            lines.push(String::new());
+            lines.push(banner(&self.node));
+            return lines;
         }
         let level = *self.ctx.level.lock().unwrap();
         report::format(&event, level, self.style.color)

@@ -130,10 +130,10 @@ impl GenServer for ProcessRegistry {
                 }
             }
             Some([tag, key]) if tag.is_atom("unregister_name") => {
-                if let Some(pid) = self.names.remove(key) {
-                    if let Some((_, keys)) = self.keys.get_mut(&pid) {
-                        keys.retain(|k| k != key);
-                    }
+                if let Some(pid) = self.names.remove(key)
+                    && let Some((_, keys)) = self.keys.get_mut(&pid)
+                {
+                    keys.retain(|k| k != key);
                 }
                 Term::ok()
             }
@@ -147,14 +147,13 @@ impl GenServer for ProcessRegistry {
     }
 
     async fn handle_info(&mut self, msg: Term, _p: &mut Process) -> Result<NoReply, ExitReason> {
-        if let Some([tag, _, _, Term::Pid(pid), _]) = msg.as_tuple() {
-            if tag.is_atom("DOWN") {
-                if let Some((_, keys)) = self.keys.remove(pid) {
-                    for key in keys {
-                        if self.names.get(&key) == Some(pid) {
-                            self.names.remove(&key);
-                        }
-                    }
+        if let Some([tag, _, _, Term::Pid(pid), _]) = msg.as_tuple()
+            && tag.is_atom("DOWN")
+            && let Some((_, keys)) = self.keys.remove(pid)
+        {
+            for key in keys {
+                if self.names.get(&key) == Some(pid) {
+                    self.names.remove(&key);
                 }
             }
         }
