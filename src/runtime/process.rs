@@ -1128,12 +1128,22 @@ impl Process {
     ) -> Result<Term, CallError> {
         // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
         // `GenServer.call` on the BEAM.
-        self.entry.status.store(Status::Waiting as u8, Ordering::Relaxed);
+        self.entry
+            .status
+            .store(Status::Waiting as u8, Ordering::Relaxed);
         let reply = self
             .node
-            .call_timed(self.pid(), &dest.into(), request, timeout, Some(&self.timer))
+            .call_timed(
+                self.pid(),
+                &dest.into(),
+                request,
+                timeout,
+                Some(&self.timer),
+            )
             .await;
-        self.entry.status.store(Status::Running as u8, Ordering::Relaxed);
+        self.entry
+            .status
+            .store(Status::Running as u8, Ordering::Relaxed);
         reply
     }
 
