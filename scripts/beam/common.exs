@@ -35,6 +35,7 @@ defmodule Bench do
     dir = Path.join(System.tmp_dir!(), "beam-bench-#{tag}-#{System.os_time()}")
     File.rm_rf!(dir)
     File.mkdir_p!(dir)
+    System.at_exit(fn _ -> File.rm_rf(dir) end)
     dir
   end
 end
