@@ -331,3 +331,41 @@ async fn killing_a_database_worker_loses_no_acknowledged_entry() {
         "every acknowledged entry is on disk"
     );
 }
+
+/// Chapter 7.3.4's "bypassing the process": servers write their own files; a killed server's
+/// successor reads what its predecessor wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bypassing_the_database_process_still_persists() {
+    let (node, config, _sup) =
+        start_system("bypass", |c| c.database = todo::DatabaseKind::Bypass).await;
+    let mut events = node.events();
+    let first = within(&node, {
+        let config = config.clone();
+        move |p: &mut Process| {
+            Box::pin(async move {
+                let pid = cache::server_process(p, &config, "Bob's list")
+                    .await
+                    .unwrap();
+                server::add_entry(p, pid, dentist());
+                assert_eq!(server::sync(p, pid).await.unwrap(), Term::ok());
+                pid
+            })
+        }
+    })
+    .await;
+    node.exit(Pid(0), first, ExitReason::Kill);
+    restarted(&mut events, first).await;
+    let entries = within(&node, move |p: &mut Process| {
+        Box::pin(async move {
+            let pid = cache::server_process(p, &config, "Bob's list")
+                .await
+                .unwrap();
+            server::entries(p, pid, date()).await.unwrap()
+        })
+    })
+    .await;
+    assert_eq!(
+        entries.to_string(),
+        r#"[%{date: ~D[2023-12-19], id: 1, title: "Dentist"}]"#
+    );
+}

@@ -181,6 +181,10 @@ const START_FLAGS: &[FlagSpec] = &[
         takes_value: false,
     },
     FlagSpec {
+        name: "bypass-db",
+        takes_value: false,
+    },
+    FlagSpec {
         name: "init-load",
         takes_value: false,
     },
@@ -242,7 +246,7 @@ commands! {
     Trace "trace" (1, 64) NO_FLAGS, Some(TRACE_CHOICES), "trace on|off|show|mermaid [PID…]",
         "records and shows the messages between processes";
     Start "start" (0, 0) START_FLAGS, None,
-        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db] [--init-load] [--no-batch] [--slow-db MS] [--no-fsync]",
+        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--no-batch] [--slow-db MS] [--no-fsync]",
         "starts the to-do system";
     Stop "stop" (0, 0) NO_FLAGS, None, "stop", "stops the to-do system";
     Help "help" (0, 1) NO_FLAGS, None, "help [COMMAND]", "this help";

@@ -180,6 +180,9 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
             if flag("spawn-db").is_some() {
                 config.database = DatabaseKind::SpawnPerRequest;
             }
+            if flag("bypass-db").is_some() {
+                config.database = DatabaseKind::Bypass;
+            }
             config.load_in_init = flag("init-load").is_some();
             config.coalesce_stores = flag("no-batch").is_none();
             if flag("no-fsync").is_some() {
@@ -922,6 +925,7 @@ async fn flood_database(ev: &mut Eval<'_>, args: &[Arg]) -> R {
         DatabaseKind::Pool => "a pool of 3 workers",
         DatabaseKind::Single => "one database process",
         DatabaseKind::SpawnPerRequest => "a process per request",
+        DatabaseKind::Bypass => "no database process (the caller writes)",
     };
     ev.p.puts(format!(
         "{n} stores through {shape}: sent in {:.1} ms, all written after {:.1} ms; the busiest mailbox held {peak}",

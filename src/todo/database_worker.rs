@@ -176,7 +176,12 @@ impl GenServer for DatabaseWorker {
 
 /// The write of one value on the blocking pool. A list is stored as a list; any other term as
 /// itself (seed 003's flood stores integers), which `load` will later refuse as not a list.
-async fn write(store: Arc<Store>, id: usize, key: String, data: Term) -> Result<(), String> {
+pub(crate) async fn write(
+    store: Arc<Store>,
+    id: usize,
+    key: String,
+    data: Term,
+) -> Result<(), String> {
     let written = tokio::task::spawn_blocking(move || match List::from_term(&data) {
         Ok(list) => store.store(&key, &list, id),
         Err(_) => match data.to_wire() {
@@ -195,14 +200,14 @@ async fn write(store: Arc<Store>, id: usize, key: String, data: Term) -> Result<
     }
 }
 
-fn report(p: &Process, result: Result<(), String>) {
+pub(crate) fn report(p: &Process, result: Result<(), String>) {
     if let Err(e) = result {
         p.puts(format!("[error] Todo.DatabaseWorker could not store: {e}"));
     }
 }
 
 /// A read on the blocking pool: the list, `nil`, or `{:error, {:corrupt, path, reason}}`.
-async fn read(store: Arc<Store>, key: String) -> Term {
+pub(crate) async fn read(store: Arc<Store>, key: String) -> Term {
     match tokio::task::spawn_blocking(move || store.load(&key)).await {
         Ok(Ok(Some(list))) => list.to_term(),
         Ok(Ok(None)) => Term::nil(),

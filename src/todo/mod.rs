@@ -44,6 +44,9 @@ pub enum DatabaseKind {
     Single,
     /// One process that spawns a process per request: unbounded concurrency.
     SpawnPerRequest,
+    /// No database process for the data: each to-do server reads and writes its file itself
+    /// ("bypassing the process"), so the caller bears the cost and concurrency is unbounded.
+    Bypass,
 }
 
 /// The shape and settings of one to-do system.

@@ -129,6 +129,19 @@ pub enum PersistErrorKind {
 }
 
 impl Store {
+    /// A handle on a folder the database already opened, for writers that bypass the database
+    /// process (chapter 7.3.4). It sweeps nothing: only the database's `open` may, since a
+    /// sweep would remove another writer's file in flight.
+    pub fn attach(dir: impl Into<PathBuf>) -> Store {
+        Store {
+            dir: dir.into(),
+            fsync: true,
+            max_file: DEFAULT_MAX_FILE,
+            fail_at: FailPoints::default(),
+            swept: Vec::new(),
+        }
+    }
+
     /// Opens the folder, creating it if needed, and removes the `.tmp.*` files that writes cut
     /// short by a crash left behind; [`Store::swept`] lists them so the caller can log each.
     /// A leftover that cannot be removed is left alone: it is never loaded as a list anyway.
