@@ -622,8 +622,9 @@ pub fn format_float(x: f64) -> String {
     }
 }
 
-/// Whether an atom's text can be written bare after a colon (`:ok`, `:todo_cache`, `:"a b"`).
-fn atom_is_plain(text: &str) -> bool {
+/// Whether an atom's text can be written bare after a colon (`:ok`, `:todo_cache`, `:"a b"`),
+/// and so as a keyword key (`date:`).
+pub fn atom_is_plain(text: &str) -> bool {
     let mut chars = text.chars();
     let Some(first) = chars.next() else {
         return false;

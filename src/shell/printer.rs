@@ -15,7 +15,9 @@
 use owo_colors::OwoColorize;
 
 use crate::runtime::Term;
-use crate::runtime::term::{escape_text, format_float, inspect_atom, inspect_str, is_keyword};
+use crate::runtime::term::{
+    atom_is_plain, escape_text, format_float, inspect_atom, inspect_str, is_keyword,
+};
 use crate::shell::parser::ParseError;
 
 /// iex's default width.
@@ -121,25 +123,6 @@ fn is_simple(d: &Doc) -> bool {
         Doc::Text(..) => true,
         Doc::Concat(v) => v.iter().all(is_simple),
         _ => false,
-    }
-}
-
-/// Whether an atom can be written bare as a keyword key (`date:`), as `Term`'s Display decides.
-fn atom_is_plain(text: &str) -> bool {
-    let mut chars = text.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    if !(first.is_alphabetic() || first == '_') {
-        return false;
-    }
-    let rest: Vec<char> = chars.collect();
-    let body_ok = |c: &char| c.is_alphanumeric() || *c == '_' || *c == '@';
-    match rest.split_last() {
-        None => true,
-        Some((last, init)) => {
-            init.iter().all(body_ok) && (body_ok(last) || *last == '?' || *last == '!')
-        }
     }
 }
 
