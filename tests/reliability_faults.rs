@@ -20,6 +20,8 @@
 
 mod common;
 
+use common::{date, entry, titles};
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,9 +31,7 @@ use std::time::Duration;
 use common::within;
 use otplab::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
 use otplab::runtime::supervisor::{self, ChildKind, ChildSpec};
-use otplab::runtime::{
-    Date, Dest, Event, ExitReason, From, Node, NodeConfig, Pid, Process, Term, atom,
-};
+use otplab::runtime::{Dest, Event, ExitReason, From, Node, NodeConfig, Pid, Process, Term, atom};
 use otplab::todo::persist::{Store, WriteStep};
 use otplab::todo::{self, CacheKind, Config, cache, server, server_supervisor};
 
@@ -92,27 +92,6 @@ fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks()
-}
-
-fn date() -> Date {
-    Date::new(2023, 12, 19).unwrap()
-}
-
-fn entry(title: &str) -> Term {
-    Term::atom_map(vec![
-        ("date", Term::Date(date())),
-        ("title", Term::str(title)),
-    ])
-}
-
-fn titles(entries: &Term) -> BTreeSet<String> {
-    match entries {
-        Term::List(items) => items
-            .iter()
-            .filter_map(|e| e.get("title").and_then(|t| t.as_str()).map(str::to_string))
-            .collect(),
-        other => panic!("entries is not a list: {other}"),
-    }
 }
 
 // ----- the death tracker -----------------------------------------------------------------------

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::{date, entry, titles};
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use common::{cell_spec, within};
 use otplab::runtime::supervisor::{self, Flags, Spec};
 use otplab::runtime::{
-    CallError, Date, Dest, Event, ExitReason, Node, NodeConfig, Pid, Process, Strategy, Term, atom,
+    CallError, Dest, Event, ExitReason, Node, NodeConfig, Pid, Process, Strategy, Term, atom,
 };
 use otplab::todo::persist::Store;
 use otplab::todo::{self, Config, cache, server};
@@ -174,27 +176,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("otplab-rst-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-fn date() -> Date {
-    Date::new(2023, 12, 19).unwrap()
-}
-
-fn entry(title: &str) -> Term {
-    Term::atom_map(vec![
-        ("date", Term::Date(date())),
-        ("title", Term::str(title)),
-    ])
-}
-
-fn titles(entries: &Term) -> BTreeSet<String> {
-    match entries {
-        Term::List(items) => items
-            .iter()
-            .filter_map(|e| e.get("title").and_then(|t| t.as_str()).map(str::to_string))
-            .collect(),
-        other => panic!("entries is not a list: {other}"),
-    }
 }
 
 async fn start(tag: &str) -> (Node, Arc<Config>, Pid, Store, PathBuf) {

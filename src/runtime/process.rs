@@ -578,8 +578,7 @@ impl Node {
     /// `GenServer.reply/2`, from any process. A reply to a caller that gave up is dropped,
     /// counted and published.
     pub fn reply(&self, server: Pid, from: &From, value: Term) -> Delivery {
-        let copy = self.inner.bus.has_subscribers().then(|| value.clone());
-        let delivery = from.reply(value);
+        let (delivery, undelivered) = from.try_reply(value);
         if delivery == Delivery::LateDropped {
             self.inner
                 .late_replies_dropped
@@ -587,7 +586,7 @@ impl Node {
             self.inner.bus.publish(Event::LateReplyDropped {
                 server,
                 caller: from.pid,
-                reply: copy.unwrap_or_else(Term::nil),
+                reply: undelivered.unwrap_or_else(Term::nil),
             });
         }
         delivery

@@ -48,14 +48,20 @@ pub enum Delivery {
 impl From {
     /// Answers the call. Safe from any process, any number of times.
     pub fn reply(&self, value: Term) -> Delivery {
+        self.try_reply(value).0
+    }
+
+    /// [`From::reply`] that hands back a value it could not deliver, so a dropped late reply
+    /// can be reported without copying every reply in case it is late.
+    pub(crate) fn try_reply(&self, value: Term) -> (Delivery, Option<Term>) {
         let waker = {
             let mut s = self.cell.state.lock().unwrap();
             if s.replied {
-                return Delivery::AlreadyReplied;
+                return (Delivery::AlreadyReplied, Some(value));
             }
             s.replied = true;
             if s.caller_gone {
-                return Delivery::LateDropped;
+                return (Delivery::LateDropped, Some(value));
             }
             s.value = Some(value);
             s.waker.take()
@@ -63,7 +69,7 @@ impl From {
         if let Some(w) = waker {
             w.wake();
         }
-        Delivery::Delivered
+        (Delivery::Delivered, None)
     }
 
     /// `{#PID<…>, [:alias | #Reference<…>]}`, as iex prints a `from`.

@@ -306,16 +306,12 @@ async fn target(ev: &mut Eval<'_>, args: &[Arg]) -> Result<Pid, ExitReason> {
     let node = ev.ctx.node.clone();
     match &first.kind {
         ArgKind::Pid(p) => Ok(*p),
-        ArgKind::Str(name) => {
-            let config = ev.ctx.config();
-            let _ = &config;
-            server::whereis(ev.p, name).await.ok_or_else(|| {
-                arg_error(format!(
-                    "no to-do server is running for {}",
-                    Term::str(name)
-                ))
-            })
-        }
+        ArgKind::Str(name) => server::whereis(ev.p, name).await.ok_or_else(|| {
+            arg_error(format!(
+                "no to-do server is running for {}",
+                Term::str(name)
+            ))
+        }),
         ArgKind::Atom(a) => node
             .whereis(Atom::new(a)?)
             .ok_or_else(|| arg_error(format!(":{a} is not registered"))),

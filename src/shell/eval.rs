@@ -100,7 +100,7 @@ impl<'a> Eval<'a> {
             ExprKind::Pid(p) => Ok(Term::Pid(*p)),
             ExprKind::Var(name) => match self.env.vars.get(name) {
                 Some(v) => Ok(v.clone()),
-                None => self.local_call(name, vec![], e).await,
+                None => self.local_call(name, vec![]).await,
             },
             ExprKind::Pin(name) => self
                 .env
@@ -205,7 +205,7 @@ impl<'a> Eval<'a> {
             ExprKind::Binary(op, l, r) => self.binary(*op, l, r).await,
             ExprKind::LocalCall { name, args, .. } => {
                 let args = self.eval_args(args).await?;
-                self.local_call(name, args, e).await
+                self.local_call(name, args).await
             }
             ExprKind::RemoteCall {
                 module, fun, args, ..
@@ -313,9 +313,9 @@ impl<'a> Eval<'a> {
             ExprKind::LocalCall { name, args, .. } => {
                 let mut all = vec![first];
                 all.extend(self.eval_args(args).await?);
-                self.local_call(name, all, call).await
+                self.local_call(name, all).await
             }
-            ExprKind::Var(name) => self.local_call(name, vec![first], call).await,
+            ExprKind::Var(name) => self.local_call(name, vec![first]).await,
             ExprKind::RemoteCall {
                 module, fun, args, ..
             } => {
@@ -362,8 +362,7 @@ impl<'a> Eval<'a> {
         super::builtins::call(self, &module, fun, args).await
     }
 
-    async fn local_call(&mut self, name: &str, args: Vec<Term>, at: &Expr) -> R {
-        let _ = at;
+    async fn local_call(&mut self, name: &str, args: Vec<Term>) -> R {
         super::builtins::call(self, "Kernel", name, args).await
     }
 

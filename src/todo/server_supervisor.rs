@@ -10,12 +10,11 @@ use super::{Config, server};
 
 pub const NAME: Atom = Atom::from_static("todo_server_supervisor");
 
-pub fn child_spec(config: Arc<Config>) -> ChildSpec {
+pub fn child_spec() -> ChildSpec {
     ChildSpec::supervisor(
         super::module("Todo.ServerSupervisor"),
         "Todo.ServerSupervisor.start_link([])",
-        move |p: &mut Process| {
-            let _ = &config;
+        |p: &mut Process| {
             Box::pin(async move {
                 p.puts("Starting to-do server supervisor");
                 supervisor::start_link(

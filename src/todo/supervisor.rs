@@ -17,7 +17,7 @@ pub fn spec(config: Arc<Config>) -> Spec {
         let children = vec![
             process_registry::child_spec(),
             database::child_spec(config.clone()),
-            server_supervisor::child_spec(config.clone()),
+            server_supervisor::child_spec(),
             cache::child_spec(config),
         ];
         Spec::new("Todo.Supervisor", Flags::new(Strategy::OneForOne), children)

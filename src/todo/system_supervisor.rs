@@ -19,7 +19,7 @@ pub fn child_spec(config: Arc<Config>) -> ChildSpec {
                 p.puts("Starting system supervisor");
                 let children = vec![
                     database::child_spec(config.clone()),
-                    server_supervisor::child_spec(config.clone()),
+                    server_supervisor::child_spec(),
                     cache::child_spec(config),
                 ];
                 supervisor::start_link(

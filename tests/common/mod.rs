@@ -227,3 +227,27 @@ pub async fn next_message(p: &mut Process) -> Term {
         other => other.to_term(),
     }
 }
+
+/// The book's date, `~D[2023-12-19]`.
+pub fn date() -> otplab::runtime::Date {
+    otplab::runtime::Date::new(2023, 12, 19).unwrap()
+}
+
+/// `%{date: ~D[2023-12-19], title: title}`.
+pub fn entry(title: &str) -> Term {
+    Term::atom_map(vec![
+        ("date", Term::Date(date())),
+        ("title", Term::str(title)),
+    ])
+}
+
+/// The titles of an `entries` reply.
+pub fn titles(entries: &Term) -> std::collections::BTreeSet<String> {
+    match entries {
+        Term::List(items) => items
+            .iter()
+            .filter_map(|e| e.get("title").and_then(|t| t.as_str()).map(str::to_string))
+            .collect(),
+        other => panic!("entries is not a list: {other}"),
+    }
+}
