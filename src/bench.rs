@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::profiler::{self, Operation};
+use crate::profiler;
 use crate::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts};
 use crate::runtime::term::BoxFuture;
 use crate::runtime::{
@@ -291,13 +291,9 @@ async fn cache_bench(
             }
             let mut out = vec![];
             for (clients, ops) in runs {
-                let config = config.clone();
-                let op: Operation = Arc::new(move |c: &mut Process| {
-                    let config = config.clone();
-                    Box::pin(async move {
-                        let name = format!("list {}", uniform(100));
-                        cache::server_process(c, &config, &name).await.map(|_| ())
-                    })
+                let op = Arc::new(CacheLookups {
+                    config: config.clone(),
+                    done: None,
                 });
                 let outcome = profiler::run(p, op, ops, clients).await.map_err(err)?;
                 let metric = if clients == 1 {
@@ -311,6 +307,26 @@ async fn cache_bench(
         })
     })
     .await?
+}
+
+/// The operation of seed 001's profile: `server_process("list #{:rand.uniform(100)}")`.
+pub struct CacheLookups {
+    pub config: Arc<Config>,
+    /// Operations done so far, for a progress bar.
+    pub done: Option<Arc<AtomicU64>>,
+}
+
+impl profiler::Operation for CacheLookups {
+    fn run<'a>(&'a self, p: &'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> {
+        Box::pin(async move {
+            let name = format!("list {}", uniform(100));
+            let r = cache::server_process(p, &self.config, &name).await;
+            if let Some(done) = &self.done {
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            r.map(|_| ())
+        })
+    }
 }
 
 // ----- 3b: the load tests ----------------------------------------------------------------------

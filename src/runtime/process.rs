@@ -16,6 +16,8 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use crossbeam_utils::CachePadded;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -89,7 +91,9 @@ struct NodeInner {
     config: NodeConfig,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
-    shards: Vec<RwLock<PidMap>>,
+    /// Each shard on cache lines of its own: adjacent shards shared a line, so a lookup on
+    /// one core and a lookup of a neighbouring pid on the other bounced it between them.
+    shards: Vec<CachePadded<RwLock<PidMap>>>,
     count: AtomicUsize,
     tasks: AtomicUsize,
     names: RwLock<HashMap<Atom, Pid>>,
@@ -219,7 +223,7 @@ impl Node {
                 next_pid: AtomicU64::new(first),
                 next_ref: AtomicU64::new(1),
                 shards: (0..SHARDS)
-                    .map(|_| RwLock::new(PidMap::default()))
+                    .map(|_| CachePadded::new(RwLock::new(PidMap::default())))
                     .collect(),
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
@@ -705,7 +709,11 @@ impl Node {
     // ----- introspection --------------------------------------------------------------------
 
     pub fn alive(&self, pid: Pid) -> bool {
-        self.entry(pid)
+        // Without cloning the entry: its reference count is shared with every other reader.
+        self.shard(pid)
+            .read()
+            .unwrap()
+            .get(&pid.0)
             .is_some_and(|e| e.exit_reason.get().is_none())
     }
 

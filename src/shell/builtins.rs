@@ -1447,13 +1447,22 @@ async fn profiler(ev: &mut Eval<'_>, args: Vec<Term>) -> R {
     };
     let ops = int_of(&args[1])?.max(0) as u64;
     let conc = args.get(2).map(int_of).transpose()?.unwrap_or(1).max(1) as u64;
-    let op: crate::profiler::Operation = Arc::new(move |p: &mut Process| {
-        let f = f.clone();
-        Box::pin(async move { f.call(p, vec![]).await.map(|_| ()) })
-    });
+    let op = Arc::new(FunOperation(f));
     let outcome = crate::profiler::run(ev.p, op, ops, conc).await?;
     ev.p.puts(format!("{} reqs/sec\n", outcome.rate.round() as u64));
     ok()
+}
+
+/// A zero-arity fun as the profiler's operation.
+struct FunOperation(crate::runtime::term::Fun);
+
+impl crate::profiler::Operation for FunOperation {
+    fn run<'a>(
+        &'a self,
+        p: &'a mut Process,
+    ) -> crate::runtime::term::BoxFuture<'a, Result<(), ExitReason>> {
+        Box::pin(async move { self.0.call(p, vec![]).await.map(|_| ()) })
+    }
 }
 
 // ----- Enum ------------------------------------------------------------------------------------

@@ -956,20 +956,7 @@ async fn profile(ev: &mut Eval<'_>, args: &[Arg]) -> R {
     }
     let progress = Progress::start("profile", ops * conc);
     let done = progress.counter();
-    let op: crate::profiler::Operation = Arc::new(move |p: &mut Process| {
-        let config = config.clone();
-        let done = done.clone();
-        Box::pin(async move {
-            let name = format!("list {}", crate::bench::uniform(100));
-            let r = todo::cache::server_process(p, &config, &name)
-                .await
-                .map(|_| ());
-            if let Some(d) = &done {
-                d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            r
-        })
-    });
+    let op = Arc::new(crate::bench::CacheLookups { config, done });
     let outcome = crate::profiler::run(ev.p, op, ops, conc).await;
     progress.finish();
     ev.p.puts(format!("{} reqs/sec\n", outcome?.rate.round() as u64));

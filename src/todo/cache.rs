@@ -81,12 +81,13 @@ async fn lookup(p: &Process, config: &Config, name: &str) -> Option<Pid> {
     match config.cache {
         CacheKind::Process => server::whereis(p, name).await,
         CacheKind::Ets => {
-            let table = p.node().tables().get(&Term::Atom(TABLE))?;
+            let key = Term::str(name);
+            let found = p.node().tables().with(&Term::Atom(TABLE), |table| {
+                table.lookup_value(p.pid(), &key).ok().flatten()
+            });
             // A server restarted by its supervisor has a new pid the table does not know yet:
             // a dead pid is never handed out (S32).
-            table
-                .lookup_value(p.pid(), &Term::str(name))
-                .ok()
+            found
                 .flatten()
                 .and_then(|t| t.as_pid())
                 .filter(|pid| p.node().alive(*pid))
