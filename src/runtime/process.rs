@@ -121,7 +121,8 @@ pub(crate) struct Entry {
     pub mailbox: Mailbox,
     pub trap_exit: AtomicBool,
     pub state: Mutex<LinkState>,
-    pub exit_reason: OnceLock<ExitReason>,
+    /// Boxed: set once, at death, and a live process should not carry its room.
+    pub exit_reason: OnceLock<Box<ExitReason>>,
     pub died: Notify,
     abort: OnceLock<AbortHandle>,
     /// What the process is (`Todo.Server`, `Supervisor`, `fn`), for `ps` and reports.
@@ -144,10 +145,27 @@ pub(crate) struct LinkState {
     pub links: BTreeSet<Pid>,
     /// Monitors others hold on this process: ref -> watcher.
     pub monitored_by: BTreeMap<Ref, Pid>,
+    /// Monitors held, names and tables: what supervisors, registries and the shell have and
+    /// most processes never do, so most pay one word for it instead of nine.
+    pub held: Option<Box<Held>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Held {
     /// Monitors this process holds: ref -> target.
     pub monitoring: BTreeMap<Ref, Pid>,
     pub names: Vec<Atom>,
     pub tables: Vec<u64>,
+}
+
+impl LinkState {
+    pub fn held(&mut self) -> &mut Held {
+        self.held.get_or_insert_with(Default::default)
+    }
+
+    pub fn first_name(&self) -> Option<Atom> {
+        self.held.as_ref()?.names.first().copied()
+    }
 }
 
 /// Where a message goes: a pid or a registered name.
@@ -346,7 +364,7 @@ impl Node {
     /// Ends a process from outside: records the reason, then aborts its task; the task's
     /// drop runs the exit path.
     fn terminate(&self, target: &Arc<Entry>, reason: ExitReason) {
-        if target.exit_reason.set(reason).is_ok()
+        if target.exit_reason.set(Box::new(reason)).is_ok()
             && let Some(handle) = target.abort.get()
         {
             handle.abort();
@@ -422,7 +440,7 @@ impl Node {
         });
         if alive {
             if let Some(w) = self.entry(watcher) {
-                w.state.lock().unwrap().monitoring.insert(r, target);
+                w.state.lock().unwrap().held().monitoring.insert(r, target);
             }
         } else {
             self.deliver_down(watcher, r, target, &ExitReason::Noproc);
@@ -435,7 +453,7 @@ impl Node {
         let mut target = None;
         if let Some(w) = self.entry(watcher) {
             let mut s = w.state.lock().unwrap();
-            target = s.monitoring.remove(&r);
+            target = s.held.as_mut().and_then(|h| h.monitoring.remove(&r));
         }
         let removed = target.and_then(|t| self.entry(t)).is_some_and(|t| {
             let mut s = t.state.lock().unwrap();
@@ -450,7 +468,9 @@ impl Node {
     fn deliver_down(&self, watcher: Pid, r: Ref, pid: Pid, reason: &ExitReason) {
         if let Some(w) = self.entry(watcher) {
             // A monitor fires once: the watcher no longer holds it.
-            w.state.lock().unwrap().monitoring.remove(&r);
+            if let Some(h) = &mut w.state.lock().unwrap().held {
+                h.monitoring.remove(&r);
+            }
             self.trace(Some(pid), watcher, TraceKind::Down, || reason.to_term());
             let msg = Term::Tuple(vec![
                 atom("DOWN"),
@@ -550,13 +570,13 @@ impl Node {
             // Every handle of the request is gone unanswered: the server died, or dropped it.
             Some(None) => {
                 if let Some(reason) = server.exit_reason.get() {
-                    return Err(CallError::Exited(reason.clone()));
+                    return Err(CallError::Exited((**reason).clone()));
                 }
                 let died = server.died.notified();
                 tokio::pin!(died);
                 died.as_mut().enable();
                 if let Some(reason) = server.exit_reason.get() {
-                    return Err(CallError::Exited(reason.clone()));
+                    return Err(CallError::Exited((**reason).clone()));
                 }
                 match deadline {
                     Some(d) => match tokio::time::timeout_at(d, died).await {
@@ -574,7 +594,7 @@ impl Node {
 
     fn call_failure(&self, server: &Entry) -> CallError {
         match server.exit_reason.get() {
-            Some(reason) => CallError::Exited(reason.clone()),
+            Some(reason) => CallError::Exited((**reason).clone()),
             None => CallError::Noproc,
         }
     }
@@ -666,7 +686,7 @@ impl Node {
         if s.dead {
             return false;
         }
-        s.names.push(name);
+        s.held().names.push(name);
         names.insert(name, pid);
         true
     }
@@ -676,7 +696,9 @@ impl Node {
             return false;
         };
         if let Some(e) = self.entry(pid) {
-            e.state.lock().unwrap().names.retain(|n| *n != name);
+            if let Some(h) = &mut e.state.lock().unwrap().held {
+                h.names.retain(|n| *n != name);
+            }
         }
         true
     }
@@ -755,7 +777,7 @@ impl Node {
         Some(ProcessInfo {
             pid,
             label: e.label.read().unwrap().clone(),
-            registered_name: s.names.first().copied(),
+            registered_name: s.first_name(),
             via_name: e.via_name.get().map(|t| (**t).clone()),
             status: match e.status.load(Ordering::Relaxed) {
                 0 => Status::Running,
@@ -764,13 +786,17 @@ impl Node {
             },
             message_queue_len: queue,
             links: s.links.iter().copied().collect(),
-            monitors: s.monitoring.values().copied().collect(),
+            monitors: s
+                .held
+                .as_ref()
+                .map(|h| h.monitoring.values().copied().collect())
+                .unwrap_or_default(),
             monitored_by: s.monitored_by.values().copied().collect(),
             trap_exit: e.trap_exit.load(Ordering::Relaxed),
             parent: e.parent,
             restarts: e.restarts.load(Ordering::Relaxed),
             memory: std::mem::size_of::<Entry>() + 256 + queue * std::mem::size_of::<Envelope>(),
-            tables: s.tables.len(),
+            tables: s.held.as_ref().map_or(0, |h| h.tables.len()),
         })
     }
 
@@ -804,12 +830,7 @@ impl Node {
         if let Some(v) = e.via_name.get() {
             return Some((**v).clone());
         }
-        e.state
-            .lock()
-            .unwrap()
-            .names
-            .first()
-            .map(|a| Term::Atom(*a))
+        e.state.lock().unwrap().first_name().map(Term::Atom)
     }
 
     pub fn make_ref(&self) -> Ref {
@@ -916,14 +937,15 @@ impl Node {
 
     /// The exit path, run once per process from its task's drop.
     fn finish(&self, entry: &Arc<Entry>, reason: ExitReason) {
-        let reason = entry.exit_reason.get_or_init(|| reason).clone();
+        let reason = (**entry.exit_reason.get_or_init(|| Box::new(reason))).clone();
         let mut state = {
             let mut s = entry.state.lock().unwrap();
             s.dead = true;
             std::mem::take(&mut *s)
         };
         // Names first: a restart must find them free (S16).
-        let names_held = std::mem::take(&mut state.names);
+        let held = state.held.take().map(|h| *h).unwrap_or_default();
+        let names_held = held.names;
         if !names_held.is_empty() {
             let mut names = self.inner.names.write().unwrap();
             for n in names_held.iter() {
@@ -934,10 +956,10 @@ impl Node {
         }
         self.shard(entry.pid).write().unwrap().remove(&entry.pid.0);
         self.inner.count.fetch_sub(1, Ordering::AcqRel);
-        for table in state.tables {
+        for table in held.tables {
             self.inner.tables.owner_died(self, table, entry.pid);
         }
-        for (r, target) in state.monitoring {
+        for (r, target) in held.monitoring {
             if let Some(t) = self.entry(target) {
                 t.state.lock().unwrap().monitored_by.remove(&r);
             }
@@ -1289,7 +1311,7 @@ impl Future for Task {
             Ok(Poll::Ready(reason)) => reason,
             Err(payload) => panic_reason(payload),
         };
-        let _ = this.entry.exit_reason.set(reason);
+        let _ = this.entry.exit_reason.set(Box::new(reason));
         this.drop_body();
         Poll::Ready(())
     }

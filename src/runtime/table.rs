@@ -209,7 +209,7 @@ impl Tables {
         }
         index.by_id.insert(id, table.clone());
         drop(index);
-        entry.state.lock().unwrap().tables.push(id);
+        entry.state.lock().unwrap().held().tables.push(id);
         Ok(table)
     }
 
@@ -248,11 +248,9 @@ impl Tables {
             ));
         }
         if let Some(e) = node.entry(table.owner()) {
-            e.state
-                .lock()
-                .unwrap()
-                .tables
-                .retain(|t| *t != table.inner.id);
+            if let Some(h) = &mut e.state.lock().unwrap().held {
+                h.tables.retain(|t| *t != table.inner.id);
+            }
         }
         self.remove(table);
         Ok(())
@@ -277,11 +275,9 @@ impl Tables {
             ));
         }
         if let Some(e) = node.entry(caller) {
-            e.state
-                .lock()
-                .unwrap()
-                .tables
-                .retain(|t| *t != table.inner.id);
+            if let Some(h) = &mut e.state.lock().unwrap().held {
+                h.tables.retain(|t| *t != table.inner.id);
+            }
         }
         node.send(
             Some(caller),
@@ -334,7 +330,7 @@ impl Tables {
         if s.dead {
             return false;
         }
-        s.tables.push(table.inner.id);
+        s.held().tables.push(table.inner.id);
         table.inner.owner.store(to.0, Ordering::Release);
         true
     }
