@@ -5,6 +5,7 @@ pub mod events;
 pub mod exit;
 pub mod gen_server;
 pub mod mailbox;
+mod peers;
 pub mod pid;
 pub mod process;
 pub mod reply;

@@ -10,7 +10,7 @@
 //! Freeing names before anyone hears of the death is what lets a supervisor restart a named
 //! child at once (S16).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -27,6 +27,7 @@ use tokio::task::AbortHandle;
 use super::events::{Bus, Event, TraceEvent, TraceKind};
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, Mailbox, Receive, SystemRequest};
+use super::peers::Peers;
 use super::pid::{Pid, Ref};
 use super::reply::{self, Delivery, From};
 use super::table::Tables;
@@ -140,11 +141,11 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct LinkState {
     pub dead: bool,
-    /// Ordered sets and maps, not lists: a supervisor holds a link and a monitor per child,
+    /// Ordered, small while few (`Peers`): a supervisor holds a link and a monitor per child,
     /// and unlinking or demonitoring one must not cost a scan of all of them.
-    pub links: BTreeSet<Pid>,
+    pub links: Peers<Pid, ()>,
     /// Monitors others hold on this process: ref -> watcher.
-    pub monitored_by: BTreeMap<Ref, Pid>,
+    pub monitored_by: Peers<Ref, Pid>,
     /// Monitors held, names and tables: what supervisors, registries and the shell have and
     /// most processes never do, so most pay one word for it instead of nine.
     pub held: Option<Box<Held>>,
@@ -153,7 +154,7 @@ pub(crate) struct LinkState {
 #[derive(Default)]
 pub(crate) struct Held {
     /// Monitors this process holds: ref -> target.
-    pub monitoring: BTreeMap<Ref, Pid>,
+    pub monitoring: Peers<Ref, Pid>,
     pub names: Vec<Atom>,
     pub tables: Vec<u64>,
 }
@@ -385,7 +386,7 @@ impl Node {
             if s.dead {
                 return false;
             }
-            s.links.insert(a);
+            s.links.insert(a, ());
             true
         }) else {
             self.exit_signal(&ea, b, ExitReason::Noproc, false);
@@ -396,7 +397,7 @@ impl Node {
             drop(s);
             eb.state.lock().unwrap().links.remove(&a);
         } else {
-            s.links.insert(b);
+            s.links.insert(b, ());
         }
     }
 
@@ -413,9 +414,9 @@ impl Node {
         };
         let mut s = ep.state.lock().unwrap();
         if !s.dead {
-            s.links.insert(child.pid);
+            s.links.insert(child.pid, ());
             drop(s);
-            child.state.lock().unwrap().links.insert(parent);
+            child.state.lock().unwrap().links.insert(parent, ());
         }
     }
 
@@ -785,7 +786,7 @@ impl Node {
                 _ => Status::Sleeping,
             },
             message_queue_len: queue,
-            links: s.links.iter().copied().collect(),
+            links: s.links.keys().copied().collect(),
             monitors: s
                 .held
                 .as_ref()
@@ -985,7 +986,7 @@ impl Node {
         for (r, watcher) in state.monitored_by {
             self.deliver_down(watcher, r, entry.pid, &reason);
         }
-        for peer in state.links {
+        for (peer, ()) in state.links {
             if let Some(p) = self.entry(peer) {
                 p.state.lock().unwrap().links.remove(&entry.pid);
                 self.exit_signal(&p, entry.pid, reason.clone(), false);
@@ -1027,16 +1028,28 @@ pub struct Process {
 /// sooner, wakes the driver's thread (an eventfd write): the profile of a call round trip was
 /// dominated by that. A kept timer is moved to the new deadline with one atomic update while
 /// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
+///
+/// It is kept from a process's second call on: most processes that call at all call once
+/// (a to-do server loading its list), and a kept timer is 128 bytes for the rest of their life.
 #[derive(Default)]
-pub(crate) struct CallTimer(Mutex<Option<Pin<Box<tokio::time::Sleep>>>>);
+pub(crate) struct CallTimer(Mutex<TimerSlot>);
+
+#[derive(Default)]
+struct TimerSlot {
+    called_before: bool,
+    kept: Option<Pin<Box<tokio::time::Sleep>>>,
+}
 
 impl CallTimer {
     fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
-        self.0.lock().ok()?.take()
+        self.0.lock().ok()?.kept.take()
     }
     fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(sleep);
+            if slot.called_before {
+                slot.kept = Some(sleep);
+            }
+            slot.called_before = true;
         }
     }
 }

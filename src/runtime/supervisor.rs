@@ -373,7 +373,9 @@ struct Sup {
     /// Static children in start order.
     children: Vec<Child>,
     /// Dynamic children by pid, with their start sequence for ordering.
-    dyn_children: HashMap<Pid, (u64, Child)>,
+    /// Boxed: a hash map keeps up to half of its slots empty, and an empty slot then costs a
+    /// pointer's room instead of a 150-byte child record.
+    dyn_children: HashMap<Pid, (u64, Box<Child>)>,
     /// Dynamic children whose restart failed and will be tried again, by start sequence.
     dyn_restarting: HashMap<u64, Child>,
     dyn_seq: u64,
@@ -554,7 +556,7 @@ impl Sup {
             self.add_restart(p)?;
             child.pid = None;
             child.last = Some(pid);
-            self.restart_dynamic(p, seq, child).await;
+            self.restart_dynamic(p, seq, *child).await;
             return Ok(());
         }
         let Some(index) = self.children.iter().position(|c| c.pid == Some(pid)) else {
@@ -636,7 +638,7 @@ impl Sup {
                 child.restarts += 1;
                 child.pid = Some(new);
                 self.report_restarted(p, &child.spec, old, new, child.restarts);
-                self.dyn_children.insert(new, (seq, child));
+                self.dyn_children.insert(new, (seq, Box::new(child)));
             }
             Ok(None) => {}
             Err(_) => {
@@ -784,7 +786,7 @@ impl Sup {
                         if self.dynamic {
                             self.dyn_seq += 1;
                             self.dyn_children
-                                .insert(pid, (self.dyn_seq, Child::new(spec, Some(pid))));
+                                .insert(pid, (self.dyn_seq, Box::new(Child::new(spec, Some(pid)))));
                         } else {
                             self.children.push(Child::new(spec, Some(pid)));
                         }

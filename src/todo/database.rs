@@ -99,7 +99,7 @@ pub async fn store(p: &Process, config: &Config, key: &str, data: Term) {
 /// `Todo.Database.get(key)`: the stored list, `nil`, or `{:error, {:corrupt, path, reason}}`.
 pub async fn get(p: &Process, config: &Config, key: &str) -> Result<Term, ExitReason> {
     if config.database == DatabaseKind::Bypass {
-        return Ok(database_worker::read(direct(config), key.to_string()).await);
+        return Ok(database_worker::read(&direct(config), key));
     }
     let worker = database_worker::key(choose_worker(config, key));
     let request = Term::Tuple(vec![atom("get"), Term::str(key)]);

@@ -16,8 +16,10 @@ use crate::runtime::{Atom, Dest, ExitReason, From, Pid, Process, Ref, Term, atom
 pub const NAME: Atom = Atom::from_static("todo_process_registry");
 
 pub struct ProcessRegistry {
-    names: HashMap<Term, Pid>,
-    keys: HashMap<Pid, (Ref, Vec<Term>)>,
+    /// A key is shared by both maps: with a to-do list's key stored twice, the registry was a
+    /// sixth of the memory of a list.
+    names: HashMap<Arc<Term>, Pid>,
+    keys: HashMap<Pid, (Ref, Vec<Arc<Term>>)>,
 }
 
 /// The child spec of the top supervisor's first child.
@@ -120,12 +122,13 @@ impl GenServer for ProcessRegistry {
                 if taken {
                     atom("no")
                 } else {
+                    let key = Arc::new(key.clone());
                     self.names.insert(key.clone(), *pid);
                     let (_, keys) = self
                         .keys
                         .entry(*pid)
-                        .or_insert_with(|| (p.monitor(*pid), vec![]));
-                    keys.push(key.clone());
+                        .or_insert_with(|| (p.monitor(*pid), Vec::with_capacity(1)));
+                    keys.push(key);
                     atom("yes")
                 }
             }
@@ -133,7 +136,7 @@ impl GenServer for ProcessRegistry {
                 if let Some(pid) = self.names.remove(key)
                     && let Some((_, keys)) = self.keys.get_mut(&pid)
                 {
-                    keys.retain(|k| k != key);
+                    keys.retain(|k| **k != *key);
                 }
                 Term::ok()
             }
@@ -164,7 +167,7 @@ impl GenServer for ProcessRegistry {
         Term::Map(
             self.names
                 .iter()
-                .map(|(k, p)| (k.clone(), Term::Pid(*p)))
+                .map(|(k, p)| ((**k).clone(), Term::Pid(*p)))
                 .collect(),
         )
     }
