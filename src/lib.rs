@@ -13,9 +13,10 @@
 //! ```
 //!
 //! - [`runtime`]: a small OTP on tokio. `process` (the node, spawn, links, monitors, names,
-//!   exit signals, calls and casts), `mailbox`, `reply` (the `from` of a call, late replies
-//!   dropped as on OTP 24+), `gen_server`, `supervisor`, `table` (ETS), `events`, `term`
-//!   (the one value type), `exit` (exit reasons, call and start errors), `pid`.
+//!   exit signals, calls and casts), `mailbox`, `peers` (a process's links and monitors),
+//!   `reply` (the `from` of a call, late replies dropped as on OTP 24+), `gen_server`,
+//!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
+//!   reasons, call and start errors), `pid`.
 //! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,
 //!   `persist` (the file format and atomic write protocol), `process_registry`, `database`,
 //!   `database_worker`, `server`, `cache`, `server_supervisor`, `system_supervisor`,

@@ -1029,16 +1029,20 @@ pub struct Process {
 /// dominated by that. A kept timer is moved to the new deadline with one atomic update while
 /// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
 ///
-/// It is kept from a process's second call on: most processes that call at all call once
-/// (a to-do server loading its list), and a kept timer is 128 bytes for the rest of their life.
+/// It is kept from a process's third call on: most processes that call at all call once or
+/// twice in their life (a to-do server registers its name and loads its list), and a kept
+/// timer is 128 bytes for the rest of that life.
 #[derive(Default)]
 pub(crate) struct CallTimer(Mutex<TimerSlot>);
 
 #[derive(Default)]
 struct TimerSlot {
-    called_before: bool,
+    calls: u8,
     kept: Option<Pin<Box<tokio::time::Sleep>>>,
 }
+
+/// Calls after which a process keeps its timer.
+const CALLS_BEFORE_KEEPING: u8 = 2;
 
 impl CallTimer {
     fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
@@ -1046,10 +1050,11 @@ impl CallTimer {
     }
     fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
         if let Ok(mut slot) = self.0.lock() {
-            if slot.called_before {
+            if slot.calls >= CALLS_BEFORE_KEEPING {
                 slot.kept = Some(sleep);
+            } else {
+                slot.calls += 1;
             }
-            slot.called_before = true;
         }
     }
 }
