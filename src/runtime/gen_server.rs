@@ -259,6 +259,7 @@ async fn run<S: GenServer>(p: &mut Process, start: Box<Start<S>>) -> ExitReason 
 /// moves the fields out but frees the box only when the variable goes out of scope, which for
 /// `run` and `serve` is the end of the process: every GenServer held its empty start and loop
 /// boxes (400 bytes for a to-do server) for its whole life.
+#[allow(clippy::boxed_local)] // Taking the box is the point: it is freed on return.
 fn unbox<T>(boxed: Box<T>) -> T {
     *boxed
 }
@@ -273,24 +274,24 @@ async fn start_phase<S: GenServer>(
 ) -> Result<Box<Looping<S>>, ExitReason> {
     let me = p.pid();
     let node = p.node().clone();
-    match &name {
-        None => {}
-        Some(Name::Local(a)) => {
-            if !node.register(*a, me) {
-                let holder = node.whereis(*a).unwrap_or(me);
-                let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
-                return Err(ExitReason::Normal);
-            }
+    // A name is taken before `init` runs, so a second start fails with `already_started`.
+    let taken = match &name {
+        None => None,
+        Some(Name::Local(a)) => (!node.register(*a, me)).then(|| node.whereis(*a).unwrap_or(me)),
+        Some(Name::Via(..)) => None,
+    };
+    if let Some(holder) = taken {
+        let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
+        return Err(ExitReason::Normal);
+    }
+    if let Some(Name::Via(registry, key)) = &name {
+        let registering = registry.register_name(p, key.clone(), me);
+        if !registering.await {
+            let holder = registry.whereis_name(p, key.clone()).await.unwrap_or(me);
+            let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
+            return Err(ExitReason::Normal);
         }
-        Some(Name::Via(registry, key)) => {
-            let registering = registry.register_name(p, key.clone(), me);
-            if !registering.await {
-                let holder = registry.whereis_name(p, key.clone()).await.unwrap_or(me);
-                let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
-                return Err(ExitReason::Normal);
-            }
-            node.set_via_name(me, key.clone());
-        }
+        node.set_via_name(me, key.clone());
     }
     let init = catch_panic(S::init(arg, p));
     let initialised = init.await;
