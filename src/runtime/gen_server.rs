@@ -319,7 +319,9 @@ async fn start_phase<S: GenServer>(
 /// The loop: one message at a time, through the callbacks. Handling a message is a boxed
 /// future of its own ([`step`]), allocated per message, so that what an idle server holds
 /// while it waits is only its state and its `receive` (an async fn's state machine gives each
-/// local of every arm its own room, which made an idle GenServer's future 1.2 KB).
+/// local of every arm its own room, which made an idle GenServer's future 1.2 KB). Each kind
+/// of message has its own step, so the box is only as large as that kind's callback needs:
+/// one step for all kinds was over a kilobyte, allocated and copied for every message.
 async fn serve<S: GenServer>(p: &mut Process, looping: Box<Looping<S>>) -> ExitReason {
     let Looping {
         mut state,
@@ -335,8 +337,7 @@ async fn serve<S: GenServer>(p: &mut Process, looping: Box<Looping<S>>) -> ExitR
             }
         }
         let envelope = p.receive().await;
-        let fut = Box::pin(step(p, &mut state, &mut cont, &mut server, envelope));
-        if let Err(reason) = fut.await {
+        if let Err(reason) = step(p, &mut state, &mut cont, &mut server, envelope).await {
             return reason;
         }
     }
@@ -370,90 +371,126 @@ async fn continue_step<S: GenServer>(
 }
 
 /// One message through its callback; `Err` is the reason the server stopped with.
-async fn step<S: GenServer>(
+fn step<'a, S: GenServer>(
+    p: &'a mut Process,
+    state: &'a mut S,
+    cont: &'a mut Option<Term>,
+    server: &'a mut Server,
+    envelope: Envelope,
+) -> BoxFuture<'a, Result<(), ExitReason>> {
+    match envelope {
+        Envelope::Call { from, request } => {
+            Box::pin(call_step(p, state, cont, server, from, request))
+        }
+        Envelope::Cast(request) => Box::pin(cast_step(p, state, cont, server, request)),
+        Envelope::Message(msg) => Box::pin(info_step(p, state, cont, server, msg)),
+        Envelope::System(request) => Box::pin(system_step(p, state, server, request)),
+    }
+}
+
+async fn call_step<S: GenServer>(
     p: &mut Process,
     state: &mut S,
     cont: &mut Option<Term>,
     server: &mut Server,
-    envelope: Envelope,
+    from: From,
+    request: Term,
 ) -> Result<(), ExitReason> {
-    match envelope {
-        Envelope::Call { from, request } => {
-            let last = request.clone();
-            let outcome = catch_unwind(state.handle_call(request, &from, p)).await;
-            let result = match outcome {
-                Ok(Reply::Reply(t)) => {
-                    p.reply(&from, t);
-                    Ok(())
-                }
-                Ok(Reply::ReplyContinue(t, c)) => {
-                    p.reply(&from, t);
-                    *cont = Some(c);
-                    Ok(())
-                }
-                Ok(Reply::NoReply) => Ok(()),
-                Ok(Reply::NoReplyContinue(c)) => {
-                    *cont = Some(c);
-                    Ok(())
-                }
-                Ok(Reply::Stop(reason, reply)) => {
-                    if let Some(t) = reply {
-                        p.reply(&from, t);
-                    }
-                    Err(reason)
-                }
-                Err(reason) => Err(reason),
-            };
-            if let Err(reason) = result {
-                let client = Some(from.pid);
-                let fut =
-                    Box::pin(server.stop(state, p, reason, Some(last), client, "handle_call/3"));
-                return Err(fut.await);
-            }
+    let last = request.clone();
+    let outcome = catch_unwind(state.handle_call(request, &from, p)).await;
+    let result = match outcome {
+        Ok(Reply::Reply(t)) => {
+            p.reply(&from, t);
             Ok(())
         }
-        Envelope::Cast(request) => {
-            let last = request.clone();
-            let outcome = catch_unwind(state.handle_cast(request, p)).await;
-            if let Err(reason) = server.after_noreply(outcome, cont) {
-                let fut =
-                    Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));
-                return Err(fut.await);
-            }
+        Ok(Reply::ReplyContinue(t, c)) => {
+            p.reply(&from, t);
+            *cont = Some(c);
             Ok(())
         }
-        envelope @ Envelope::Message(_) => {
-            // The parent's exit signal stops a trapping server through terminate (S9).
-            if let Some((from, reason)) = envelope.as_exit()
-                && Some(from) == server.parent
-            {
-                let reason = ExitReason::from_term(reason.clone());
-                let fut = Box::pin(state.terminate(&reason, p));
-                fut.await;
-                return Err(reason);
-            }
-            let Envelope::Message(msg) = envelope else {
-                unreachable!()
-            };
-            let last = msg.clone();
-            let outcome = catch_unwind(state.handle_info(msg, p)).await;
-            if let Err(reason) = server.after_noreply(outcome, cont) {
-                let fut =
-                    Box::pin(server.stop(state, p, reason, Some(last), None, "handle_info/2"));
-                return Err(fut.await);
-            }
+        Ok(Reply::NoReply) => Ok(()),
+        Ok(Reply::NoReplyContinue(c)) => {
+            *cont = Some(c);
             Ok(())
         }
-        Envelope::System(SystemRequest::GetState(tx)) => {
+        Ok(Reply::Stop(reason, reply)) => {
+            if let Some(t) = reply {
+                p.reply(&from, t);
+            }
+            Err(reason)
+        }
+        Err(reason) => Err(reason),
+    };
+    if let Err(reason) = result {
+        let client = Some(from.pid);
+        let fut = Box::pin(server.stop(state, p, reason, Some(last), client, "handle_call/3"));
+        return Err(fut.await);
+    }
+    Ok(())
+}
+
+async fn cast_step<S: GenServer>(
+    p: &mut Process,
+    state: &mut S,
+    cont: &mut Option<Term>,
+    server: &mut Server,
+    request: Term,
+) -> Result<(), ExitReason> {
+    let last = request.clone();
+    let outcome = catch_unwind(state.handle_cast(request, p)).await;
+    if let Err(reason) = server.after_noreply(outcome, cont) {
+        let fut = Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));
+        return Err(fut.await);
+    }
+    Ok(())
+}
+
+async fn info_step<S: GenServer>(
+    p: &mut Process,
+    state: &mut S,
+    cont: &mut Option<Term>,
+    server: &mut Server,
+    msg: Term,
+) -> Result<(), ExitReason> {
+    // The parent's exit signal stops a trapping server through terminate (S9).
+    let envelope = Envelope::Message(msg);
+    if let Some((from, reason)) = envelope.as_exit()
+        && Some(from) == server.parent
+    {
+        let reason = ExitReason::from_term(reason.clone());
+        let fut = Box::pin(state.terminate(&reason, p));
+        fut.await;
+        return Err(reason);
+    }
+    let Envelope::Message(msg) = envelope else {
+        unreachable!()
+    };
+    let last = msg.clone();
+    let outcome = catch_unwind(state.handle_info(msg, p)).await;
+    if let Err(reason) = server.after_noreply(outcome, cont) {
+        let fut = Box::pin(server.stop(state, p, reason, Some(last), None, "handle_info/2"));
+        return Err(fut.await);
+    }
+    Ok(())
+}
+
+async fn system_step<S: GenServer>(
+    p: &mut Process,
+    state: &mut S,
+    server: &mut Server,
+    request: SystemRequest,
+) -> Result<(), ExitReason> {
+    match request {
+        SystemRequest::GetState(tx) => {
             let _ = tx.send(state.state());
             Ok(())
         }
-        Envelope::System(SystemRequest::Stop(reason)) => {
+        SystemRequest::Stop(reason) => {
             let fut = Box::pin(state.terminate(&reason, p));
             fut.await;
             Err(reason)
         }
-        Envelope::System(SystemRequest::Crash) => {
+        SystemRequest::Crash => {
             let reason = ExitReason::runtime_error("crash requested from the shell");
             let fut =
                 Box::pin(server.stop(state, p, reason, Some(atom("crash")), None, "handle_info/2"));
