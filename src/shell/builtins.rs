@@ -456,7 +456,7 @@ pub async fn call(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -
         "Todo.ServerSupervisor" => {
             let name = str_of(&args[0])?;
             Ok(start_result(
-                server_supervisor::start_child(ev.p, ev.ctx.config(), &name).await,
+                server_supervisor::start_child(ev.p, ev.ctx.config(), name.as_str()).await,
             ))
         }
         "Counter" | "SlowCounter" | "SlowButReponsiveCounter" | "SlowButResponsiveCounter" => {

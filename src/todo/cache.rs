@@ -127,22 +127,25 @@ impl GenServer for Cache {
         if let Some(pid) = lookup(p, &self.config, name).await {
             return Ok(Reply::Reply(Term::Pid(pid)));
         }
+        // The request's copy of the name becomes the server's, shared by everything that
+        // keeps it (see `server::Server`).
+        let name = name.clone();
         // The table's pid died and its supervisor restarted the server: remember the new one.
         let restarted = match &self.table {
-            Some(_) => server::whereis(p, name)
+            Some(_) => server::whereis(p, &name)
                 .await
                 .filter(|pid| p.node().alive(*pid)),
             None => None,
         };
         let started = match restarted {
             Some(pid) => Ok(pid),
-            None => server_supervisor::start_child(p, self.config.clone(), name).await,
+            None => server_supervisor::start_child(p, self.config.clone(), name.clone()).await,
         };
         match started {
             // The supervisor restarted the server between our lookup and this start.
             Ok(pid) | Err(StartError::AlreadyStarted(pid)) => {
                 if let Some(table) = &self.table {
-                    table.insert(p.pid(), Term::Tuple(vec![Term::str(name), Term::Pid(pid)]))?;
+                    table.insert(p.pid(), Term::Tuple(vec![Term::Str(name), Term::Pid(pid)]))?;
                 }
                 Ok(Reply::Reply(Term::Pid(pid)))
             }
@@ -160,7 +163,7 @@ impl GenServer for Cache {
 
 /// The list name of a `{:server_process, name}` request; any other request is a crash, as
 /// a missing clause is in Elixir.
-fn requested_name(request: &Term) -> Result<&str, ExitReason> {
+fn requested_name(request: &Term) -> Result<&Arc<str>, ExitReason> {
     match request.as_tuple() {
         Some([tag, Term::Str(name)]) if tag.is_atom("server_process") => Ok(name),
         _ => Err(ExitReason::function_clause("Todo.Cache.handle_call/3")),
@@ -231,10 +234,10 @@ impl GenServer for ChapterSeven {
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
         let name = requested_name(&request)?;
-        if let Some(pid) = self.servers.get(name) {
+        if let Some(pid) = self.servers.get(&**name) {
             return Ok(Reply::Reply(Term::Pid(*pid)));
         }
-        let pid = server::start_link_unregistered(p, self.config.clone(), name.to_string())
+        let pid = server::start_link_unregistered(p, self.config.clone(), name.clone())
             .await
             .map_err(|e| e.reason())?;
         self.servers.insert(name.to_string(), pid);

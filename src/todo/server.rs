@@ -19,7 +19,9 @@ use super::list::{List, entry_fields};
 use super::{CALL_TIMEOUT, Config, database, process_registry};
 
 pub struct Server {
-    name: String,
+    /// Shared with the registry's key, the process's via name, the supervisor's child spec
+    /// and the ETS cache's row: one allocation of the name per list, not five.
+    name: Arc<str>,
     list: Option<List>,
     /// Why the stored list could not be loaded, while it cannot.
     corrupt: Option<Term>,
@@ -33,19 +35,30 @@ pub fn key(name: &str) -> Term {
     Term::Tuple(vec![atom("todo_server"), Term::str(name)])
 }
 
+/// `{:todo_server, name}` sharing the name's allocation.
+fn shared_key(name: &Arc<str>) -> Term {
+    Term::Tuple(vec![atom("todo_server"), Term::Str(name.clone())])
+}
+
 /// `Todo.Server.start_link(name)`: prints, then starts registered under its via name.
 pub async fn start_link(
     p: &mut Process,
     config: Arc<Config>,
-    name: String,
+    name: impl Into<Arc<str>>,
 ) -> Result<Pid, StartError> {
+    let name = name.into();
     announce(p, &name);
-    let opts = StartOpts::via(process_registry::Registry::shared(), key(&name));
+    let opts = StartOpts::via(process_registry::Registry::shared(), shared_key(&name));
     gen_server::start_link::<Server>(p, (config, name), opts).await
 }
 
 /// `Todo.Server.start(name)` of chapter 7: unregistered, unlinked.
-pub async fn start(p: &mut Process, config: Arc<Config>, name: String) -> Result<Pid, StartError> {
+pub async fn start(
+    p: &mut Process,
+    config: Arc<Config>,
+    name: impl Into<Arc<str>>,
+) -> Result<Pid, StartError> {
+    let name = name.into();
     announce(p, &name);
     gen_server::start::<Server>(p.node(), (config, name), StartOpts::default()).await
 }
@@ -54,8 +67,9 @@ pub async fn start(p: &mut Process, config: Arc<Config>, name: String) -> Result
 pub async fn start_link_unregistered(
     p: &mut Process,
     config: Arc<Config>,
-    name: String,
+    name: impl Into<Arc<str>>,
 ) -> Result<Pid, StartError> {
+    let name = name.into();
     announce(p, &name);
     gen_server::start_link::<Server>(p, (config, name), StartOpts::default()).await
 }
@@ -116,7 +130,7 @@ pub async fn sync(p: &Process, server: Pid) -> Result<Term, CallError> {
 }
 
 impl GenServer for Server {
-    type Arg = (Arc<Config>, String);
+    type Arg = (Arc<Config>, Arc<str>);
 
     fn module() -> &'static str {
         "Todo.Server"
@@ -238,7 +252,7 @@ impl GenServer for Server {
             (None, Some(reason)) => Term::error_tuple(reason.clone()),
             (None, None) => Term::nil(),
         };
-        Term::Tuple(vec![Term::str(&self.name), list])
+        Term::Tuple(vec![Term::Str(self.name.clone()), list])
     }
 }
 

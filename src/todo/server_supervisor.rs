@@ -29,9 +29,13 @@ pub fn child_spec() -> ChildSpec {
 }
 
 /// `Todo.ServerSupervisor.start_child(name)`: `{:ok, pid}`, or the server's start error.
-pub async fn start_child(p: &Process, config: Arc<Config>, name: &str) -> Result<Pid, StartError> {
-    let list = name.to_string();
-    let call = format!("Todo.Server.start_link({})", Term::str(name));
+pub async fn start_child(
+    p: &Process,
+    config: Arc<Config>,
+    name: impl Into<Arc<str>>,
+) -> Result<Pid, StartError> {
+    let list: Arc<str> = name.into();
+    let call = format!("Todo.Server.start_link({})", Term::Str(list.clone()));
     let spec = ChildSpec::worker(atom("undefined"), call, move |p: &mut Process| {
         let (config, list) = (config.clone(), list.clone());
         Box::pin(async move { server::start_link(p, config, list).await })
