@@ -91,7 +91,11 @@ fn main() -> ExitCode {
     } else {
         builder.enable_all();
     }
-    builder.on_thread_park(spin_before_sleep);
+    let spin = std::env::var("OTPLAB_SPIN_MICROS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(SPIN, std::time::Duration::from_micros);
+    builder.on_thread_park(move || spin_before_sleep(spin));
     let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
@@ -114,18 +118,17 @@ fn main() -> ExitCode {
 /// worker is a futex syscall, and the profile of the load test spent a third of its time in
 /// the kernel waking a worker that then found nothing to do. Any task that arrives meanwhile
 /// is run by the worker that is awake, and an idle shell sleeps after one spin.
-fn spin_before_sleep() {
-    let us = std::env::var("OTPLAB_SPIN_MICROS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SPIN_MICROS);
-    let until = std::time::Instant::now() + std::time::Duration::from_micros(us);
+fn spin_before_sleep(spin: std::time::Duration) {
+    let until = std::time::Instant::now() + spin;
     while std::time::Instant::now() < until {
-        std::hint::spin_loop();
+        // Yielding, not a bare spin: on two cores a thread of the blocking pool (a database
+        // write) may be waiting for this one.
+        std::thread::yield_now();
     }
 }
 
-const SPIN_MICROS: u64 = 50;
+/// How long an idle worker spins (`OTPLAB_SPIN_MICROS` to change it, 0 to compare without).
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let color =

@@ -28,6 +28,9 @@ where
     }
 }
 
+/// Operations between two yields of a client.
+const YIELD_EVERY: u64 = 1000;
+
 /// What a run measured.
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
@@ -50,7 +53,14 @@ pub async fn run(
         let op = op.clone();
         p.spawn(move |c: &mut Process| {
             Box::pin(async move {
-                for _ in 0..operations {
+                for i in 0..operations {
+                    // A client gives up its thread now and then, as a BEAM process is
+                    // preempted after its reductions: an operation that never waits (an ETS
+                    // lookup) would otherwise keep every client on the worker that spawned
+                    // them, and the other worker, asleep, is never told there is work.
+                    if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                        tokio::task::yield_now().await;
+                    }
                     if let Err(reason) = op.run(c).await {
                         c.send(
                             me,
