@@ -32,7 +32,7 @@ pub struct Server {
 
 /// `{:todo_server, name}`.
 pub fn key(name: &str) -> Term {
-    Term::Tuple(vec![atom("todo_server"), Term::str(name)])
+    shared_key(&Arc::from(name))
 }
 
 /// `{:todo_server, name}` sharing the name's allocation.
