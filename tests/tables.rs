@@ -117,6 +117,28 @@ async fn s32_set_keeps_one_object_per_key_last_write_wins() {
     );
 }
 
+/// `:ets.update_counter/4` on a missing key inserts the default with its key field replaced
+/// by the key, as the BEAM does, and leaves a row that has the default's own key alone.
+#[tokio::test]
+async fn update_counter_with_a_default_stores_the_row_under_the_key() {
+    let node = node();
+    for kind in [Kind::Set, Kind::OrderedSet] {
+        let (me, t) = owner(&node, "counters", opts(kind, Access::Protected)).await;
+        t.insert(me, row("b", 7)).unwrap();
+        let bumped = t.update_counter(me, &Term::str("a"), 1, Some(row("b", 0)));
+        assert_eq!(bumped.unwrap(), 1, "{kind:?}");
+        assert_eq!(t.update_counter(me, &Term::str("a"), 2, None).unwrap(), 3);
+        assert_eq!(t.lookup(me, &Term::str("a")).unwrap(), [row("a", 3)]);
+        assert_eq!(t.lookup(me, &Term::str("b")).unwrap(), [row("b", 7)]);
+        // A default that cannot hold a counter is refused and stores nothing.
+        assert!(
+            t.update_counter(me, &Term::str("c"), 1, Some(Term::Int(0)))
+                .is_err()
+        );
+        assert!(t.lookup(me, &Term::str("c")).unwrap().is_empty());
+    }
+}
+
 #[tokio::test]
 async fn s32_ordered_set_lists_objects_in_key_order() {
     let node = node();

@@ -71,7 +71,8 @@ pub enum Event {
 #[derive(Debug)]
 pub struct CrashReport {
     pub pid: Pid,
-    /// The registered or via name, if any (`{:todo_server, "Bob's list"}`).
+    /// The registered or via name the process held when it crashed, if any
+    /// (`{:todo_server, "Bob's list"}`).
     pub name: Option<Term>,
     pub label: Arc<str>,
     pub reason: ExitReason,

@@ -941,8 +941,12 @@ impl Node {
         let reason = (**entry.exit_reason.get_or_init(|| Box::new(reason))).clone();
         let mut state = {
             let mut s = entry.state.lock().unwrap();
+            // Taken first, then marked: the entry stays in the process table a little longer,
+            // and a register or monitor arriving meanwhile must find it dead, not attach a
+            // name or a monitor that nothing will release or fire.
+            let state = std::mem::take(&mut *s);
             s.dead = true;
-            std::mem::take(&mut *s)
+            state
         };
         // Names first: a restart must find them free (S16).
         let held = state.held.take().map(|h| *h).unwrap_or_default();

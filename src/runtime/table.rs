@@ -265,7 +265,8 @@ impl Tables {
 
     /// Runs `f` on a table by its identifier term without taking a handle on it: the hot
     /// path of the ETS cache, which would otherwise bump and drop the table's shared
-    /// reference count (another cache line written by every reader) on each lookup.
+    /// reference count (another cache line written by every reader) on each lookup. `f` runs
+    /// under the index's read lock, so it must not create or delete a table.
     pub fn with<R>(&self, id: &Term, f: impl FnOnce(&Table) -> R) -> Option<R> {
         self.index.read().unwrap().get(id).map(f)
     }
@@ -387,6 +388,21 @@ impl Tables {
         if table.inner.named && index.by_name.get(&table.inner.name) == Some(&table.inner.id) {
             index.by_name.remove(&table.inner.name);
         }
+    }
+}
+
+/// The default row of `update_counter/4` for a missing key: a tuple with room for the key
+/// and the counter, its key field replaced by the key.
+fn default_row(default: Option<Term>, key: &Term, keypos: usize) -> Result<Term, ExitReason> {
+    let missing = || badarg("2nd argument: not a key that exists in the table");
+    match default.ok_or_else(missing)? {
+        Term::Tuple(mut fields) if fields.len() >= keypos.max(2) => {
+            fields[keypos - 1] = key.clone();
+            Ok(Term::Tuple(fields))
+        }
+        _ => Err(badarg(
+            "4th argument: the default object is not a tuple large enough",
+        )),
     }
 }
 
@@ -554,43 +570,45 @@ impl Table {
     ) -> Result<i64, ExitReason> {
         self.can_write(caller)?;
         let mut data = self.inner.data.write().unwrap();
-        let slot = match &mut *data {
-            Data::Rows(rows) => {
-                let mut row = match rows.take(key) {
-                    Some(row) => row,
-                    None => Row(default.ok_or_else(|| {
-                        badarg("2nd argument: not a key that exists in the table")
-                    })?),
-                };
-                let bumped = bump(&mut row.0, incr);
-                rows.insert(row);
-                return bumped;
-            }
-            Data::Set(m) => {
-                if !m.contains_key(key) {
-                    m.insert(
-                        key.clone(),
-                        default.ok_or_else(|| {
-                            badarg("2nd argument: not a key that exists in the table")
-                        })?,
-                    );
-                }
-                m.get_mut(key).unwrap()
-            }
-            Data::Ordered(m) => {
-                if !m.contains_key(key) {
-                    m.insert(
-                        key.clone(),
-                        default.ok_or_else(|| {
-                            badarg("2nd argument: not a key that exists in the table")
-                        })?,
-                    );
-                }
-                m.get_mut(key).unwrap()
-            }
-            Data::Bag(_) => return Err(badarg("1st argument: the table is a bag")),
+        // A missing key takes the default row, its key field set to the key (as on the
+        // BEAM), and only once the counter in it could be moved.
+        let keypos = self.inner.keypos;
+        let fresh = |default: Option<Term>| -> Result<(Term, i64), ExitReason> {
+            let mut row = default_row(default, key, keypos)?;
+            let value = bump(&mut row, incr)?;
+            Ok((row, value))
         };
-        bump(slot, incr)
+        match &mut *data {
+            Data::Rows(rows) => match rows.take(key) {
+                Some(mut row) => {
+                    let bumped = bump(&mut row.0, incr);
+                    rows.insert(row);
+                    bumped
+                }
+                None => {
+                    let (row, value) = fresh(default)?;
+                    rows.insert(Row(row));
+                    Ok(value)
+                }
+            },
+            Data::Set(m) => match m.get_mut(key) {
+                Some(row) => bump(row, incr),
+                None => {
+                    let (row, value) = fresh(default)?;
+                    m.insert(key.clone(), row);
+                    Ok(value)
+                }
+            },
+            Data::Ordered(m) => match m.get_mut(key) {
+                Some(row) => bump(row, incr),
+                None => {
+                    let (row, value) = fresh(default)?;
+                    m.insert(key.clone(), row);
+                    Ok(value)
+                }
+            },
+            Data::Bag(_) => Err(badarg("1st argument: the table is a bag")),
+        }
     }
 
     /// `:ets.tab2list/1`, in key order for ordered sets.
