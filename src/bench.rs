@@ -708,20 +708,32 @@ async fn spawn(opts: &Options) -> Result<Vec<Figure>, String> {
             for pid in pids {
                 p.send(pid, atom("stop"));
             }
-            Ok::<_, String>(vec![
-                Figure::new("spawn", "spawn", us_per(elapsed, n), "us/proc"),
-                Figure::new(
-                    "spawn",
-                    "memory",
-                    after.saturating_sub(before) as f64 / n as f64,
-                    "bytes/proc",
-                ),
-            ])
+            Ok::<_, String>(per_process(
+                "spawn",
+                "spawn",
+                elapsed,
+                after.saturating_sub(before),
+                n,
+            ))
         })
     })
     .await??;
     settle(&node, 0).await;
     Ok(figures)
+}
+
+/// Time and resident-memory growth per process of `n` started ones.
+fn per_process(
+    bench: &'static str,
+    metric: &'static str,
+    elapsed: Duration,
+    grown: u64,
+    n: u64,
+) -> Vec<Figure> {
+    vec![
+        Figure::new(bench, metric, us_per(elapsed, n), "us/proc"),
+        Figure::new(bench, "memory", grown as f64 / n as f64, "bytes/proc"),
+    ]
 }
 
 /// 100k idle GenServers with an integer state: time and resident memory per process.
@@ -745,15 +757,13 @@ async fn genserver_start(opts: &Options) -> Result<Vec<Figure>, String> {
             for pid in pids {
                 p.exit(pid, ExitReason::Kill);
             }
-            Ok::<_, String>(vec![
-                Figure::new("genserver-start", "start", us_per(elapsed, n), "us/proc"),
-                Figure::new(
-                    "genserver-start",
-                    "memory",
-                    after.saturating_sub(before) as f64 / n as f64,
-                    "bytes/proc",
-                ),
-            ])
+            Ok::<_, String>(per_process(
+                "genserver-start",
+                "start",
+                elapsed,
+                after.saturating_sub(before),
+                n,
+            ))
         })
     })
     .await??;

@@ -19,15 +19,6 @@ pub trait Operation: Send + Sync + 'static {
     fn run<'a>(&'a self, p: &'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>>;
 }
 
-impl<F> Operation for F
-where
-    F: for<'a> Fn(&'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> + Send + Sync + 'static,
-{
-    fn run<'a>(&'a self, p: &'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> {
-        self(p)
-    }
-}
-
 /// Operations between two yields of a client.
 const YIELD_EVERY: u64 = 1000;
 

@@ -16,11 +16,10 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-
-use crossbeam_utils::CachePadded;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
