@@ -196,7 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if std::io::stdin().is_terminal() {
                 editor::repl(session, color).await;
             } else {
-                piped(session).await;
+                editor::piped(session, std::io::stdin()).await;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -290,18 +290,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Standard input that is not a terminal: each input echoed with its prompt, then its output.
-async fn piped(mut session: Session) {
-    let inputs = editor::read_inputs(std::io::stdin().lock());
-    for input in inputs {
-        match input {
-            Ok(text) => {
-                editor::replay(&mut session, vec![text], true, false).await;
-            }
-            Err(error) => println!("{error}"),
-        }
-    }
-    session.shutdown().await;
 }

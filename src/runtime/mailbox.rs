@@ -109,6 +109,13 @@ impl Mailbox {
         Ok(())
     }
 
+    /// True when the owner has nothing new to look at: the queue is empty, or it has
+    /// scanned every queued message and is parked until the next one arrives.
+    pub fn parked(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.queue.is_empty() || inner.waker.is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.inner.lock().unwrap().queue.len()
     }
@@ -170,6 +177,8 @@ impl Mailbox {
         while i < len {
             if accept(&inner.queue[i]) {
                 *scanned = 0;
+                // No longer parked: `parked` must not count it idle while it runs.
+                inner.waker = None;
                 return Poll::Ready(inner.queue.remove(i).unwrap());
             }
             i += 1;

@@ -105,6 +105,11 @@ struct NodeInner {
     speed: AtomicU64,
 }
 
+/// The status byte of a process blocked in a call: `Process.info` reports it as waiting, as
+/// the BEAM does, but unlike a process waiting in `receive` it is not woken by its mailbox
+/// (the reply does not pass through it), so queued messages do not make it runnable.
+const IN_CALL: u8 = 3;
+
 /// The status `Process.info` reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -656,16 +661,20 @@ impl Node {
         })
     }
 
-    /// Whether every process but `except` is idle: waiting on an empty mailbox or asleep.
-    /// The shell uses it to let the output of a line settle before the next prompt.
+    /// Whether every process but `except` is idle: waiting in `receive` with nothing new,
+    /// asleep, or blocked in a call. The shell uses it to let the output of a line settle before the next prompt.
     pub fn quiescent(&self, except: Pid) -> bool {
         self.inner.shards.iter().all(|shard| {
             shard.read().unwrap().values().all(|e| {
                 e.pid == except
                     || match e.status.load(Ordering::Relaxed) {
-                        1 => e.mailbox.len() == 0,
-                        2 => true,
-                        _ => false,
+                        // Waiting in `receive`: runnable only if a message came since it
+                        // last looked. One it skipped (no clause matches it, as the
+                        // ETS-TRANSFER a process never receives) does not wake it again.
+                        1 => e.mailbox.parked(),
+                        0 => false,
+                        // Asleep, or blocked in a call: its reply is another's work.
+                        _ => true,
                     }
             })
         }) && self.tasks() == self.count()
@@ -781,7 +790,7 @@ impl Node {
             via_name: e.via_name.get().map(|t| (**t).clone()),
             status: match e.status.load(Ordering::Relaxed) {
                 0 => Status::Running,
-                1 => Status::Waiting,
+                1 | IN_CALL => Status::Waiting,
                 _ => Status::Sleeping,
             },
             message_queue_len: queue,
@@ -1178,9 +1187,7 @@ impl Process {
     ) -> Result<Term, CallError> {
         // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
         // `GenServer.call` on the BEAM.
-        self.entry
-            .status
-            .store(Status::Waiting as u8, Ordering::Relaxed);
+        self.entry.status.store(IN_CALL, Ordering::Relaxed);
         let reply = self
             .node
             .call_timed(

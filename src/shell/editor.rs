@@ -297,9 +297,145 @@ enum FromEditor {
     Printer(Box<dyn ExternalPrinter + Send>),
 }
 
+/// The one path by which the REPL's lines reach the terminal: results, the output of
+/// processes, reports, traces and errors alike, in the order they were emitted.
+///
+/// A writer thread owns rustyline's external printer. While the editor is reading, the
+/// printer clears the prompt and the half-typed line, prints above them and redraws them;
+/// while it is not, the printer writes straight to the terminal. In both cases every
+/// message ends with its own line break here, so no line runs into the next and no prompt
+/// redraw (`\r` and erase-line) wipes one out. The printer may block while the editor is
+/// between two reads, so it runs on its own thread and never holds up the runtime.
+pub struct Screen {
+    lines: std::sync::mpsc::Sender<ScreenMsg>,
+}
+
+enum ScreenMsg {
+    Lines(Vec<String>),
+    Printer(Box<dyn ExternalPrinter + Send>),
+    /// Answered once every line sent before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl Screen {
+    fn start() -> Screen {
+        let (tx, rx) = std::sync::mpsc::channel::<ScreenMsg>();
+        std::thread::spawn(move || {
+            let mut printer: Option<Box<dyn ExternalPrinter + Send>> = None;
+            while let Ok(msg) = rx.recv() {
+                let mut batch: Vec<String> = vec![];
+                let mut flushes = vec![];
+                let mut next = Some(msg);
+                // Everything already queued goes out in one write, so a burst of lines
+                // (nine restarts) costs one redraw of the prompt, not nine.
+                while let Some(msg) = next.take() {
+                    match msg {
+                        ScreenMsg::Lines(lines) => batch.extend(lines),
+                        ScreenMsg::Printer(p) => {
+                            write_lines(&mut printer, std::mem::take(&mut batch));
+                            printer = Some(p);
+                        }
+                        ScreenMsg::Flush(done) => flushes.push(done),
+                    }
+                    next = rx.try_recv().ok();
+                }
+                write_lines(&mut printer, batch);
+                for done in flushes {
+                    let _ = done.send(());
+                }
+            }
+        });
+        Screen { lines: tx }
+    }
+
+    /// Queues lines for the terminal, each to be ended with a line break.
+    pub fn print(&self, lines: Vec<String>) {
+        if !lines.is_empty() {
+            let _ = self.lines.send(ScreenMsg::Lines(lines));
+        }
+    }
+
+    fn set_printer(&self, p: Box<dyn ExternalPrinter + Send>) {
+        let _ = self.lines.send(ScreenMsg::Printer(p));
+    }
+
+    /// Waits until every line queued so far is written (or handed to the editor), so the
+    /// prompt that follows comes after them. Bounded: the editor may hold the printer
+    /// until its next read, and then the lines go above that prompt instead.
+    async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.lines.send(ScreenMsg::Flush(tx)).is_ok() {
+            let _ = tokio::time::timeout(FLUSH_LIMIT, rx).await;
+        }
+    }
+}
+
+/// How long a prompt waits for the lines before it to be written.
+const FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Screen {}
+
+fn write_lines(printer: &mut Option<Box<dyn ExternalPrinter + Send>>, lines: Vec<String>) {
+    if lines.is_empty() {
+        return;
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    match printer {
+        Some(p) => {
+            let _ = p.print(text);
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+/// The terminal's settings while the shell evaluates: as the user left them, but without
+/// echo. Lines typed ahead then wait unseen in the terminal's buffer, and the editor shows
+/// each one at its own prompt when it reads it, as iex does, instead of the terminal
+/// scattering them among the output of the line being evaluated. Ctrl-C still raises
+/// SIGINT. The original settings come back when the REPL ends.
+struct QuietEcho {
+    original: Option<nix::sys::termios::Termios>,
+}
+
+impl QuietEcho {
+    fn new() -> QuietEcho {
+        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+        let stdin = std::io::stdin();
+        let Ok(original) = tcgetattr(&stdin) else {
+            return QuietEcho { original: None };
+        };
+        let mut quiet = original.clone();
+        quiet
+            .local_flags
+            .remove(LocalFlags::ECHO | LocalFlags::ECHONL);
+        let _ = tcsetattr(&stdin, SetArg::TCSADRAIN, &quiet);
+        QuietEcho {
+            original: Some(original),
+        }
+    }
+}
+
+impl Drop for QuietEcho {
+    fn drop(&mut self) {
+        if let Some(original) = &self.original {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSADRAIN,
+                original,
+            );
+        }
+    }
+}
+
 /// Runs the interactive REPL until Ctrl-D or `exit`.
 pub async fn repl(mut session: Session, color: bool) {
     let known = Arc::new(Mutex::new(Known::default()));
+    let quiet = QuietEcho::new();
     let (to_editor, prompts) = std::sync::mpsc::channel::<Option<u32>>();
     let (editor_tx, mut from_editor) = mpsc::unbounded_channel::<FromEditor>();
     let helper_known = known.clone();
@@ -314,47 +450,42 @@ pub async fn repl(mut session: Session, color: bool) {
         }
     });
 
-    for line in std::mem::take(&mut session.boot_output) {
-        println!("{line}");
-    }
-    println!("{}", banner(&session.node));
-    let mut printer: Option<Box<dyn ExternalPrinter + Send>> = None;
-    let mut reading = false;
+    let screen = Screen::start();
+    let mut boot = std::mem::take(&mut session.boot_output);
+    boot.push(banner(&session.node));
+    screen.print(boot);
     refresh_known(&session, &known);
+    screen.flush().await;
     let _ = to_editor.send(Some(session.counter));
     loop {
         tokio::select! {
             msg = from_editor.recv() => match msg {
-                Some(FromEditor::Printer(p)) => printer = Some(p),
+                Some(FromEditor::Printer(p)) => screen.set_printer(p),
                 Some(FromEditor::Input(text)) => {
                     if matches!(text.trim(), "exit" | "exit()") {
                         break;
                     }
-                    for line in session.eval(&text).await {
-                        println!("{line}");
-                    }
+                    screen.print(session.eval(&text).await);
+                    // The line's immediate consequences (a restart and its `Starting …`
+                    // lines, the shell's own crash and its new prompt number) come before
+                    // the next prompt, as in iex's transcripts. Later ones print above it.
+                    screen.print(session.settle().await);
                     refresh_known(&session, &known);
-                    reading = true;
+                    screen.flush().await;
                     let _ = to_editor.send(Some(session.counter));
                 }
                 Some(FromEditor::Interrupted) => {
-                    reading = true;
                     let _ = to_editor.send(Some(session.counter));
                 }
                 Some(FromEditor::Eof) | None => break,
             },
-            lines = session.next_output() => {
-                for line in lines {
-                    match (&mut printer, reading) {
-                        (Some(p), true) => { let _ = p.print(line); }
-                        _ => println!("{line}"),
-                    }
-                }
-            }
+            lines = session.next_output() => screen.print(lines),
         }
     }
     let _ = to_editor.send(None);
     session.shutdown().await;
+    screen.flush().await;
+    drop(quiet);
 }
 
 fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {
@@ -376,7 +507,13 @@ fn editor_thread(
     prompts: std::sync::mpsc::Receiver<Option<u32>>,
     tx: mpsc::UnboundedSender<FromEditor>,
 ) {
-    let Ok(mut rl) = Editor::<ShellHelper, DefaultHistory>::new() else {
+    // Bracketed paste stays off, as in iex: a pasted block then arrives as typed lines and
+    // each one runs in turn at its own prompt, instead of the whole block becoming one
+    // input that waits for another Enter. What the editor has read beyond the line it
+    // returns is kept for the next read (rustyline's `buffer-redux`), so lines typed ahead
+    // or pasted are never dropped between two prompts.
+    let config = rustyline::Config::builder().bracketed_paste(false).build();
+    let Ok(mut rl) = Editor::<ShellHelper, DefaultHistory>::with_config(config) else {
         let _ = tx.send(FromEditor::Eof);
         return;
     };
@@ -486,70 +623,142 @@ pub async fn replay(
 /// Reads standard input as inputs: lines joined while an expression is incomplete, invalid
 /// UTF-8 and oversized lines turned into one error each.
 pub fn read_inputs(reader: impl BufRead) -> Vec<Result<String, String>> {
-    let mut out = vec![];
-    let mut pending = String::new();
-    let mut reader = reader;
-    let mut n = 0;
-    loop {
-        n += 1;
-        let mut buf = vec![];
-        let read =
-            std::io::Read::take(reader.by_ref(), MAX_LINE as u64 + 1).read_until(b'\n', &mut buf);
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    let mut inputs = Inputs::new(reader);
+    std::iter::from_fn(|| inputs.next_input()).collect()
+}
+
+/// Inputs read one at a time, each handed over as soon as its last line arrives, so that a
+/// program driving the shell through a pipe gets each answer before it sends the next line.
+pub struct Inputs<R> {
+    reader: R,
+    pending: String,
+    /// The number of the line being read, for iex's `iex:N` in errors.
+    n: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Inputs<R> {
+    pub fn new(reader: R) -> Inputs<R> {
+        Inputs {
+            reader,
+            pending: String::new(),
+            n: 0,
+            done: false,
         }
-        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
-            // Skip the rest of the oversized line without holding it in memory.
-            let mut sink = vec![];
-            loop {
-                sink.clear();
-                match std::io::Read::take(reader.by_ref(), 1 << 16).read_until(b'\n', &mut sink) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if sink.ends_with(b"\n") => break,
-                    Ok(_) => {}
+    }
+
+    /// The next complete input, or the error of a line that cannot be one; `None` at the end.
+    pub fn next_input(&mut self) -> Option<Result<String, String>> {
+        while !self.done {
+            self.n += 1;
+            let n = self.n;
+            let mut buf = vec![];
+            let read = std::io::Read::take(self.reader.by_ref(), MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf);
+            match read {
+                Ok(0) | Err(_) => {
+                    self.done = true;
+                    break;
                 }
+                Ok(_) => {}
             }
-            out.push(Err(format!(
-                "** (SyntaxError) iex:{n}: input too large (a line is limited to {MAX_LINE} bytes)"
+            if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
+                // Skip the rest of the oversized line without holding it in memory.
+                let mut sink = vec![];
+                loop {
+                    sink.clear();
+                    match std::io::Read::take(self.reader.by_ref(), 1 << 16)
+                        .read_until(b'\n', &mut sink)
+                    {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if sink.ends_with(b"\n") => break,
+                        Ok(_) => {}
+                    }
+                }
+                self.pending.clear();
+                return Some(Err(format!(
+                    "** (SyntaxError) iex:{n}: input too large (a line is limited to {MAX_LINE} bytes)"
+                )));
+            }
+            let Ok(line) = String::from_utf8(buf) else {
+                self.pending.clear();
+                return Some(Err(format!(
+                    "** (SyntaxError) iex:{n}: invalid UTF-8 in the input"
+                )));
+            };
+            let line = line.trim_end_matches(['\n', '\r']);
+            if !self.pending.is_empty() {
+                self.pending.push('\n');
+            }
+            self.pending.push_str(line);
+            if self.pending.len() > MAX_PENDING {
+                self.pending.clear();
+                return Some(Err(format!(
+                    "** (SyntaxError) iex:{n}: input too large (an expression is limited to {MAX_PENDING} bytes)"
+                )));
+            }
+            if line.trim() == "#iex:break" {
+                self.pending.clear();
+                return Some(Err(format!(
+                    "** (TokenMissingError) iex:{n}: incomplete expression"
+                )));
+            }
+            if parser::completeness(&self.pending) != Completeness::Incomplete {
+                return Some(Ok(std::mem::take(&mut self.pending)));
+            }
+        }
+        if !self.pending.trim().is_empty() {
+            self.pending.clear();
+            return Some(Err(format!(
+                "** (TokenMissingError) iex:{}: incomplete expression",
+                self.n
             )));
-            pending.clear();
-            continue;
         }
-        let Ok(line) = String::from_utf8(buf) else {
-            out.push(Err(format!(
-                "** (SyntaxError) iex:{n}: invalid UTF-8 in the input"
-            )));
-            pending.clear();
-            continue;
-        };
-        let line = line.trim_end_matches(['\n', '\r']);
-        if !pending.is_empty() {
-            pending.push('\n');
+        None
+    }
+}
+
+/// Standard input that is not a terminal, answered as it arrives: each input is evaluated
+/// as soon as its last line is read, echoed with its prompt and followed by its output, and
+/// what processes print between two inputs (while the writer of the pipe pauses) is printed
+/// when it happens.
+pub async fn piped(mut session: Session, input: impl std::io::Read + Send + 'static) {
+    let (tx, mut inputs) = mpsc::unbounded_channel();
+    // A thread, not a task: reading a pipe blocks, and the runtime's workers run processes.
+    std::thread::spawn(move || {
+        let mut reader = Inputs::new(std::io::BufReader::new(input));
+        while let Some(next) = reader.next_input() {
+            if tx.send(next).is_err() {
+                break;
+            }
         }
-        pending.push_str(line);
-        if pending.len() > MAX_PENDING {
-            out.push(Err(format!("** (SyntaxError) iex:{n}: input too large (an expression is limited to {MAX_PENDING} bytes)")));
-            pending.clear();
-            continue;
+    });
+    let mut stdout = std::io::stdout();
+    let mut print = |lines: Vec<String>| {
+        for l in lines {
+            let _ = writeln!(stdout, "{l}");
         }
-        if line.trim() == "#iex:break" {
-            out.push(Err(format!(
-                "** (TokenMissingError) iex:{n}: incomplete expression"
-            )));
-            pending.clear();
-            continue;
-        }
-        if parser::completeness(&pending) != Completeness::Incomplete {
-            out.push(Ok(std::mem::take(&mut pending)));
+        let _ = stdout.flush();
+    };
+    for line in std::mem::take(&mut session.boot_output) {
+        print(vec![line]);
+    }
+    loop {
+        tokio::select! {
+            // Output already published goes out before the next input is echoed.
+            biased;
+            lines = session.next_output() => print(lines),
+            next = inputs.recv() => match next {
+                Some(Ok(text)) => {
+                    replay(&mut session, vec![text], true, false).await;
+                    let _ = std::io::stdout().flush();
+                }
+                Some(Err(error)) => print(vec![error]),
+                None => break,
+            },
         }
     }
-    if !pending.trim().is_empty() {
-        out.push(Err(format!(
-            "** (TokenMissingError) iex:{n}: incomplete expression"
-        )));
-    }
-    out
+    session.shutdown().await;
 }
 
 #[cfg(test)]

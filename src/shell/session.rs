@@ -21,6 +21,11 @@ use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer};
 
+/// The longest a line's consequences are waited for before the next prompt. Restarts and
+/// their `Starting …` lines take a few milliseconds; the limit only matters when some
+/// process keeps running, and then the line must not take longer than its own work.
+pub const SETTLE_LIMIT: Duration = Duration::from_millis(200);
+
 /// How a session starts.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -207,10 +212,12 @@ impl Session {
     }
 
     /// Lets asynchronous consequences of the last input (restarts, `Starting …` prints)
-    /// happen before the next prompt, and returns what they printed. Used for scripts, where
-    /// the transcript must not depend on timing.
+    /// happen before the next prompt, and returns what they printed. It ends as soon as no
+    /// process is runnable, and in any case after [`SETTLE_LIMIT`]: a process that keeps
+    /// running (a busy loop, a flood being drained) prints what it prints later, when it
+    /// happens, and never holds up the prompt.
     pub async fn settle(&mut self) -> Vec<String> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
         let mut quiet = 0;
         while tokio::time::Instant::now() < deadline {
             if self.node.quiescent(self.shell) {

@@ -1,0 +1,221 @@
+//! What a person sees in a real terminal: the binary runs in a pseudo-terminal and what it
+//! writes goes through a terminal emulator, at 80x24 and at 200x50. Each test asserts rows
+//! of the screen: a line that was written and then erased by the prompt's redraw, or that
+//! ran into the next one, fails here even though its bytes were sent.
+
+mod pty;
+
+use pty::{Screen, Term};
+
+/// The sizes every test runs at: the classic terminal and a wide one.
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
+
+fn rows_after(s: &Screen, input: &str) -> Vec<String> {
+    s.after(input)
+}
+
+#[test]
+fn kill_bobs_list_shows_the_restart_and_the_new_server_each_on_its_own_row() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("kill-bob", cols, rows, &[], false);
+        t.line("bobs_list = server_process \"Bob's list\"");
+        t.wait_prompt(2);
+        t.line("kill bobs_list");
+        t.wait_for("the kill's consequences, each on its own row", |s| {
+            let after = rows_after(s, "iex(2)> kill bobs_list");
+            after.first().is_some_and(|r| r == "true")
+                && after
+                    .iter()
+                    .any(|r| r.starts_with("[exit] Todo.Server ") && r.ends_with(": killed"))
+                && after
+                    .iter()
+                    .any(|r| r.starts_with("[restart] Todo.ServerSupervisor "))
+                && after
+                    .iter()
+                    .any(|r| r == "Starting to-do server for Bob's list")
+                && s.last_row() == Some("iex(3)>")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn kill_registry_shows_every_restart_line() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("kill-registry", cols, rows, &[], false);
+        t.line("kill registry");
+        let starting = [
+            "Starting process registry",
+            "Starting system supervisor",
+            "Starting database",
+            "Starting database worker 1",
+            "Starting database worker 2",
+            "Starting database worker 3",
+            "Starting to-do server supervisor",
+            "Starting to-do cache",
+        ];
+        t.wait_for("all restart lines after `kill registry`", |s| {
+            let after = rows_after(s, "iex(1)> kill registry");
+            let restarts = after
+                .iter()
+                .filter(|r| r.starts_with("[restart] Todo.Supervisor "))
+                .count();
+            starting.iter().all(|l| after.iter().any(|r| r == l))
+                && restarts == 2
+                && after
+                    .iter()
+                    .any(|r| r.starts_with("[exit] Todo.ProcessRegistry "))
+                && s.last_row() == Some("iex(2)>")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn a_crash_report_in_iex_style_is_shown_whole() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("report-iex", cols, rows, &["--report", "iex"], false);
+        t.line("GenServer.call(Todo.Cache.server_process(\"Bob's list\"), :unknown_request)");
+        t.wait_for("the report, the restart and the caller's exit, row by row", |s| {
+            let after = rows_after(s, "iex(1)> GenServer.call(");
+            let at = |text: &str| after.iter().position(|r| r.ends_with(text) || r == text);
+            let (Some(head), Some(clause), Some(last), Some(client), Some(exit)) = (
+                at("[error] GenServer {:todo_server, \"Bob's list\"} terminating"),
+                at("** (FunctionClauseError) no function clause matching in Todo.Server.handle_call/3"),
+                after.iter().position(|r| r.starts_with("Last message (from #PID<")),
+                after.iter().position(|r| r.starts_with("Client #PID<") && r.ends_with("is alive")),
+                after.iter().position(|r| r.starts_with("** (exit) exited in: GenServer.call(#PID<")),
+            ) else {
+                return false;
+            };
+            head < clause && clause < last && last < client && client < exit
+                && s.last_row() == Some("iex(1)>")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn a_line_printed_while_a_line_is_half_typed_goes_above_it() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("half-typed", cols, rows, &[], false);
+        t.line("spawn(fn -> :timer.sleep(300); IO.puts(\"tick\") end)");
+        t.wait_prompt(2);
+        t.send("1 + ");
+        t.wait_for("the process's line above the half-typed one", |s| {
+            let tick = s.row("tick");
+            let typed = s.last_row_starting("iex(2)> 1 +");
+            matches!((tick, typed), (Some(a), Some(b)) if a < b)
+        });
+        t.line("41");
+        t.wait_for("the finished line's result", |s| {
+            s.after("iex(2)> 1 + 41").first().is_some_and(|r| r == "42")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn lines_typed_during_a_blocking_call_all_run() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("type-ahead", cols, rows, &[], false);
+        t.line(":timer.sleep(1500)");
+        // Typed while the shell is busy; none of them may be lost.
+        t.line("1 + 1");
+        t.line("2 + 2");
+        t.line("3 + 3");
+        t.wait_for(
+            "each typed-ahead line at its own prompt with its result",
+            |s| {
+                s.after("iex(1)> :timer.sleep(1500)")
+                    .first()
+                    .is_some_and(|r| r == ":ok")
+                    && s.after("iex(2)> 1 + 1").first().is_some_and(|r| r == "2")
+                    && s.after("iex(3)> 2 + 2").first().is_some_and(|r| r == "4")
+                    && s.after("iex(4)> 3 + 3").first().is_some_and(|r| r == "6")
+                    && s.last_row() == Some("iex(5)>")
+            },
+        );
+        t.exit();
+    }
+}
+
+#[test]
+fn a_pasted_block_of_seed_lines_runs_line_by_line() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("paste", cols, rows, &[], false);
+        t.paste(concat!(
+            "bobs_list = Todo.Cache.server_process(\"Bob's list\")\n",
+            "Todo.Server.add_entry(bobs_list, %{date: ~D[2023-12-19], title: \"Dentist\"})\n",
+            "Todo.Server.entries(bobs_list, ~D[2023-12-19])\n",
+            "Todo.Cache.server_process(\"Bob's list\") == bobs_list\n",
+        ));
+        t.wait_for("four prompts, each with its own result", |s| {
+            s.after("iex(1)> bobs_list = Todo.Cache.server_process(")
+                .iter()
+                .any(|r| r.starts_with("#PID<"))
+                && s.after("iex(2)> Todo.Server.add_entry(")
+                    .first()
+                    .is_some_and(|r| r == ":ok")
+                && s.after("iex(3)> Todo.Server.entries(")
+                    .first()
+                    .is_some_and(|r| r == "[%{date: ~D[2023-12-19], id: 1, title: \"Dentist\"}]")
+                && s.after("iex(4)> Todo.Cache.server_process(")
+                    .first()
+                    .is_some_and(|r| r == "true")
+                && s.last_row() == Some("iex(5)>")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_blocking_call_gives_the_prompt_back() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("ctrl-c", cols, rows, &[], false);
+        t.line("sc = SlowCounter.new");
+        t.wait_prompt(2);
+        t.line("SlowCounter.inc_of(sc, 1)");
+        t.wait_for("the blocking call under way", |s| {
+            s.contains("iex(2)> SlowCounter.inc_of(sc, 1)")
+        });
+        // Ctrl-C as the terminal sends it.
+        t.send("\x03");
+        t.wait_for("the cancelled call and the prompt", |s| {
+            s.after("iex(2)> SlowCounter.inc_of(sc, 1)")
+                .iter()
+                .any(|r| r.contains("Interrupted"))
+                && s.last_row() == Some("iex(2)>")
+        });
+        t.line("Process.alive?(sc)");
+        t.wait_for("the counter still alive", |s| {
+            s.after("iex(2)> Process.alive?(sc)")
+                .first()
+                .is_some_and(|r| r == "true")
+        });
+        t.exit();
+    }
+}
+
+#[test]
+fn the_shells_own_crash_shows_the_exit_the_banner_and_a_fresh_prompt() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("shell-crash", cols, rows, &[], false);
+        t.line("{:ok, cr} = Crasher.start_link");
+        t.wait_prompt(2);
+        t.line("Crasher.boom(cr)");
+        t.wait_for("the shell's exit, the banner and iex(1)", |s| {
+            let after = s.after("iex(2)> Crasher.boom(cr)");
+            after.iter().any(|r| {
+                r.starts_with("** (EXIT from #PID<")
+                    && r.ends_with("shell process exited with reason: an exception was raised:")
+            }) && after.iter().any(|r| r.starts_with("Interactive otplab"))
+                && s.last_row() == Some("iex(1)>")
+        });
+        t.line("1 + 1");
+        t.wait_for("the new shell answers", |s| {
+            s.after("iex(1)> 1 + 1").first().is_some_and(|r| r == "2")
+        });
+        t.exit();
+    }
+}
