@@ -219,3 +219,32 @@ fn the_shells_own_crash_shows_the_exit_the_banner_and_a_fresh_prompt() {
         t.exit();
     }
 }
+
+#[test]
+fn a_shell_crash_while_typing_replaces_the_prompt_with_iex_1() {
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("shell-crash-async", cols, rows, &[], false);
+        t.line("spawn_link(fn -> :timer.sleep(300); exit(:boom) end)");
+        t.wait_prompt(2);
+        t.line("x = 1");
+        t.wait_prompt(3);
+        // Half a line typed when the linked process takes the shell down: as in iex, the
+        // old prompt goes, and the line typed at it goes with the old shell.
+        t.send("1 + ");
+        t.wait_for("the shell's exit, the banner, and a fresh iex(1)", |s| {
+            let after = s.after("iex(2)> x = 1");
+            after.iter().any(|r| {
+                r.starts_with("** (EXIT from #PID<")
+                    && r.ends_with("shell process exited with reason: boom")
+            }) && after.iter().any(|r| r.starts_with("Interactive otplab"))
+                && !s.contains("iex(3)>")
+                && s.last_row() == Some("iex(1)>")
+        });
+        t.line("1 + 1");
+        t.wait_for("the new shell's first line", |s| {
+            s.after("iex(1)> 1 + 1").first().is_some_and(|r| r == "2")
+                && s.last_row() == Some("iex(2)>")
+        });
+        t.exit();
+    }
+}

@@ -42,6 +42,19 @@ pub struct Known {
 struct ShellHelper {
     known: Arc<Mutex<Known>>,
     color: bool,
+    reprompt: Arc<Reprompt>,
+}
+
+/// A prompt to be drawn again with a new number while the editor is reading. When the
+/// shell process is replaced (a linked process took it down), iex at once replaces the
+/// prompt the user is typing at with `iex(1)>`, and drops the half-typed line with the old
+/// shell. The editor is made to return by a SIGINT, which rustyline takes while it reads;
+/// then the old prompt's rows are erased and the new prompt is drawn in their place.
+#[derive(Default)]
+struct Reprompt {
+    wanted: std::sync::atomic::AtomicBool,
+    /// The line being typed and the cursor in it, as the editor last showed them.
+    typed: Mutex<(String, usize)>,
 }
 
 impl Completer for ShellHelper {
@@ -167,6 +180,8 @@ impl Hinter for ShellHelper {
 
     /// The synopsis of a command once its word is typed: `add_entry LIST DATE TITLE`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        // Called on every change of the line: the one place that sees what is typed.
+        *self.reprompt.typed.lock().unwrap() = (line.to_string(), pos);
         if pos != line.len() {
             return None;
         }
@@ -439,11 +454,21 @@ pub async fn repl(mut session: Session, color: bool) {
     let (to_editor, prompts) = std::sync::mpsc::channel::<Option<u32>>();
     let (editor_tx, mut from_editor) = mpsc::unbounded_channel::<FromEditor>();
     let helper_known = known.clone();
-    std::thread::spawn(move || editor_thread(helper_known, color, prompts, editor_tx));
+    let reprompt = Arc::new(Reprompt::default());
+    let editor_reprompt = reprompt.clone();
+    std::thread::spawn(move || {
+        editor_thread(helper_known, color, editor_reprompt, prompts, editor_tx)
+    });
 
     let canceller = session.canceller();
+    let ours = reprompt.clone();
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
+            // The SIGINT the REPL raised to redraw the prompt, arriving after the editor
+            // had already returned: it is not the user's Ctrl-C and cancels nothing.
+            if ours.wanted.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                continue;
+            }
             if let Some(tx) = canceller.lock().unwrap().take() {
                 let _ = tx.send(());
             }
@@ -456,7 +481,9 @@ pub async fn repl(mut session: Session, color: bool) {
     screen.print(boot);
     refresh_known(&session, &known);
     screen.flush().await;
-    let _ = to_editor.send(Some(session.counter));
+    // The number of the prompt on screen, while the editor reads.
+    let mut shown = Some(session.counter);
+    let _ = to_editor.send(shown);
     loop {
         tokio::select! {
             msg = from_editor.recv() => match msg {
@@ -472,14 +499,26 @@ pub async fn repl(mut session: Session, color: bool) {
                     screen.print(session.settle().await);
                     refresh_known(&session, &known);
                     screen.flush().await;
-                    let _ = to_editor.send(Some(session.counter));
+                    shown = Some(session.counter);
+                    let _ = to_editor.send(shown);
                 }
                 Some(FromEditor::Interrupted) => {
-                    let _ = to_editor.send(Some(session.counter));
+                    shown = Some(session.counter);
+                    let _ = to_editor.send(shown);
                 }
                 Some(FromEditor::Eof) | None => break,
             },
-            lines = session.next_output() => screen.print(lines),
+            lines = session.next_output() => {
+                screen.print(lines);
+                if shown.is_some_and(|n| n != session.counter) {
+                    // The shell was replaced while the user was at the prompt: its lines
+                    // go above the old prompt, then the prompt comes back renumbered.
+                    shown = None;
+                    screen.flush().await;
+                    reprompt.wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::SIGINT);
+                }
+            }
         }
     }
     let _ = to_editor.send(None);
@@ -504,6 +543,7 @@ fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {
 fn editor_thread(
     known: Arc<Mutex<Known>>,
     color: bool,
+    reprompt: Arc<Reprompt>,
     prompts: std::sync::mpsc::Receiver<Option<u32>>,
     tx: mpsc::UnboundedSender<FromEditor>,
 ) {
@@ -517,7 +557,11 @@ fn editor_thread(
         let _ = tx.send(FromEditor::Eof);
         return;
     };
-    rl.set_helper(Some(ShellHelper { known, color }));
+    rl.set_helper(Some(ShellHelper {
+        known,
+        color,
+        reprompt: reprompt.clone(),
+    }));
     let history = history_path();
     if let Some(h) = &history {
         let _ = std::fs::create_dir_all(h.parent().unwrap());
@@ -556,7 +600,16 @@ fn editor_thread(
                         _ => break FromEditor::Input(pending.clone()),
                     }
                 }
-                Err(ReadlineError::Interrupted) => break FromEditor::Interrupted,
+                Err(ReadlineError::Interrupted) => {
+                    if reprompt
+                        .wanted
+                        .swap(false, std::sync::atomic::Ordering::SeqCst)
+                    {
+                        let (typed, _) = std::mem::take(&mut *reprompt.typed.lock().unwrap());
+                        erase_prompt(prompt_width(n, !pending.is_empty()) + typed.chars().count());
+                    }
+                    break FromEditor::Interrupted;
+                }
                 Err(ReadlineError::Eof) if !pending.is_empty() => {
                     break FromEditor::Input(format!("{pending}\n#iex:eof"));
                 }
@@ -574,6 +627,41 @@ fn editor_thread(
         if tx.send(outcome).is_err() {
             break;
         }
+    }
+}
+
+/// The width of the prompt `iex(N)> ` (or `...(N)> ` for a continued line), as drawn.
+fn prompt_width(n: u32, continued: bool) -> usize {
+    let dots = if continued { "..." } else { "iex" };
+    format!("{dots}({n})> ").len()
+}
+
+/// Erases the rows of a prompt and its line, `width` columns in all, that the editor left
+/// behind when it returned: the cursor is on the row below them.
+fn erase_prompt(width: usize) {
+    let cols = terminal_columns().max(1);
+    let rows = width / cols + 1;
+    let mut out = std::io::stdout().lock();
+    // Up to the first of those rows, then erase from there to the end of the screen.
+    let _ = write!(out, "\x1b[{rows}F\x1b[J");
+    let _ = out.flush();
+}
+
+/// The terminal's width in columns (80 when it cannot be asked).
+pub fn terminal_columns() -> usize {
+    let mut size = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given, which lives
+    // for the call.
+    let ok = unsafe { nix::libc::ioctl(1, nix::libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        80
     }
 }
 
