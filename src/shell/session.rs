@@ -16,7 +16,7 @@ use crate::runtime::{Event, ExitReason, Node, NodeConfig, Pid, Process, SpawnOpt
 use crate::todo::Config;
 
 use super::ast::Line;
-use super::eval::{Ctx, Env, Eval};
+use super::context::{Ctx, Env, Eval};
 use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer};
