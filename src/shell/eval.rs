@@ -1,7 +1,7 @@
 //! The evaluator of the Elixir subset: expressions, patterns and closures, run inside the
 //! shell's own process so that calls, links, monitors, `self()` and `flush()` behave as in
-//! iex. Remote and local calls go to [`super::builtins`]; the short commands of
-//! [`super::commands`] sit above and use this evaluator for their bracketed arguments. The
+//! iex. Remote and local calls go to [`super::builtins`]; the short commands (the
+//! `commands` module) sit above and use this evaluator for their bracketed arguments. The
 //! state it evaluates with ([`Eval`], [`Ctx`], [`Env`]) is in [`super::context`].
 //!
 //! Errors are exit reasons, as on the BEAM: an exception (`raise`, a `MatchError`, an
