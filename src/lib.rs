@@ -5,10 +5,10 @@
 //! # Crate map
 //!
 //! ```text
-//! line ──► shell::parser ──► shell::ast::Line ──► shell::session ──► shell::eval / shell::commands
+//! line ──► shell::parser ──► shell::ast::Line ──► shell::session ──► shell::commands ──► shell::eval
 //!                                                                      │  (inside the shell process)
 //!                                                                      ▼
-//!                                               todo::*, counter::*, profiler  ──►  runtime
+//!                               shell::builtins ──► shell::system ──► todo::*, counter::*, profiler ──► runtime
 //! terminal ◄── shell::printer / shell::report ◄── values and runtime::events::Event
 //! ```
 //!
@@ -20,24 +20,36 @@
 //! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,
 //!   `persist` (the file format and atomic write protocol), `process_registry`, `database`,
 //!   `database_worker`, `server`, `cache`, `server_supervisor`, `system_supervisor`,
-//!   `supervisor`.
+//!   `supervisor`, and `chapter7` (the unsupervised cache and server of chapter 7.2).
 //! - [`counter`]: the talk's `Counter`, `SlowCounter`, `SlowButReponsiveCounter`,
 //!   `ContIncrementer`, and iex's `Crasher`.
-//! - [`profiler`]: `Profiler.run(fun, operations, concurrency)`.
-//! - [`bench`]: the benchmarks of issue 7 (`otplab bench NAME`), each doing the work that
-//!   `scripts/beam/*.exs` do on the BEAM, returning figures for the caller to print.
-//! - [`shell`]: everything a person sees: `parser` and `ast` (commands and the Elixir subset),
-//!   `eval` and `builtins` (expressions and the built-in modules), `commands` (one function per
-//!   short command), `session` (the shell process, bindings, events turned into lines),
-//!   `printer` (iex's inspect with colour), `report` (crash and restart reports), `editor`
-//!   (rustyline, piped input, replay), `script` (the transcript format of `run` and `check`).
+//! - [`profiler`]: `Profiler.run(fun, operations, concurrency)`, and in `profiler::cache` the
+//!   cache workloads (seed 001's profile, the chapter's load pass) that the shell's `profile`
+//!   and `loadtest` and the benchmarks share.
+//! - [`bench`]: the benchmarks of issue 7 (`otplab bench NAME`), one file per
+//!   `scripts/beam/*.exs` they mirror (`cache`, `loadtest`, `entries`, `primitives`, `flood`,
+//!   `recovery`), returning figures for the caller to print.
+//! - [`shell`]: everything a person sees, in layers, each importing only those before it:
+//!   `ast` (the `commands!` table that feeds the parser, `help`, hints and completion) and
+//!   `suggest` (the one did-you-mean); `parser` (`mod`, `lexer`, `expr`, `block`, `command`);
+//!   `context` (`Ctx`, `Env`, `Eval`, term conversions, the shell's call timeout); `system`
+//!   (the to-do tree the shell drives, the well-known process names); `builtins` (one file per
+//!   module group, each with its table); `eval` (the Elixir subset); `commands` (typed
+//!   arguments in `args`, one file per group of commands); `session` (the shell process,
+//!   bindings, events turned into lines); `editor` (rustyline, piped input, replay).
+//!   `printer` (iex's inspect with colour), `report` (crash and restart reports) and `script`
+//!   (the transcript format of `run` and `check`, and `check`'s report) are pure.
 //!
 //! # Layering rules
 //!
 //! - `runtime` imports nothing of this crate but itself: it knows nothing of to-do lists,
 //!   counters or the shell.
-//! - `todo`, `counter` and `profiler` import `runtime` only; they never import `shell`.
-//!   `bench` imports `runtime`, `todo` and `profiler`, never `shell`.
+//! - `todo`, `counter` and `profiler` import `runtime` (and `profiler` the `todo` API it
+//!   loads); they never import `shell` or `bench`. `bench` imports `runtime`, `todo` and
+//!   `profiler`, never `shell`; `shell` never imports `bench`.
+//! - Inside `shell`: `ast`, `suggest` ◄ `parser`; `context` ◄ `system` ◄ `builtins` ◄ `eval` ◄
+//!   `commands` ◄ `session` ◄ `editor`, with no import the other way. `printer`, `report` and
+//!   `script` do no I/O.
 //! - Only `shell` (and `main.rs`) write to the terminal. Processes "print" by publishing
 //!   `Event::Output` on the node's event stream.
 //!
@@ -56,6 +68,8 @@
 #![allow(clippy::collapsible_if)]
 // `counter::counter` mirrors the book's one-module-a-file layout (`Counter` in `counter.rs`).
 #![allow(clippy::module_inception)]
+// A module with submodules is `foo/mod.rs`, never `foo.rs` beside a `foo/` folder.
+#![deny(clippy::self_named_module_files)]
 
 pub mod bench;
 pub mod counter;

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use owo_colors::OwoColorize;
 
 use otplab::shell::editor;
 use otplab::shell::report::Level;
@@ -230,41 +229,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await;
                 session.shutdown().await;
                 let actual: Vec<Vec<String>> = ran.into_iter().map(|(_, lines)| lines).collect();
-                match script::compare(&steps, &actual) {
-                    Ok(()) => println!("{} {}", paint("ok  ", color, true), file.display()),
-                    Err(m) => {
-                        failed += 1;
-                        println!(
-                            "{} {}:{}: after `{}`",
-                            paint("FAIL", color, false),
-                            file.display(),
-                            m.line,
-                            m.input.lines().next().unwrap_or("")
-                        );
-                        for l in &m.expected {
-                            println!("{}", paint(&format!("- {l}"), color, false));
-                        }
-                        for l in &m.actual {
-                            println!("{}", paint(&format!("+ {l}"), color, true));
-                        }
-                    }
+                let outcome = script::compare(&steps, &actual);
+                failed += usize::from(outcome.is_err());
+                for line in script::check_report(&file.display().to_string(), &outcome, color) {
+                    println!("{line}");
                 }
             }
-            println!("{} passed, {failed} failed", files.len() - failed);
+            println!("{}", script::check_summary(files.len() - failed, failed));
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
-    }
-}
-
-fn paint(text: &str, color: bool, good: bool) -> String {
-    match (color, good) {
-        (false, _) => text.to_string(),
-        (true, true) => text.green().to_string(),
-        (true, false) => text.red().to_string(),
     }
 }
 

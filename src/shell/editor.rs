@@ -25,11 +25,11 @@ use super::ast::CommandName;
 use super::builtins::MODULES;
 use super::parser::{self, Completeness};
 use super::session::{Session, banner};
+use super::system::WELL_KNOWN;
 
-/// The largest line, and the largest pending multi-line expression, the shell accepts
-/// (otp-semantics section 4).
-pub const MAX_LINE: usize = 1 << 20;
-pub const MAX_PENDING: usize = 4 << 20;
+/// The largest line, and the largest pending multi-line expression, the shell accepts: the
+/// parser's limits, so that reading and parsing refuse the same inputs.
+pub use super::parser::{MAX_LINE_BYTES as MAX_LINE, MAX_PENDING_BYTES as MAX_PENDING};
 
 /// What completion knows besides the built-ins: bound variables, registered names, list names.
 #[derive(Default)]
@@ -157,14 +157,7 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<Pair>) {
                     .map(|(f, _, _)| pair(f.to_string())),
             );
         }
-        for w in [
-            "registry",
-            "cache",
-            "database",
-            "worker",
-            "server_supervisor",
-            "system_supervisor",
-        ] {
+        for w in WELL_KNOWN {
             if w.starts_with(word) && !word.is_empty() {
                 out.push(pair(w.to_string()));
             }

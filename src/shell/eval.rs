@@ -1,75 +1,24 @@
 //! The evaluator of the Elixir subset: expressions, patterns and closures, run inside the
 //! shell's own process so that calls, links, monitors, `self()` and `flush()` behave as in
-//! iex. Remote calls of built-in modules go to [`super::builtins`]; short commands to
-//! [`super::commands`].
+//! iex. Remote and local calls go to [`super::builtins`]; the short commands (the
+//! `commands` module) sit above and use this evaluator for their bracketed arguments. The
+//! state it evaluates with ([`Eval`], [`Ctx`], [`Env`]) is in [`super::context`].
 //!
 //! Errors are exit reasons, as on the BEAM: an exception (`raise`, a `MatchError`, an
 //! `UndefinedFunctionError`) is [`ExitReason::Exception`] and prints `** (Kind) message`;
 //! anything else is an exit and prints `** (exit) …`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::runtime::term::{BoxFuture, Fun};
-use crate::runtime::{Atom, Date, ExitReason, Node, Pid, Process, Term, atom};
-use crate::todo::Config;
+use crate::runtime::{Atom, ExitReason, Process, Term};
 
 use super::ast::{BinOp, Clause, Expr, ExprKind, Qualifier, StrPart, UnOp};
-use super::report::Level;
-
-/// Bindings of a session: variables and aliases. They survive the shell process being
-/// replaced after a linked crash.
-#[derive(Clone, Default, Debug)]
-pub struct Env {
-    pub vars: BTreeMap<String, Term>,
-    pub aliases: HashMap<String, String>,
-}
-
-/// What the shell keeps across lines: the node, the to-do system's configuration and top
-/// supervisor, the report level, the recorded trace, the results for `v/1`.
-pub struct Ctx {
-    pub node: Node,
-    pub config: Mutex<Arc<Config>>,
-    /// The booted (unlinked) to-do tree, if one is running.
-    pub system: Mutex<Option<Pid>>,
-    pub level: Mutex<Level>,
-    pub trace: Mutex<Vec<Arc<crate::runtime::events::TraceEvent>>>,
-    pub history: Mutex<Vec<String>>,
-    pub results: Mutex<Vec<Term>>,
-    pub color: bool,
-    /// Exit signals the shell sends, delivered once the line's result is printed, so that
-    /// `kill registry` prints `true` before the restarts it causes, every time.
-    pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
-}
-
-impl Ctx {
-    pub fn config(&self) -> Arc<Config> {
-        self.config.lock().unwrap().clone()
-    }
-
-    /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.
-    pub fn exit_later(&self, pid: Pid, reason: ExitReason) {
-        self.deferred.lock().unwrap().push((pid, reason));
-    }
-}
-
-/// Evaluates as the process `p`.
-pub struct Eval<'a> {
-    pub p: &'a mut Process,
-    pub ctx: &'a Arc<Ctx>,
-    pub env: Env,
-}
-
-/// An exception reason, the way `raise` makes one.
-pub fn raise(kind: &str, message: impl Into<String>) -> ExitReason {
-    ExitReason::exception(kind.to_string(), message.into())
-}
-
-pub fn arg_error(message: impl Into<String>) -> ExitReason {
-    raise("ArgumentError", message)
-}
-
-type R = Result<Term, ExitReason>;
+use super::builtins;
+#[cfg(doc)]
+use super::context::{Ctx, Env};
+use super::context::{Eval, R, arg_error, enumerate, loose_eq, raise, range_term, to_string};
 
 impl<'a> Eval<'a> {
     /// Evaluates an expression.
@@ -359,22 +308,11 @@ impl<'a> Eval<'a> {
             .strip_prefix("Elixir.")
             .map(str::to_string)
             .unwrap_or_else(|| format!(":{name}"));
-        super::builtins::call(self, &module, fun, args).await
+        builtins::call(self, &module, fun, args).await
     }
 
     async fn local_call(&mut self, name: &str, args: Vec<Term>) -> R {
-        super::builtins::call(self, "Kernel", name, args).await
-    }
-
-    /// Calls a function value with arguments, in this process.
-    pub async fn apply(&mut self, f: &Term, args: Vec<Term>) -> R {
-        match f {
-            Term::Fun(fun) => fun.call(self.p, args).await,
-            other => Err(raise(
-                "BadFunctionError",
-                format!("expected a function, got: {other}"),
-            )),
-        }
+        builtins::call(self, "Kernel", name, args).await
     }
 
     /// `fn … end`: captures the current bindings; runs in whichever process calls it.
@@ -656,14 +594,6 @@ fn undefined_var(name: &str) -> ExitReason {
     )
 }
 
-/// Elixir's `==`: numbers compare by value (`1 == 1.0`), everything else exactly.
-pub fn loose_eq(a: &Term, b: &Term) -> bool {
-    match (a, b) {
-        (Term::Int(x), Term::Float(y)) | (Term::Float(y), Term::Int(x)) => (*x as f64) == *y,
-        _ => a == b,
-    }
-}
-
 fn binary_values(op: BinOp, a: Term, b: Term) -> R {
     use Term::{Float, Int};
     let num = |x: &Term| match x {
@@ -766,102 +696,4 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
             unreachable!("handled before")
         }
     })
-}
-
-/// A range as a term: `%Range{first:, last:, step:}`, printed `1..10`.
-pub fn range_term(first: i64, last: i64) -> Term {
-    let step = if last >= first { 1 } else { -1 };
-    Term::Struct(
-        Atom::from_static("Range"),
-        vec![
-            (Atom::from_static("first"), Term::Int(first)),
-            (Atom::from_static("last"), Term::Int(last)),
-            (Atom::from_static("step"), Term::Int(step)),
-        ],
-    )
-}
-
-/// The elements of a list, range or map, for `for` and `Enum`.
-pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
-    match t {
-        Term::List(v) => Ok(v.clone()),
-        Term::Struct(name, fields) if name.as_str() == "Range" => {
-            let get = |k: &str| {
-                fields
-                    .iter()
-                    .find(|(f, _)| f.as_str() == k)
-                    .and_then(|(_, v)| v.as_int())
-                    .unwrap_or(0)
-            };
-            let (first, last, step) = (get("first"), get("last"), get("step"));
-            let len = if step > 0 {
-                (last - first) / step + 1
-            } else {
-                (first - last) / -step + 1
-            };
-            if len > 50_000_000 {
-                return Err(arg_error(
-                    "range too large to enumerate in the shell (over 50,000,000 elements)",
-                ));
-            }
-            Ok((0..len.max(0))
-                .map(|i| Term::Int(first + i * step))
-                .collect())
-        }
-        Term::Map(m) => Ok(m
-            .iter()
-            .map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()]))
-            .collect()),
-        other => Err(raise(
-            "Protocol.UndefinedError",
-            format!("protocol Enumerable not implemented for {other}"),
-        )),
-    }
-}
-
-/// `to_string/1` and string interpolation.
-pub fn to_string(t: &Term) -> String {
-    match t {
-        Term::Str(s) => s.to_string(),
-        Term::Atom(a) if a.as_str() == "nil" => String::new(),
-        Term::Atom(a) => a
-            .as_str()
-            .strip_prefix("Elixir.")
-            .unwrap_or(a.as_str())
-            .to_string(),
-        Term::Date(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
-        other => other.to_string(),
-    }
-}
-
-/// A date from a term: `~D[...]` or the text `2023-12-19`.
-pub fn date_of(t: &Term) -> Result<Date, ExitReason> {
-    match t {
-        Term::Date(d) => Ok(*d),
-        Term::Str(s) => Date::parse(s).ok_or_else(|| arg_error(format!("not a date: {t}"))),
-        other => Err(arg_error(format!(
-            "expected a date like ~D[2023-12-19], got: {other}"
-        ))),
-    }
-}
-
-pub fn pid_of(t: &Term) -> Result<Pid, ExitReason> {
-    t.as_pid()
-        .ok_or_else(|| arg_error(format!("expected a pid, got: {t}")))
-}
-
-pub fn int_of(t: &Term) -> Result<i64, ExitReason> {
-    t.as_int()
-        .ok_or_else(|| arg_error(format!("expected an integer, got: {t}")))
-}
-
-pub fn str_of(t: &Term) -> Result<String, ExitReason> {
-    t.as_str()
-        .map(str::to_string)
-        .ok_or_else(|| arg_error(format!("expected a string, got: {t}")))
-}
-
-/// `:ok` as the result of something done for its effect.
-pub fn ok() -> R {
-    Ok(atom("ok"))
 }

@@ -109,14 +109,7 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
         (Event::ChildStarted(r), Level::Sasl) => paint_all(child_report(r, true), color),
         (Event::ChildTerminated(r), Level::Sasl) => paint_all(child_report(r, false), color),
         (Event::Trace(t), _) => {
-            let kind = match t.kind {
-                TraceKind::Call => "CALL",
-                TraceKind::Cast => "CAST",
-                TraceKind::Reply => "REPLY",
-                TraceKind::Info => "INFO",
-                TraceKind::Exit => "EXIT",
-                TraceKind::Down => "DOWN",
-            };
+            let kind = trace_label(t.kind);
             let from = t
                 .from
                 .map(|p| p.to_string())
@@ -124,6 +117,18 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
             vec![format!("[trace] {kind:<5} {from} -> {} {}", t.to, t.term)]
         }
         _ => vec![],
+    }
+}
+
+/// The label of a traced message: `CALL`, `CAST`, `REPLY`, `INFO`, `EXIT`, `DOWN`.
+pub fn trace_label(kind: TraceKind) -> &'static str {
+    match kind {
+        TraceKind::Call => "CALL",
+        TraceKind::Cast => "CAST",
+        TraceKind::Reply => "REPLY",
+        TraceKind::Info => "INFO",
+        TraceKind::Exit => "EXIT",
+        TraceKind::Down => "DOWN",
     }
 }
 

@@ -1,12 +1,14 @@
-//! Transcripts: the `.iex` script format of `otplab run` and `otplab check` (DESIGN,
-//! "Transcript format"). A line starting with `iex>` or `iex(N)>` is input, `...>` or
+//! Transcripts: the `.iex` script format of `otplab run` and `otplab check`. A line starting with `iex>` or `iex(N)>` is input, `...>` or
 //! `...(N)>` continues it; the lines after it, up to the next prompt, are the expected output.
 //! `...` inside an expected line matches any text. Pids are placeholders matched one to one
 //! across the whole transcript. A file without prompts is a list of commands. A line that is
-//! `#` alone or starts with `# ` is a comment. Pure: parsing and comparing only.
+//! `#` alone or starts with `# ` is a comment. Pure: parsing, comparing, and the lines of
+//! `check`'s report, which `main` prints.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use owo_colors::OwoColorize;
 
 use super::parser;
 
@@ -147,6 +149,47 @@ impl PidMap {
                 true
             }
         }
+    }
+}
+
+/// What `otplab check` prints of one transcript: `ok  FILE`, or `FAIL FILE:LINE: after
+/// `INPUT`` and the expected (`- `) and actual (`+ `) lines of the first step that differs,
+/// painted green and red when `color` is set.
+pub fn check_report(file: &str, outcome: &Result<(), Mismatch>, color: bool) -> Vec<String> {
+    match outcome {
+        Ok(()) => vec![format!("{} {file}", paint("ok  ", color, true))],
+        Err(m) => {
+            let mut out = vec![format!(
+                "{} {file}:{}: after `{}`",
+                paint("FAIL", color, false),
+                m.line,
+                m.input.lines().next().unwrap_or("")
+            )];
+            out.extend(
+                m.expected
+                    .iter()
+                    .map(|l| paint(&format!("- {l}"), color, false)),
+            );
+            out.extend(
+                m.actual
+                    .iter()
+                    .map(|l| paint(&format!("+ {l}"), color, true)),
+            );
+            out
+        }
+    }
+}
+
+/// The closing line of `otplab check`.
+pub fn check_summary(passed: usize, failed: usize) -> String {
+    format!("{passed} passed, {failed} failed")
+}
+
+fn paint(text: &str, color: bool, good: bool) -> String {
+    match (color, good) {
+        (false, _) => text.to_string(),
+        (true, true) => text.green().to_string(),
+        (true, false) => text.red().to_string(),
     }
 }
 
@@ -335,5 +378,21 @@ mod tests {
     fn render_numbers_prompts() {
         let text = render(&[("a |>\nb".into(), vec!["1".into()]), ("c".into(), vec![])]);
         assert_eq!(text, "iex(1)> a |>\n...(1)> b\n1\niex(2)> c\n");
+    }
+
+    #[test]
+    fn check_reports_name_the_file_and_the_first_difference() {
+        assert_eq!(check_report("a.iex", &Ok(()), false), vec!["ok   a.iex"]);
+        let m = Mismatch {
+            line: 3,
+            input: "kill registry\nmore".into(),
+            expected: vec!["true".into()],
+            actual: vec!["false".into()],
+        };
+        assert_eq!(
+            check_report("a.iex", &Err(m), false),
+            vec!["FAIL a.iex:3: after `kill registry`", "- true", "+ false"]
+        );
+        assert_eq!(check_summary(2, 1), "2 passed, 1 failed");
     }
 }

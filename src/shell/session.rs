@@ -15,8 +15,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::runtime::{Event, ExitReason, Node, NodeConfig, Pid, Process, SpawnOpts, Term};
 use crate::todo::Config;
 
-use super::ast::Line;
-use super::eval::{Ctx, Env, Eval};
+use super::ast::{Command, CommandName, Line, Span};
+use super::context::{Ctx, Env, Eval};
 use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer};
@@ -341,7 +341,11 @@ impl Session {
     /// Stops the system in order and the shell, for a clean exit.
     pub async fn shutdown(mut self) {
         let (tx, rx) = oneshot::channel();
-        let line = parser::parse_line("stop").unwrap_or(Line::Empty);
+        let line = Line::Command(Command {
+            name: CommandName::Stop,
+            args: vec![],
+            span: Span::new(0, 0),
+        });
         let (_c, cancel) = oneshot::channel();
         if self
             .jobs

@@ -13,10 +13,11 @@ use nom::multi::many0;
 use nom::sequence::preceded;
 
 use super::lexer::{self, Tok};
-use super::{P, PErr, closest};
+use super::{P, PErr};
 use crate::runtime::Date;
 use crate::runtime::term::inspect_str;
 use crate::shell::ast::{Arg, ArgKind, Command, CommandName, Line, Span};
+use crate::shell::suggest::{Near, closest};
 
 pub(super) enum CmdAttempt {
     NotCommand,
@@ -340,10 +341,12 @@ fn check_signature(name: CommandName, word_span: Span, args: Vec<Arg>) -> Result
                     a.span,
                     format!("unknown flag --{} for {}", fname, name.word()),
                 );
-                return Err(match closest(fname, sig.flags.iter().map(|f| f.name)) {
-                    Some(s) => err.with_hint(format!("did you mean --{s}?")),
-                    None => err.with_hint(usage()),
-                });
+                return Err(
+                    match closest(fname, sig.flags.iter().map(|f| f.name), Near::CommandWord) {
+                        Some(s) => err.with_hint(format!("did you mean --{s}?")),
+                        None => err.with_hint(usage()),
+                    },
+                );
             };
             if spec.takes_value && value.is_none() {
                 match it.peek() {
@@ -378,7 +381,7 @@ fn check_signature(name: CommandName, word_span: Span, args: Vec<Arg>) -> Result
                         format!("{} expects one of: {}", name.word(), choices.join(", ")),
                     );
                     let near = match &a.kind {
-                        ArgKind::Word(w) => closest(w, choices.iter().copied()),
+                        ArgKind::Word(w) => closest(w, choices.iter().copied(), Near::CommandWord),
                         _ => None,
                     };
                     return Err(match near {

@@ -1,5 +1,6 @@
-//! The tokenizer of the shell's Elixir subset, and the O(n) nesting pre-scan of
-//! otp-semantics section 4.
+//! The tokenizer of the shell's Elixir subset, and the O(n) nesting pre-scan that refuses
+//! input nested deeper than `MAX_NESTING` before any syntax tree exists (the hostile-input
+//! rules of tests/README.md).
 //!
 //! It is a loop over the input with an explicit stack of open frames (brackets, `fn`/`do` … `end`,
 //! strings and `#{…}` interpolations), never a recursion, so no input can overflow the stack

@@ -1,7 +1,11 @@
 //! `Profiler.run(fun, operations, concurrency)` of seed 001: spawns `concurrency` client
 //! processes, each running the operation `operations` times and then sending `:computed` to
 //! the caller, which waits for all of them; the rate is operations × concurrency / elapsed.
-//! The load test of chapter 7 lives in the benchmarks and is built on the same clients.
+//! [`cache`] holds the workloads of the to-do cache that both the shell's `profile` and
+//! `loadtest` and the benchmarks run, so the figures of `otplab bench` and what a user measures
+//! at the prompt come from the same code.
+
+pub mod cache;
 
 use std::sync::Arc;
 use std::time::Duration;

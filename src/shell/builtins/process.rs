@@ -1,0 +1,256 @@
+//! `Process`: exits, liveness, names, links, monitors, `trap_exit`, sleeps and
+//! `Process.info`, each on the real runtime.
+
+use std::time::Duration;
+
+use crate::runtime::process::Status;
+use crate::runtime::{Atom, ExitReason, Term, atom};
+
+use super::function::{Function, undefined_function};
+use crate::shell::context::{Eval, R, arg_error, dest_of, int_of, ok, pid_of};
+
+/// `Process`'s functions: name, arities, what each does.
+pub const PROCESS: &[Function] = &[
+    (
+        "exit",
+        &[2],
+        "sends an exit signal to a process (:kill cannot be trapped)",
+    ),
+    ("alive?", &[1], "whether a process is alive"),
+    ("whereis", &[1], "the pid registered under an atom, or nil"),
+    ("register", &[2], "registers a pid under an atom"),
+    ("unregister", &[1], "removes a registered name"),
+    ("registered", &[0], "every registered name"),
+    (
+        "info",
+        &[1, 2],
+        "information about a process: message_queue_len, memory, status, links…",
+    ),
+    (
+        "monitor",
+        &[1],
+        "monitors a process; a {:DOWN, ref, :process, pid, reason} follows its death",
+    ),
+    ("demonitor", &[1, 2], "removes a monitor"),
+    ("link", &[1], "links the shell to a process"),
+    ("unlink", &[1], "removes a link"),
+    (
+        "flag",
+        &[2],
+        "Process.flag(:trap_exit, true) makes exit signals messages",
+    ),
+    (
+        "sleep",
+        &[1],
+        "sleeps the calling process for some milliseconds",
+    ),
+    ("list", &[0], "every live pid"),
+    ("send", &[2, 3], "sends a message"),
+];
+
+/// `Process.fun(args)`.
+pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
+    let node = ev.ctx.node.clone();
+    match fun {
+        "exit" => {
+            let pid = pid_of(&args[0])?;
+            ev.ctx
+                .exit_later(pid, ExitReason::from_term(args[1].clone()));
+            Ok(Term::bool(true))
+        }
+        "alive?" => Ok(Term::bool(node.alive(pid_of(&args[0])?))),
+        "whereis" => {
+            let name = args[0]
+                .as_atom()
+                .ok_or_else(|| arg_error("Process.whereis expects an atom"))?;
+            Ok(node.whereis(name).map(Term::Pid).unwrap_or_else(Term::nil))
+        }
+        "register" => {
+            let (pid, name) = (
+                pid_of(&args[0])?,
+                args[1]
+                    .as_atom()
+                    .ok_or_else(|| arg_error("the name must be an atom"))?,
+            );
+            if node.register(name, pid) {
+                Ok(Term::bool(true))
+            } else {
+                Err(arg_error(format!(
+                    "could not register {pid} with name {}",
+                    args[1]
+                )))
+            }
+        }
+        "unregister" => {
+            let name = args[0]
+                .as_atom()
+                .ok_or_else(|| arg_error("the name must be an atom"))?;
+            if node.unregister(name) {
+                Ok(Term::bool(true))
+            } else {
+                Err(arg_error(format!("{} is not registered", args[0])))
+            }
+        }
+        "registered" => Ok(Term::List(
+            node.registered()
+                .into_iter()
+                .map(|(a, _)| Term::Atom(a))
+                .collect(),
+        )),
+        "info" => info(ev, &args),
+        "monitor" => Ok(Term::Ref(ev.p.monitor(pid_of(&args[0])?))),
+        "demonitor" => {
+            let Term::Ref(r) = args[0] else {
+                return Err(arg_error("Process.demonitor expects a reference"));
+            };
+            let flush = args.get(1).is_some_and(
+                |o| matches!(o, Term::List(v) if v.iter().any(|x| x.is_atom("flush"))),
+            );
+            ev.p.demonitor(r, flush);
+            Ok(Term::bool(true))
+        }
+        "link" => {
+            ev.p.link(pid_of(&args[0])?);
+            Ok(Term::bool(true))
+        }
+        "unlink" => {
+            ev.p.unlink(pid_of(&args[0])?);
+            Ok(Term::bool(true))
+        }
+        "flag" => {
+            if !args[0].is_atom("trap_exit") {
+                return Err(arg_error(format!(
+                    "only Process.flag(:trap_exit, bool) is supported, got {}",
+                    args[0]
+                )));
+            }
+            Ok(Term::bool(ev.p.trap_exit(args[1].is_atom("true"))))
+        }
+        "sleep" => {
+            match &args[0] {
+                t if t.is_atom("infinity") => {
+                    std::future::pending::<()>().await;
+                }
+                t => {
+                    ev.p.sleep(Duration::from_millis(int_of(t)?.max(0) as u64))
+                        .await
+                }
+            }
+            ok()
+        }
+        "list" => Ok(Term::List(node.pids().into_iter().map(Term::Pid).collect())),
+        "send" => {
+            ev.p.send(dest_of(&args[0])?, args[1].clone());
+            ok()
+        }
+        _ => Err(undefined_function("Process", fun, args.len(), PROCESS)),
+    }
+}
+
+/// The keys `Process.info/1` shows and `Process.info/2` accepts.
+pub const INFO_KEYS: &[&str] = &[
+    "registered_name",
+    "current_function",
+    "status",
+    "message_queue_len",
+    "links",
+    "monitors",
+    "monitored_by",
+    "trap_exit",
+    "memory",
+    "messages",
+    "parent",
+    "restarts",
+    "label",
+];
+
+/// `Process.info(pid)`, `Process.info(pid, key)`, `Process.info(pid, [keys])`.
+pub fn info(ev: &Eval<'_>, args: &[Term]) -> R {
+    let pid = pid_of(&args[0])?;
+    let node = &ev.ctx.node;
+    let Some(info) = node.info(pid) else {
+        return Ok(Term::nil());
+    };
+    let value = |key: &str| -> Option<Term> {
+        Some(match key {
+            "registered_name" => info
+                .registered_name
+                .map(Term::Atom)
+                .unwrap_or_else(|| Term::List(vec![])),
+            "current_function" => match info.status {
+                Status::Sleeping => Term::Tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
+                _ => Term::Tuple(vec![
+                    Term::Atom(
+                        Atom::new(&format!("Elixir.{}", info.label))
+                            .unwrap_or(Atom::from_static("erlang")),
+                    ),
+                    atom("loop"),
+                    Term::Int(1),
+                ]),
+            },
+            "status" => atom(match info.status {
+                Status::Running => "running",
+                _ => "waiting",
+            }),
+            "message_queue_len" => Term::from(info.message_queue_len),
+            "links" => Term::List(info.links.iter().map(|p| Term::Pid(*p)).collect()),
+            "monitors" => Term::List(
+                info.monitors
+                    .iter()
+                    .map(|p| Term::Tuple(vec![atom("process"), Term::Pid(*p)]))
+                    .collect(),
+            ),
+            "monitored_by" => Term::List(info.monitored_by.iter().map(|p| Term::Pid(*p)).collect()),
+            "trap_exit" => Term::bool(info.trap_exit),
+            "memory" => Term::from(info.memory),
+            "messages" => Term::List(node.messages(pid, 100).unwrap_or_default()),
+            "parent" => info
+                .parent
+                .map(Term::Pid)
+                .unwrap_or_else(|| atom("undefined")),
+            "restarts" => Term::Int(info.restarts as i64),
+            "label" => Term::str(info.label.as_ref()),
+            _ => return None,
+        })
+    };
+    let key_of = |t: &Term| -> Result<&'static str, ExitReason> {
+        let a = t
+            .as_atom()
+            .ok_or_else(|| arg_error(format!("not an info key: {t}")))?;
+        INFO_KEYS
+            .iter()
+            .copied()
+            .find(|k| *k == a.as_str())
+            .ok_or_else(|| arg_error(format!("unknown Process.info key: {t}")))
+    };
+    match args.get(1) {
+        None => Ok(Term::keyword(
+            [
+                "registered_name",
+                "current_function",
+                "status",
+                "message_queue_len",
+                "links",
+                "monitors",
+                "trap_exit",
+                "memory",
+                "parent",
+                "restarts",
+            ]
+            .into_iter()
+            .map(|k| (k, value(k).unwrap()))
+            .collect(),
+        )),
+        Some(Term::List(keys)) => {
+            let pairs: Result<Vec<_>, _> = keys
+                .iter()
+                .map(|k| key_of(k).map(|k| (k, value(k).unwrap())))
+                .collect();
+            Ok(Term::keyword(pairs?))
+        }
+        Some(k) => {
+            let k = key_of(k)?;
+            Ok(Term::Tuple(vec![atom(k), value(k).unwrap()]))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The short command language: `server_process "Bob's list"`, `kill registry`, `ps`, `tree`,
+//! `trace show`, `flood`, … They run inside the shell process, like Elixir expressions, and
+//! return a term to print; commands that print a table or a diagram print it and return
+//! `silent()`. [`args`] takes each command's arguments apart once; the commands themselves are
+//! grouped by what they are for: `todo` (the to-do lists and the tree), `signals` (exits,
+//! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `trace`, `load` (`flood`,
+//! `profile`, `loadtest`) and `session` (`help`, `history`, `speed`, `report`).
+
+pub mod args;
+mod load;
+mod observe;
+mod session;
+mod signals;
+mod todo;
+mod trace;
+
+use self::args::Invocation;
+use super::ast::Command;
+use super::context::{Eval, R};
+
+pub use self::session::help;
+pub use self::trace::{mermaid, sequence_diagram};
+/// Re-exported for the session, which tells a printed-only result by it.
+pub use super::context::silent;
+
+/// Runs one command in the shell process.
+pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
+    use Invocation as I;
+    match Invocation::parse(cmd, &ev.env)? {
+        I::ServerProcess { list } => todo::server_process(ev, list).await,
+        I::AddEntry { list, date, title } => todo::add_entry(ev, list, date, title).await,
+        I::Entries { list, date } => todo::entries(ev, list, date).await,
+        I::UpdateEntry { list, id, title } => todo::update_entry(ev, list, id, title).await,
+        I::DeleteEntry { list, id } => todo::delete_entry(ev, list, id).await,
+        I::Quarantine { list } => todo::quarantine(ev, list).await,
+        I::Start(flags) => todo::start(ev, flags).await,
+        I::Stop => todo::stop(ev).await,
+        I::Kill { target } => signals::kill(ev, target).await,
+        I::Exit { target, reason } => signals::exit(ev, target, reason).await,
+        I::Crash { target } => signals::crash(ev, target).await,
+        I::Send { target, message } => signals::send(ev, target, message).await,
+        I::Flush => signals::flush(ev),
+        I::Sleep { ms } => signals::sleep(ev, ms).await,
+        I::Whereis { target } => observe::whereis(ev, target).await,
+        I::Alive { target } => observe::alive(ev, target).await,
+        I::Info { target, keys } => observe::info(ev, target, keys).await,
+        I::Ps { by_mailbox } => observe::ps(ev, by_mailbox),
+        I::Tree => observe::tree(ev).await,
+        I::State { target } => observe::state(ev, target).await,
+        I::Trace { action, pids } => trace::trace(ev, action, pids).await,
+        I::FloodDatabase { n } => load::flood_database(ev, n).await,
+        I::Flood {
+            target,
+            n,
+            calls,
+            clients,
+        } => load::flood(ev, target, n, calls, clients).await,
+        I::Profile {
+            operations,
+            clients,
+        } => load::profile(ev, operations, clients).await,
+        I::Loadtest { n } => load::loadtest(ev, n).await,
+        I::Help { topic } => session::help_command(ev, topic.as_deref()),
+        I::History => session::history(ev),
+        I::Clear => session::clear(ev),
+        I::Speed { factor } => session::speed(ev, factor).await,
+        I::Report { level } => session::report(ev, level),
+    }
+}

@@ -1,0 +1,258 @@
+//! The shell's state and the conversions every layer of it shares: [`Ctx`] (what the shell
+//! keeps across lines), [`Env`] (a session's bindings), [`Eval`] (the shell process evaluating
+//! with them), and the small functions that turn terms into the Rust values the runtime and the
+//! to-do system take (`pid_of`, `date_of`, …) with the error iex would raise. It sits at the
+//! bottom of the shell so that `system`, the built-ins, the evaluator and the commands all build
+//! on it without importing each other.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::runtime::{
+    Atom, CallError, Date, Dest, ExitReason, Node, Pid, Process, StartError, Term, atom,
+};
+use crate::todo::Config;
+
+use super::report::Level;
+
+/// The timeout of every call the shell makes on the user's behalf when none is given, as
+/// `GenServer.call/2`'s 5 seconds. It is defined once here until the runtime's
+/// `runtime::call::DEFAULT_CALL_TIMEOUT` is merged, which then replaces it.
+pub const CALL_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// What a built-in, a command or an expression evaluates to: a term, or the exit it raises.
+pub type R = Result<Term, ExitReason>;
+
+/// Bindings of a session: variables and aliases. They survive the shell process being
+/// replaced after a linked crash.
+#[derive(Clone, Default, Debug)]
+pub struct Env {
+    pub vars: BTreeMap<String, Term>,
+    pub aliases: HashMap<String, String>,
+}
+
+/// What the shell keeps across lines: the node, the to-do system's configuration and top
+/// supervisor, the report level, the recorded trace, the results for `v/1`.
+pub struct Ctx {
+    pub node: Node,
+    pub config: Mutex<Arc<Config>>,
+    /// The booted (unlinked) to-do tree, if one is running.
+    pub system: Mutex<Option<Pid>>,
+    pub level: Mutex<Level>,
+    pub trace: Mutex<Vec<Arc<crate::runtime::events::TraceEvent>>>,
+    pub history: Mutex<Vec<String>>,
+    pub results: Mutex<Vec<Term>>,
+    pub color: bool,
+    /// Exit signals the shell sends, delivered once the line's result is printed, so that
+    /// `kill registry` prints `true` before the restarts it causes, every time.
+    pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
+}
+
+impl Ctx {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.lock().unwrap().clone()
+    }
+
+    /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.
+    pub fn exit_later(&self, pid: Pid, reason: ExitReason) {
+        self.deferred.lock().unwrap().push((pid, reason));
+    }
+}
+
+/// Evaluates as the process `p`.
+pub struct Eval<'a> {
+    pub p: &'a mut Process,
+    pub ctx: &'a Arc<Ctx>,
+    pub env: Env,
+}
+
+/// An exception reason, the way `raise` makes one.
+pub fn raise(kind: &str, message: impl Into<String>) -> ExitReason {
+    ExitReason::exception(kind.to_string(), message.into())
+}
+
+pub fn arg_error(message: impl Into<String>) -> ExitReason {
+    raise("ArgumentError", message)
+}
+
+impl Eval<'_> {
+    /// Calls a function value with arguments, in this process.
+    pub async fn apply(&mut self, f: &Term, args: Vec<Term>) -> R {
+        match f {
+            Term::Fun(fun) => fun.call(self.p, args).await,
+            other => Err(raise(
+                "BadFunctionError",
+                format!("expected a function, got: {other}"),
+            )),
+        }
+    }
+}
+
+/// The value iex's `h` returns: printed output only, no result line.
+pub fn silent() -> Term {
+    atom("do not show this result in output")
+}
+
+/// Elixir's `==`: numbers compare by value (`1 == 1.0`), everything else exactly.
+pub fn loose_eq(a: &Term, b: &Term) -> bool {
+    match (a, b) {
+        (Term::Int(x), Term::Float(y)) | (Term::Float(y), Term::Int(x)) => (*x as f64) == *y,
+        _ => a == b,
+    }
+}
+
+/// A range as a term: `%Range{first:, last:, step:}`, printed `1..10`.
+pub fn range_term(first: i64, last: i64) -> Term {
+    let step = if last >= first { 1 } else { -1 };
+    Term::Struct(
+        Atom::from_static("Range"),
+        vec![
+            (Atom::from_static("first"), Term::Int(first)),
+            (Atom::from_static("last"), Term::Int(last)),
+            (Atom::from_static("step"), Term::Int(step)),
+        ],
+    )
+}
+
+/// The elements of a list, range or map, for `for` and `Enum`.
+pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
+    match t {
+        Term::List(v) => Ok(v.clone()),
+        Term::Struct(name, fields) if name.as_str() == "Range" => {
+            let get = |k: &str| {
+                fields
+                    .iter()
+                    .find(|(f, _)| f.as_str() == k)
+                    .and_then(|(_, v)| v.as_int())
+                    .unwrap_or(0)
+            };
+            let (first, last, step) = (get("first"), get("last"), get("step"));
+            let len = if step > 0 {
+                (last - first) / step + 1
+            } else {
+                (first - last) / -step + 1
+            };
+            if len > 50_000_000 {
+                return Err(arg_error(
+                    "range too large to enumerate in the shell (over 50,000,000 elements)",
+                ));
+            }
+            Ok((0..len.max(0))
+                .map(|i| Term::Int(first + i * step))
+                .collect())
+        }
+        Term::Map(m) => Ok(m
+            .iter()
+            .map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()]))
+            .collect()),
+        other => Err(raise(
+            "Protocol.UndefinedError",
+            format!("protocol Enumerable not implemented for {other}"),
+        )),
+    }
+}
+
+/// `to_string/1` and string interpolation.
+pub fn to_string(t: &Term) -> String {
+    match t {
+        Term::Str(s) => s.to_string(),
+        Term::Atom(a) if a.as_str() == "nil" => String::new(),
+        Term::Atom(a) => a
+            .as_str()
+            .strip_prefix("Elixir.")
+            .unwrap_or(a.as_str())
+            .to_string(),
+        Term::Date(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+        other => other.to_string(),
+    }
+}
+
+/// A date from a term: `~D[...]` or the text `2023-12-19`.
+pub fn date_of(t: &Term) -> Result<Date, ExitReason> {
+    match t {
+        Term::Date(d) => Ok(*d),
+        Term::Str(s) => Date::parse(s).ok_or_else(|| arg_error(format!("not a date: {t}"))),
+        other => Err(arg_error(format!(
+            "expected a date like ~D[2023-12-19], got: {other}"
+        ))),
+    }
+}
+
+pub fn pid_of(t: &Term) -> Result<Pid, ExitReason> {
+    t.as_pid()
+        .ok_or_else(|| arg_error(format!("expected a pid, got: {t}")))
+}
+
+pub fn int_of(t: &Term) -> Result<i64, ExitReason> {
+    t.as_int()
+        .ok_or_else(|| arg_error(format!("expected an integer, got: {t}")))
+}
+
+pub fn str_of(t: &Term) -> Result<String, ExitReason> {
+    t.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| arg_error(format!("expected a string, got: {t}")))
+}
+
+/// `:ok` as the result of something done for its effect.
+pub fn ok() -> R {
+    Ok(atom("ok"))
+}
+
+/// A number as a float, for arithmetic that mixes integers and floats.
+pub fn num(t: &Term) -> Option<f64> {
+    match t {
+        Term::Int(i) => Some(*i as f64),
+        Term::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// A pid, or a registered name resolved at the time of the send or call.
+pub fn dest_of(t: &Term) -> Result<Dest, ExitReason> {
+    match t {
+        Term::Pid(p) => Ok(Dest::Pid(*p)),
+        Term::Atom(a) => Ok(Dest::Name(*a)),
+        other => Err(arg_error(format!(
+            "expected a pid or a registered name, got: {other}"
+        ))),
+    }
+}
+
+/// A call timeout in milliseconds, or `:infinity` for none.
+pub fn timeout_of(t: &Term) -> Result<Option<Duration>, ExitReason> {
+    match t {
+        Term::Int(ms) if *ms >= 0 => Ok(Some(Duration::from_millis(*ms as u64))),
+        t if t.is_atom("infinity") => Ok(None),
+        other => Err(arg_error(format!("invalid timeout: {other}"))),
+    }
+}
+
+/// The value under `key` in a keyword list (`[name: :foo, flat: true]`).
+pub fn keyword(list: &Term, key: &str) -> Option<Term> {
+    let Term::List(items) = list else { return None };
+    items.iter().find_map(|i| match i.as_tuple() {
+        Some([k, v]) if k.is_atom(key) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+/// `{:ok, pid}` or the start error as a term.
+pub fn start_result(r: Result<Pid, StartError>) -> Term {
+    match r {
+        Ok(pid) => Term::ok_tuple(pid),
+        Err(e) => e.to_term(),
+    }
+}
+
+/// A call's reply, or the exit a failed `GenServer.call(server, request, timeout)` raises in
+/// the caller.
+pub fn call_result(
+    r: Result<Term, CallError>,
+    server: &Term,
+    request: &Term,
+    timeout: Duration,
+) -> R {
+    r.map_err(|e| e.exit_reason(server, request, Some(timeout.as_millis() as u64)))
+}

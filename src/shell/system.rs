@@ -1,0 +1,143 @@
+//! The shell's hold on the to-do system: the tree it boots or the user starts, stopping it in
+//! order, the well-known parts a command may name (`kill registry`, `flood worker 2`), and the
+//! calls into a list's server that both `Todo.Server.*` and the short commands make. The
+//! built-ins and the commands both build on this module, so neither re-implements the other.
+
+use std::sync::Arc;
+
+use crate::runtime::supervisor::{self, ChildKind};
+use crate::runtime::{Atom, Date, Dest, Envelope, ExitReason, Pid, Term, atom};
+use crate::todo::{self, Config, cache, database_worker, process_registry, server};
+
+use super::context::{CALL_TIMEOUT, Eval, R, arg_error};
+
+/// The parts of the to-do tree a command may name instead of a pid, in the order completion
+/// and the did-you-mean offer them. `system` is accepted too, as another word for
+/// `system_supervisor`, but not offered.
+pub const WELL_KNOWN: &[&str] = &[
+    "registry",
+    "cache",
+    "database",
+    "worker",
+    "server_supervisor",
+    "system_supervisor",
+    "supervisor",
+];
+
+/// The error of a command naming the tree while none runs.
+fn not_running() -> ExitReason {
+    arg_error("the to-do system is not running (start it with `start`)")
+}
+
+/// Starts the to-do tree unlinked, as the application does at boot.
+pub async fn start_system(ev: &mut Eval<'_>, config: Arc<Config>) -> R {
+    *ev.ctx.config.lock().unwrap() = config.clone();
+    match todo::supervisor::start(&ev.ctx.node, config).await {
+        Ok(pid) => {
+            *ev.ctx.system.lock().unwrap() = Some(pid);
+            Ok(Term::ok_tuple(pid))
+        }
+        Err(e) => Ok(e.to_term()),
+    }
+}
+
+/// Stops the to-do tree (the booted one or the one the shell started), children first.
+pub async fn stop_system(ev: &mut Eval<'_>) {
+    let top = ev.ctx.system.lock().unwrap().take();
+    if let Some(pid) = top {
+        if ev.ctx.node.alive(pid) {
+            ev.p.unlink(pid);
+            let r = ev.p.monitor(pid);
+            ev.ctx.node.stop(pid, ExitReason::Shutdown);
+            let _ = ev
+                .p
+                .receive_match(move |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[1] == Term::Ref(r)), None)
+                .await;
+        }
+    }
+}
+
+/// The top supervisor of the running tree.
+pub fn top(ev: &Eval<'_>) -> Option<Pid> {
+    *ev.ctx.system.lock().unwrap()
+}
+
+/// The pid of a list's server through the current system, started on first use.
+pub async fn list_pid(ev: &mut Eval<'_>, name: &str) -> Result<Pid, ExitReason> {
+    let config: Arc<Config> = ev.ctx.config();
+    cache::server_process(ev.p, &config, name).await
+}
+
+/// `Todo.Server.entries(pid, date)`: on failure, the exit `GenServer.call` raises.
+pub async fn entries(ev: &mut Eval<'_>, pid: Pid, date: Date) -> R {
+    let request = Term::Tuple(vec![atom("entries"), Term::Date(date)]);
+    server::entries(ev.p, pid, date).await.map_err(|e| {
+        e.exit_reason(
+            &Term::Pid(pid),
+            &request,
+            Some(CALL_TIMEOUT.as_millis() as u64),
+        )
+    })
+}
+
+/// The pid of a well-known part of the tree; `None` when `word` names none. `worker` takes
+/// its number from `n`.
+pub async fn well_known(
+    ev: &mut Eval<'_>,
+    word: &str,
+    n: Option<i64>,
+) -> Option<Result<Pid, ExitReason>> {
+    let node = ev.ctx.node.clone();
+    let named = |a: &'static str| {
+        node.whereis(Atom::from_static(a))
+            .ok_or_else(|| arg_error(format!("{word} is not running")))
+    };
+    Some(match word {
+        "registry" => named("todo_process_registry"),
+        "cache" => named("todo_cache"),
+        "server_supervisor" => named("todo_server_supervisor"),
+        "worker" => match n {
+            Some(n) if (1..=3).contains(&n) => {
+                process_registry::whereis_name(ev.p, database_worker::key(n as usize))
+                    .await
+                    .ok_or_else(|| arg_error(format!("database worker {n} is not running")))
+            }
+            _ => Err(arg_error("kill worker N takes N in 1..3")),
+        },
+        "supervisor" => top(ev).ok_or_else(not_running),
+        "database" | "system" | "system_supervisor" => match top(ev) {
+            None => Err(not_running()),
+            Some(top) => {
+                let label = if word == "database" {
+                    "Todo.Database"
+                } else {
+                    "Todo.SystemSupervisor"
+                };
+                child_by_label(ev, top, label)
+                    .await
+                    .ok_or_else(|| arg_error(format!("{word} is not running")))
+            }
+        },
+        _ => return None,
+    })
+}
+
+/// Finds a supervisor's descendant by its id's module name, breadth first.
+async fn child_by_label(ev: &mut Eval<'_>, top: Pid, label: &str) -> Option<Pid> {
+    let node = ev.ctx.node.clone();
+    let mut queue = vec![top];
+    while let Some(sup) = queue.pop() {
+        let children = supervisor::which_children(&node, ev.p.pid(), &Dest::Pid(sup))
+            .await
+            .ok()?;
+        for c in children {
+            if c.id.to_string() == label {
+                return c.pid;
+            }
+            if let (ChildKind::Supervisor, Some(p)) = (c.kind, c.pid) {
+                queue.push(p);
+            }
+        }
+    }
+    None
+}
