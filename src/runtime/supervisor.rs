@@ -17,8 +17,10 @@ use tokio::time::Instant;
 use super::events::{ChildReport, Event};
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
+use super::node::{Dest, Node, SpawnOpts};
 use super::pid::{Pid, Ref};
-use super::process::{Dest, Node, Process, SpawnOpts, catch_panic};
+use super::process::Process;
+use super::task::catch_panic;
 use super::term::{Atom, BoxFuture, Opaque, Term, atom};
 
 /// How a supervisor reacts to a child's death.

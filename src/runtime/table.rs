@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use crossbeam_utils::sync::ShardedLock;
 
 use super::exit::ExitReason;
+use super::node::{Dest, Node};
 use super::pid::{Pid, Ref};
-use super::process::{Dest, Node};
 use super::term::{Atom, Term, atom};
 
 /// `:set`, `:ordered_set`, `:bag`, `:duplicate_bag`.
