@@ -455,3 +455,113 @@ async fn s33_the_process_limit_returns_system_limit_and_the_node_keeps_answering
     assert_eq!(err.to_term().to_string(), "{:error, :system_limit}");
     assert!(pids.iter().all(|p| node.alive(*p)));
 }
+
+/// A process that never reads its mailbox, so a test can look at what arrived in it.
+fn deaf(node: &otplab::runtime::Node) -> Pid {
+    node.spawn(Default::default(), |_p: &mut Process| {
+        Box::pin(async {
+            std::future::pending::<()>().await;
+            ExitReason::Normal
+        })
+    })
+    .unwrap()
+}
+
+/// Moves the paused clock on and lets every task due by then run.
+async fn advance(d: Duration) {
+    tokio::time::advance(d).await;
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn queued(node: &otplab::runtime::Node, pid: Pid) -> Vec<Term> {
+    node.messages(pid, 10).unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_delivers_once_the_delay_has_passed_and_not_before() {
+    let node = node();
+    let pid = deaf(&node);
+    node.send_after(pid, atom("tick"), Duration::from_millis(100));
+    advance(Duration::from_millis(99)).await;
+    assert!(queued(&node, pid).is_empty());
+    advance(Duration::from_millis(1)).await;
+    assert_eq!(queued(&node, pid), [atom("tick")]);
+    advance(Duration::from_secs(10)).await;
+    assert_eq!(queued(&node, pid), [atom("tick")], "a timer fires once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_is_scaled_by_the_nodes_speed_and_cancel_reports_unscaled_ms() {
+    let node = node();
+    node.set_speed(10.0);
+    let pid = deaf(&node);
+    node.send_after(pid, atom("fast"), Duration::from_millis(1000));
+    let cancelled = node.send_after(pid, atom("never"), Duration::from_millis(1000));
+    advance(Duration::from_millis(40)).await;
+    // 40 ms of the clock are 400 ms of the experiment at speed 10: 600 of its 1000 are left.
+    assert_eq!(node.cancel_timer(cancelled), Some(600));
+    advance(Duration::from_millis(59)).await;
+    assert!(queued(&node, pid).is_empty());
+    advance(Duration::from_millis(1)).await;
+    assert_eq!(queued(&node, pid), [atom("fast")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_timer_returns_the_ms_left_once_and_then_false() {
+    let node = node();
+    let pid = deaf(&node);
+    let timer = node.send_after(pid, atom("tick"), Duration::from_millis(100));
+    advance(Duration::from_millis(30)).await;
+    assert_eq!(node.cancel_timer(timer), Some(70));
+    assert_eq!(node.cancel_timer(timer), None, "a cancelled timer is gone");
+    advance(Duration::from_millis(200)).await;
+    assert!(queued(&node, pid).is_empty());
+    let fired = node.send_after(pid, atom("tock"), Duration::from_millis(10));
+    advance(Duration::from_millis(10)).await;
+    assert_eq!(node.cancel_timer(fired), None, "a fired timer cannot be cancelled");
+    assert_eq!(queued(&node, pid), [atom("tock")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_to_a_dead_pid_is_dropped_and_its_timer_is_void() {
+    let node = node();
+    let mut events = node.events();
+    let gone = idle(&node);
+    node.exit(gone, gone, ExitReason::Kill);
+    exited(&mut events, gone).await;
+    let early = node.send_after(gone, atom("lost"), Duration::from_millis(50));
+    let dying = deaf(&node);
+    let late = node.send_after(dying, atom("lost"), Duration::from_millis(50));
+    node.exit(dying, dying, ExitReason::Kill);
+    exited(&mut events, dying).await;
+    // As on the BEAM, a timer to a pid is cancelled by that process's death.
+    assert_eq!(node.cancel_timer(early), None);
+    assert_eq!(node.cancel_timer(late), None);
+    let dropped = node.send_after(gone, atom("lost"), Duration::from_millis(50));
+    advance(Duration::from_millis(50)).await;
+    assert_eq!(node.cancel_timer(dropped), None);
+    assert_eq!(node.count(), 0, "no process was revived or spawned for it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_to_a_name_resolves_it_when_the_timer_fires() {
+    let node = node();
+    let name = otplab::runtime::Atom::from_static("later");
+    let first = deaf(&node);
+    assert!(node.register(name, first));
+    node.send_after(name, atom("hello"), Duration::from_millis(100));
+    advance(Duration::from_millis(50)).await;
+    assert!(node.unregister(name));
+    let second = deaf(&node);
+    assert!(node.register(name, second));
+    advance(Duration::from_millis(50)).await;
+    assert!(queued(&node, first).is_empty());
+    assert_eq!(queued(&node, second), [atom("hello")]);
+    // A name nobody holds when the timer fires: the message goes nowhere, silently.
+    assert!(node.unregister(name));
+    node.send_after(name, atom("nobody"), Duration::from_millis(10));
+    advance(Duration::from_millis(10)).await;
+    assert_eq!(queued(&node, second), [atom("hello")]);
+}

@@ -3,6 +3,7 @@
 //! original caller with `GenServer.reply/2`; the server itself stays free, so reads answer at
 //! once while increments are in flight.
 
+use crate::runtime::call::DEFAULT_CALL_TIMEOUT;
 use crate::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
 use crate::runtime::{Dest, ExitReason, From, Pid, Process, StartError, Term, atom};
 
@@ -44,7 +45,7 @@ impl GenServer for SlowButResponsive {
                         .call(
                             Dest::Pid(parent),
                             update,
-                            Some(std::time::Duration::from_secs(5)),
+                            Some(DEFAULT_CALL_TIMEOUT),
                         )
                         .await
                     {

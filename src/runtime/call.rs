@@ -4,10 +4,17 @@
 //! A call pushes the request into the server's mailbox with a reply channel and waits on that
 //! channel, not on the caller's mailbox: a reply that comes after the caller gave up finds the
 //! channel closed and is dropped and counted, never delivered as garbage (S27).
+//!
+//! A timer of `send_after` is a tokio task that sleeps until its deadline and then sends, as
+//! `erlang:send_after/3` does: to a pid, a message the runtime drops if that process is dead by
+//! then; to a name, resolved only when the timer fires. Its entry in the node's table of timers
+//! is what makes firing and cancelling exclusive: whichever takes the entry out first wins, so
+//! a timer either delivers its message or is cancelled with the time it had left, never both.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -16,7 +23,7 @@ use super::events::{Event, TraceKind};
 use super::exit::CallError;
 use super::mailbox::{Envelope, SystemRequest};
 use super::node::{Dest, Entry, Node};
-use super::pid::Pid;
+use super::pid::{Pid, Ref};
 use super::reply::{self, Delivery, From};
 use super::term::Term;
 
@@ -29,6 +36,72 @@ impl Node {
         if let Some(e) = self.resolve(dest) {
             self.trace_msg(from, e.pid, TraceKind::Info, &msg);
             let _ = e.mailbox.push(Envelope::Message(msg));
+        }
+    }
+
+    /// `Process.send_after(dest, msg, ms)`: sends `msg` to `dest` once `after` has passed,
+    /// scaled by the node's speed as the experiments' sleeps are, and returns the timer's
+    /// reference for [`Node::cancel_timer`]. A pid that is dead when the timer fires gets
+    /// nothing, silently; a name is looked up when the timer fires, not now, so it reaches
+    /// whoever holds the name then, or nobody.
+    pub fn send_after(&self, dest: impl Into<Dest>, msg: Term, after: Duration) -> Ref {
+        let dest = dest.into();
+        let timer = self.make_ref();
+        let speed = self.speed();
+        let deadline = tokio::time::Instant::now() + self.scaled(after);
+        // The task holds the node weakly: a pending timer must not keep a dropped node alive.
+        let node = Arc::downgrade(&self.inner);
+        // The table stays locked until the entry is in: a timer due at once must find its entry
+        // when it fires, or it would take itself for cancelled and never send.
+        let mut timers = self.inner.timers.lock().unwrap();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(inner) = node.upgrade() {
+                Node { inner }.fire(timer);
+            }
+        });
+        timers.insert(
+            timer,
+            PendingTimer {
+                dest,
+                msg,
+                deadline,
+                speed,
+                task: task.abort_handle(),
+            },
+        );
+        timer
+    }
+
+    /// `Process.cancel_timer(ref)`: the milliseconds the timer had left, in the experiment's
+    /// time (unscaled by the speed it was started with), or `None` (Elixir's `false`) when it
+    /// already fired, was cancelled before, or was sent to a pid that is no longer alive, as
+    /// the BEAM cancels a timer whose destination process exited.
+    pub fn cancel_timer(&self, timer: Ref) -> Option<u64> {
+        let pending = self.inner.timers.lock().unwrap().remove(&timer)?;
+        pending.task.abort();
+        let left = pending
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            // Due but not yet run: it has fired as far as anyone can tell, so it sends now
+            // rather than lose the message.
+            self.send(None, &pending.dest, pending.msg);
+            return None;
+        }
+        if let Dest::Pid(pid) = pending.dest
+            && !self.alive(pid)
+        {
+            return None;
+        }
+        Some(left.mul_f64(pending.speed).as_millis() as u64)
+    }
+
+    /// A timer's deadline passed: it sends, unless it was cancelled first.
+    fn fire(&self, timer: Ref) {
+        let pending = self.inner.timers.lock().unwrap().remove(&timer);
+        if let Some(pending) = pending {
+            self.send(None, &pending.dest, pending.msg);
         }
     }
 
@@ -230,4 +303,18 @@ impl Future for ReplyOrTimeout<'_> {
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// The pending timers of `send_after`, by reference.
+pub(super) type Timers = Mutex<HashMap<Ref, PendingTimer>>;
+
+/// A timer that has neither fired nor been cancelled.
+pub(super) struct PendingTimer {
+    dest: Dest,
+    msg: Term,
+    /// On tokio's clock, so a paused clock in tests moves it.
+    deadline: tokio::time::Instant,
+    /// The speed the delay was divided by, to give back the time left in the experiment's ms.
+    speed: f64,
+    task: tokio::task::AbortHandle,
 }

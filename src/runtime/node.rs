@@ -14,6 +14,7 @@ use crossbeam_utils::CachePadded;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
+use super::call::Timers;
 use super::events::{Bus, Event, TraceEvent, TraceKind};
 use super::exit::{ExitReason, StartError};
 use super::mailbox::{Envelope, Mailbox};
@@ -92,6 +93,7 @@ pub(super) struct NodeInner {
     pub(super) bus: Bus,
     traced: RwLock<HashSet<Pid>>,
     pub(super) late_replies_dropped: AtomicU64,
+    pub(super) timers: Timers,
     /// Divides every sleep of the experiments, so a 10 s increment can be shown in 1 s.
     speed: AtomicU64,
 }
@@ -241,6 +243,7 @@ impl Node {
                 bus: Bus::new(),
                 traced: RwLock::new(HashSet::new()),
                 late_replies_dropped: AtomicU64::new(0),
+                timers: Timers::default(),
                 speed: AtomicU64::new(1f64.to_bits()),
             }),
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::call::DEFAULT_CALL_TIMEOUT;
 use super::events::{ChildReport, Event};
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
@@ -305,7 +306,7 @@ pub async fn which_children(
             caller,
             sup,
             atom("which_children"),
-            Some(Duration::from_secs(5)),
+            Some(DEFAULT_CALL_TIMEOUT),
         )
         .await?;
     let Term::Opaque(o) = reply else {
@@ -338,7 +339,7 @@ pub async fn count_children(node: &Node, caller: Pid, sup: &Dest) -> Result<Term
         caller,
         sup,
         atom("count_children"),
-        Some(Duration::from_secs(5)),
+        Some(DEFAULT_CALL_TIMEOUT),
     )
     .await
 }
