@@ -14,12 +14,8 @@ pub async fn start_link(p: &Process) -> Result<Pid, StartError> {
 
 /// `Crasher.boom(pid)`.
 pub async fn boom(p: &Process, pid: Pid) -> Result<Term, crate::runtime::CallError> {
-    p.call(
-        Dest::Pid(pid),
-        atom("boom"),
-        Some(DEFAULT_CALL_TIMEOUT),
-    )
-    .await
+    p.call(Dest::Pid(pid), atom("boom"), Some(DEFAULT_CALL_TIMEOUT))
+        .await
 }
 
 impl GenServer for Crasher {

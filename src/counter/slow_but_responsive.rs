@@ -42,11 +42,7 @@ impl GenServer for SlowButResponsive {
                     w.sleep(SLOW_INCREMENT).await;
                     let update = Term::Tuple(vec![atom("update_state"), Term::Int(value)]);
                     if let Err(e) = w
-                        .call(
-                            Dest::Pid(parent),
-                            update,
-                            Some(DEFAULT_CALL_TIMEOUT),
-                        )
+                        .call(Dest::Pid(parent), update, Some(DEFAULT_CALL_TIMEOUT))
                         .await
                     {
                         return e.reason();
