@@ -1,5 +1,6 @@
-//! The runtime's process semantics (DESIGN semantics 1-10, 12-14; otp-semantics S16-S33),
-//! one named test each.
+//! The runtime's process semantics, one named test each: the runtime rules R1-R10 and R14 and
+//! the OTP rules S16-S33 of tests/README.md (a test's name starts with its rule), and the timers
+//! of `send_after`.
 
 mod common;
 
@@ -10,7 +11,7 @@ use otplab::runtime::gen_server::{self, StartOpts};
 use otplab::runtime::{CallError, Dest, Event, ExitReason, Pid, Process, StartError, Term, atom};
 
 #[tokio::test]
-async fn s1_spawn_returns_growing_pids_never_reused() {
+async fn r1_spawn_returns_growing_pids_never_reused() {
     let node = node();
     let a = idle(&node);
     let b = idle(&node);
@@ -22,7 +23,7 @@ async fn s1_spawn_returns_growing_pids_never_reused() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
+async fn r2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
     let node = node();
     let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
         .await
@@ -57,7 +58,7 @@ async fn s2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
 }
 
 #[tokio::test]
-async fn s3_sending_to_a_dead_pid_is_a_silent_noop() {
+async fn r3_sending_to_a_dead_pid_is_a_silent_noop() {
     let node = node();
     let mut events = node.events();
     let pid = idle(&node);
@@ -73,7 +74,7 @@ async fn s3_sending_to_a_dead_pid_is_a_silent_noop() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_the_late_reply_is_dropped()
+async fn r4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_the_late_reply_is_dropped()
  {
     let node = node();
     let mut events = node.events();
@@ -119,7 +120,7 @@ async fn s4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_th
 }
 
 #[tokio::test]
-async fn s4_call_to_a_dead_process_is_noproc_and_to_itself_is_calling_self() {
+async fn r4_call_to_a_dead_process_is_noproc_and_to_itself_is_calling_self() {
     let node = node();
     let dead = idle(&node);
     let mut events = node.events();
@@ -150,7 +151,7 @@ async fn s28_server_dying_during_a_call_exits_the_caller_with_its_reason() {
 }
 
 #[tokio::test]
-async fn s5_cast_always_returns_even_to_nobody() {
+async fn r5_cast_always_returns_even_to_nobody() {
     let node = node();
     node.cast(None, &Dest::Pid(Pid(999_999)), atom("hi"));
     node.cast(
@@ -161,7 +162,7 @@ async fn s5_cast_always_returns_even_to_nobody() {
 }
 
 #[tokio::test]
-async fn s14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
+async fn r14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
     let node = node();
     let mut events = node.events();
     let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
@@ -186,7 +187,7 @@ async fn s14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
 }
 
 #[tokio::test]
-async fn s8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
+async fn r8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
     let node = node();
     let mut events = node.events();
     let a = idle(&node);
@@ -197,7 +198,7 @@ async fn s8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
 }
 
 #[tokio::test]
-async fn s8_trapping_processes_receive_exit_messages_and_normal_kills_nobody() {
+async fn r8_trapping_processes_receive_exit_messages_and_normal_kills_nobody() {
     let node = node();
     let mut events = node.events();
     let got = within(&node, |p: &mut Process| {
@@ -274,7 +275,7 @@ async fn s17_exit_normal_to_a_non_trapping_process_is_ignored() {
 }
 
 #[tokio::test]
-async fn s9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
+async fn r9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
     let node = node();
     let (target, down, late) = within(&node, |p: &mut Process| {
         Box::pin(async move {
@@ -363,7 +364,7 @@ async fn s21_a_monitor_that_fired_is_gone_from_the_watchers_monitors() {
 }
 
 #[tokio::test]
-async fn s10_names_register_whereis_unregister_and_are_freed_at_death() {
+async fn r10_names_register_whereis_unregister_and_are_freed_at_death() {
     let node = node();
     let mut events = node.events();
     let name = otplab::runtime::Atom::from_static("todo_cache");
@@ -419,7 +420,7 @@ async fn s31_starting_with_a_taken_name_is_already_started() {
 }
 
 #[tokio::test]
-async fn s6_init_continue_runs_before_any_message() {
+async fn r6_init_continue_runs_before_any_message() {
     // Covered through the to-do server's load in handle_continue; here the init failure path.
     let node = node();
     let r = gen_server::start::<CellServer>(
@@ -520,7 +521,11 @@ async fn cancel_timer_returns_the_ms_left_once_and_then_false() {
     assert!(queued(&node, pid).is_empty());
     let fired = node.send_after(pid, atom("tock"), Duration::from_millis(10));
     advance(Duration::from_millis(10)).await;
-    assert_eq!(node.cancel_timer(fired), None, "a fired timer cannot be cancelled");
+    assert_eq!(
+        node.cancel_timer(fired),
+        None,
+        "a fired timer cannot be cancelled"
+    );
     assert_eq!(queued(&node, pid), [atom("tock")]);
 }
 
