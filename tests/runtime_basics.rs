@@ -62,8 +62,7 @@ async fn r3_sending_to_a_dead_pid_is_a_silent_noop() {
     let node = node();
     let mut events = node.events();
     let pid = idle(&node);
-    node.exit(pid, pid, ExitReason::Kill);
-    exited(&mut events, pid).await;
+    kill(&node, &mut events, pid).await;
     node.send(None, &Dest::Pid(pid), atom("hello"));
     node.send(
         None,
@@ -124,8 +123,7 @@ async fn r4_call_to_a_dead_process_is_noproc_and_to_itself_is_calling_self() {
     let node = node();
     let dead = idle(&node);
     let mut events = node.events();
-    node.exit(dead, dead, ExitReason::Kill);
-    exited(&mut events, dead).await;
+    kill(&node, &mut events, dead).await;
     assert_eq!(
         node.call(Pid(0), &Dest::Pid(dead), atom("get"), None).await,
         Err(CallError::Noproc)
@@ -376,8 +374,7 @@ async fn r10_names_register_whereis_unregister_and_are_freed_at_death() {
     assert!(node.unregister(name));
     assert_eq!(node.whereis(name), None);
     assert!(node.register(name, a));
-    node.exit(a, a, ExitReason::Kill);
-    exited(&mut events, a).await;
+    kill(&node, &mut events, a).await;
     assert_eq!(node.whereis(name), None);
     assert!(node.register(name, b));
 }
@@ -457,6 +454,16 @@ async fn s33_the_process_limit_returns_system_limit_and_the_node_keeps_answering
     assert!(pids.iter().all(|p| node.alive(*p)));
 }
 
+/// Kills `pid` and returns once its death has been published, so nothing of it is left.
+async fn kill(
+    node: &otplab::runtime::Node,
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    pid: Pid,
+) {
+    node.exit(pid, pid, ExitReason::Kill);
+    exited(events, pid).await;
+}
+
 /// A process that never reads its mailbox, so a test can look at what arrived in it.
 fn deaf(node: &otplab::runtime::Node) -> Pid {
     node.spawn(Default::default(), |_p: &mut Process| {
@@ -534,13 +541,11 @@ async fn send_after_to_a_dead_pid_is_dropped_and_its_timer_is_void() {
     let node = node();
     let mut events = node.events();
     let gone = idle(&node);
-    node.exit(gone, gone, ExitReason::Kill);
-    exited(&mut events, gone).await;
+    kill(&node, &mut events, gone).await;
     let early = node.send_after(gone, atom("lost"), Duration::from_millis(50));
     let dying = deaf(&node);
     let late = node.send_after(dying, atom("lost"), Duration::from_millis(50));
-    node.exit(dying, dying, ExitReason::Kill);
-    exited(&mut events, dying).await;
+    kill(&node, &mut events, dying).await;
     // As on the BEAM, a timer to a pid is cancelled by that process's death.
     assert_eq!(node.cancel_timer(early), None);
     assert_eq!(node.cancel_timer(late), None);
