@@ -12,8 +12,10 @@
 //! terminal ◄── shell::printer / shell::report ◄── values and runtime::events::Event
 //! ```
 //!
-//! - [`runtime`]: a small OTP on tokio. `process` (the node, spawn, links, monitors, names,
-//!   exit signals, calls and casts), `mailbox`, `peers` (a process's links and monitors),
+//! - [`runtime`]: a small OTP on tokio. `node` (the process table, spawn, names, info),
+//!   `signal` (exit signals, links, monitors), `call` (send, cast, call, reply, timers),
+//!   `process` (the handle a process body holds), `task` (the one exit path), `mailbox`,
+//!   `peers` (a process's links and monitors),
 //!   `reply` (the `from` of a call, late replies dropped as on OTP 24+), `gen_server`,
 //!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
 //!   reasons, call and start errors), `pid`.
@@ -55,8 +57,8 @@
 //!
 //! # Invariants
 //!
-//! - A process ends through one path (`process::Task`'s drop): names are freed before any link
-//!   or monitor hears of the death (S16), then tables, monitors, links, the mailbox.
+//! - A process ends through one path (`runtime::task::Task`'s drop): names are freed before
+//!   any link or monitor hears of the death (S16), then tables, monitors, links, the mailbox.
 //! - A call's reply never enters the caller's mailbox; a late reply is dropped and counted.
 //! - A persisted list is written atomically (temp file, fsync, rename, fsync of the folder)
 //!   and read back only after its header, checksum and name are checked; user text never

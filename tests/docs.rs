@@ -65,7 +65,8 @@ fn the_readme_shows_how_to_start_and_how_to_test() {
 
 #[test]
 fn release_builds_keep_panics_unwinding() {
-    // A panic in a handler must become a crash of that process (otp-semantics section 4).
+    // A panic in a handler must become a crash of that process (rules R14 and H6 of
+    // tests/README.md).
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let release = manifest.split("[profile.release]").nth(1).unwrap_or("");

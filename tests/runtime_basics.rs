@@ -1,5 +1,6 @@
-//! The runtime's process semantics (DESIGN semantics 1-10, 12-14; otp-semantics S16-S33),
-//! one named test each.
+//! The runtime's process semantics, one named test each: the runtime rules R1-R10 and R14 and
+//! the OTP rules S16-S33 of tests/README.md (a test's name starts with its rule), and the timers
+//! of `send_after`.
 
 mod common;
 
@@ -10,7 +11,7 @@ use otplab::runtime::gen_server::{self, StartOpts};
 use otplab::runtime::{CallError, Dest, Event, ExitReason, Pid, Process, StartError, Term, atom};
 
 #[tokio::test]
-async fn s1_spawn_returns_growing_pids_never_reused() {
+async fn r1_spawn_returns_growing_pids_never_reused() {
     let node = node();
     let a = idle(&node);
     let b = idle(&node);
@@ -22,7 +23,7 @@ async fn s1_spawn_returns_growing_pids_never_reused() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
+async fn r2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
     let node = node();
     let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
         .await
@@ -57,12 +58,11 @@ async fn s2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
 }
 
 #[tokio::test]
-async fn s3_sending_to_a_dead_pid_is_a_silent_noop() {
+async fn r3_sending_to_a_dead_pid_is_a_silent_noop() {
     let node = node();
     let mut events = node.events();
     let pid = idle(&node);
-    node.exit(pid, pid, ExitReason::Kill);
-    exited(&mut events, pid).await;
+    kill(&node, &mut events, pid).await;
     node.send(None, &Dest::Pid(pid), atom("hello"));
     node.send(
         None,
@@ -73,7 +73,7 @@ async fn s3_sending_to_a_dead_pid_is_a_silent_noop() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_the_late_reply_is_dropped()
+async fn r4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_the_late_reply_is_dropped()
  {
     let node = node();
     let mut events = node.events();
@@ -119,12 +119,11 @@ async fn s4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_th
 }
 
 #[tokio::test]
-async fn s4_call_to_a_dead_process_is_noproc_and_to_itself_is_calling_self() {
+async fn r4_call_to_a_dead_process_is_noproc_and_to_itself_is_calling_self() {
     let node = node();
     let dead = idle(&node);
     let mut events = node.events();
-    node.exit(dead, dead, ExitReason::Kill);
-    exited(&mut events, dead).await;
+    kill(&node, &mut events, dead).await;
     assert_eq!(
         node.call(Pid(0), &Dest::Pid(dead), atom("get"), None).await,
         Err(CallError::Noproc)
@@ -150,7 +149,7 @@ async fn s28_server_dying_during_a_call_exits_the_caller_with_its_reason() {
 }
 
 #[tokio::test]
-async fn s5_cast_always_returns_even_to_nobody() {
+async fn r5_cast_always_returns_even_to_nobody() {
     let node = node();
     node.cast(None, &Dest::Pid(Pid(999_999)), atom("hi"));
     node.cast(
@@ -161,7 +160,7 @@ async fn s5_cast_always_returns_even_to_nobody() {
 }
 
 #[tokio::test]
-async fn s14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
+async fn r14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
     let node = node();
     let mut events = node.events();
     let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
@@ -186,7 +185,7 @@ async fn s14_a_panic_in_a_handler_is_a_crash_of_that_process_with_a_report() {
 }
 
 #[tokio::test]
-async fn s8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
+async fn r8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
     let node = node();
     let mut events = node.events();
     let a = idle(&node);
@@ -197,7 +196,7 @@ async fn s8_abnormal_exit_kills_linked_processes_with_the_same_reason() {
 }
 
 #[tokio::test]
-async fn s8_trapping_processes_receive_exit_messages_and_normal_kills_nobody() {
+async fn r8_trapping_processes_receive_exit_messages_and_normal_kills_nobody() {
     let node = node();
     let mut events = node.events();
     let got = within(&node, |p: &mut Process| {
@@ -274,7 +273,7 @@ async fn s17_exit_normal_to_a_non_trapping_process_is_ignored() {
 }
 
 #[tokio::test]
-async fn s9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
+async fn r9_monitors_deliver_down_and_a_dead_pid_gives_noproc_at_once() {
     let node = node();
     let (target, down, late) = within(&node, |p: &mut Process| {
         Box::pin(async move {
@@ -363,7 +362,7 @@ async fn s21_a_monitor_that_fired_is_gone_from_the_watchers_monitors() {
 }
 
 #[tokio::test]
-async fn s10_names_register_whereis_unregister_and_are_freed_at_death() {
+async fn r10_names_register_whereis_unregister_and_are_freed_at_death() {
     let node = node();
     let mut events = node.events();
     let name = otplab::runtime::Atom::from_static("todo_cache");
@@ -375,8 +374,7 @@ async fn s10_names_register_whereis_unregister_and_are_freed_at_death() {
     assert!(node.unregister(name));
     assert_eq!(node.whereis(name), None);
     assert!(node.register(name, a));
-    node.exit(a, a, ExitReason::Kill);
-    exited(&mut events, a).await;
+    kill(&node, &mut events, a).await;
     assert_eq!(node.whereis(name), None);
     assert!(node.register(name, b));
 }
@@ -419,7 +417,7 @@ async fn s31_starting_with_a_taken_name_is_already_started() {
 }
 
 #[tokio::test]
-async fn s6_init_continue_runs_before_any_message() {
+async fn r6_init_continue_runs_before_any_message() {
     // Covered through the to-do server's load in handle_continue; here the init failure path.
     let node = node();
     let r = gen_server::start::<CellServer>(
@@ -454,4 +452,126 @@ async fn s33_the_process_limit_returns_system_limit_and_the_node_keeps_answering
     assert_eq!(err, StartError::SystemLimit);
     assert_eq!(err.to_term().to_string(), "{:error, :system_limit}");
     assert!(pids.iter().all(|p| node.alive(*p)));
+}
+
+/// Kills `pid` and returns once its death has been published, so nothing of it is left.
+async fn kill(
+    node: &otplab::runtime::Node,
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    pid: Pid,
+) {
+    node.exit(pid, pid, ExitReason::Kill);
+    exited(events, pid).await;
+}
+
+/// A process that never reads its mailbox, so a test can look at what arrived in it.
+fn deaf(node: &otplab::runtime::Node) -> Pid {
+    node.spawn(Default::default(), |_p: &mut Process| {
+        Box::pin(async {
+            std::future::pending::<()>().await;
+            ExitReason::Normal
+        })
+    })
+    .unwrap()
+}
+
+/// Moves the paused clock on and lets every task due by then run.
+async fn advance(d: Duration) {
+    tokio::time::advance(d).await;
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn queued(node: &otplab::runtime::Node, pid: Pid) -> Vec<Term> {
+    node.messages(pid, 10).unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_delivers_once_the_delay_has_passed_and_not_before() {
+    let node = node();
+    let pid = deaf(&node);
+    node.send_after(pid, atom("tick"), Duration::from_millis(100));
+    advance(Duration::from_millis(99)).await;
+    assert!(queued(&node, pid).is_empty());
+    advance(Duration::from_millis(1)).await;
+    assert_eq!(queued(&node, pid), [atom("tick")]);
+    advance(Duration::from_secs(10)).await;
+    assert_eq!(queued(&node, pid), [atom("tick")], "a timer fires once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_is_scaled_by_the_nodes_speed_and_cancel_reports_unscaled_ms() {
+    let node = node();
+    node.set_speed(10.0);
+    let pid = deaf(&node);
+    node.send_after(pid, atom("fast"), Duration::from_millis(1000));
+    let cancelled = node.send_after(pid, atom("never"), Duration::from_millis(1000));
+    advance(Duration::from_millis(40)).await;
+    // 40 ms of the clock are 400 ms of the experiment at speed 10: 600 of its 1000 are left.
+    assert_eq!(node.cancel_timer(cancelled), Some(600));
+    advance(Duration::from_millis(59)).await;
+    assert!(queued(&node, pid).is_empty());
+    advance(Duration::from_millis(1)).await;
+    assert_eq!(queued(&node, pid), [atom("fast")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_timer_returns_the_ms_left_once_and_then_false() {
+    let node = node();
+    let pid = deaf(&node);
+    let timer = node.send_after(pid, atom("tick"), Duration::from_millis(100));
+    advance(Duration::from_millis(30)).await;
+    assert_eq!(node.cancel_timer(timer), Some(70));
+    assert_eq!(node.cancel_timer(timer), None, "a cancelled timer is gone");
+    advance(Duration::from_millis(200)).await;
+    assert!(queued(&node, pid).is_empty());
+    let fired = node.send_after(pid, atom("tock"), Duration::from_millis(10));
+    advance(Duration::from_millis(10)).await;
+    assert_eq!(
+        node.cancel_timer(fired),
+        None,
+        "a fired timer cannot be cancelled"
+    );
+    assert_eq!(queued(&node, pid), [atom("tock")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_to_a_dead_pid_is_dropped_and_its_timer_is_void() {
+    let node = node();
+    let mut events = node.events();
+    let gone = idle(&node);
+    kill(&node, &mut events, gone).await;
+    let early = node.send_after(gone, atom("lost"), Duration::from_millis(50));
+    let dying = deaf(&node);
+    let late = node.send_after(dying, atom("lost"), Duration::from_millis(50));
+    kill(&node, &mut events, dying).await;
+    // As on the BEAM, a timer to a pid is cancelled by that process's death.
+    assert_eq!(node.cancel_timer(early), None);
+    assert_eq!(node.cancel_timer(late), None);
+    let dropped = node.send_after(gone, atom("lost"), Duration::from_millis(50));
+    advance(Duration::from_millis(50)).await;
+    assert_eq!(node.cancel_timer(dropped), None);
+    assert_eq!(node.count(), 0, "no process was revived or spawned for it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_after_to_a_name_resolves_it_when_the_timer_fires() {
+    let node = node();
+    let name = otplab::runtime::Atom::from_static("later");
+    let first = deaf(&node);
+    assert!(node.register(name, first));
+    node.send_after(name, atom("hello"), Duration::from_millis(100));
+    advance(Duration::from_millis(50)).await;
+    assert!(node.unregister(name));
+    let second = deaf(&node);
+    assert!(node.register(name, second));
+    advance(Duration::from_millis(50)).await;
+    assert!(queued(&node, first).is_empty());
+    assert_eq!(queued(&node, second), [atom("hello")]);
+    // A name nobody holds when the timer fires: the message goes nowhere, silently.
+    assert!(node.unregister(name));
+    node.send_after(name, atom("nobody"), Duration::from_millis(10));
+    advance(Duration::from_millis(10)).await;
+    assert_eq!(queued(&node, second), [atom("hello")]);
 }

@@ -1,4 +1,4 @@
-//! Scale (DESIGN semantic 13, otp-semantics S10/S33): a hundred thousand processes under one
+//! Scale (rules R13, S10 and S33 of tests/README.md): a hundred thousand processes under one
 //! dynamic supervisor all die when it is stopped, and the node's process and task counts come
 //! back to where they were. Runs on the multi-thread runtime, as the shell does.
 
@@ -28,7 +28,7 @@ fn idle_child() -> ChildSpec {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s13_a_hundred_thousand_children_die_with_their_supervisor_and_counts_return_to_baseline() {
+async fn r13_a_hundred_thousand_children_die_with_their_supervisor_and_counts_return_to_baseline() {
     let node = node();
     let baseline = (node.count(), node.tasks());
     let started = std::time::Instant::now();

@@ -1,6 +1,6 @@
 //! Supervisors: a port of OTP's `supervisor_SUITE` (lib/stdlib/test/supervisor_SUITE.erl, the
-//! cases listed in otp-semantics.md section 2) and the supervisor rules S1-S15 and S22-S24 of
-//! otp-semantics.md section 1, one named test each.
+//! cases listed in tests/README.md) and the supervisor rules S1-S15 and S22-S24 stated there,
+//! one named test each.
 //!
 //! Ported cases keep the OTP name at the front of the test name. Where the runtime's API has
 //! no equivalent of an OTP call (`restart_child`, `{ok, Pid, Info}` returns), the port tests the
@@ -549,8 +549,6 @@ fn a(name: &'static str) -> Atom {
     Atom::from_static(name)
 }
 
-// ===== sup_start ==============================================================================
-
 #[tokio::test]
 async fn sup_start_normal_starts_and_stops_with_its_parents_shutdown() {
     let node = node();
@@ -736,8 +734,6 @@ async fn sup_start_fail_a_child_that_fails_to_start_fails_the_supervisor() {
     .await;
 }
 
-// ===== sup_stop ===============================================================================
-
 #[tokio::test]
 async fn sup_stop_infinity_waits_for_supervisor_and_worker_children_to_end_with_shutdown() {
     let node = node();
@@ -827,8 +823,6 @@ async fn sup_stop_brutal_kill_kills_at_once() {
     })
     .await;
 }
-
-// ===== {permanent, transient, temporary} x {normal, shutdown, abnormal} =======================
 
 /// Starts `child1` with `restart` under a one_for_one supervisor (2 restarts in 3600 s), ends
 /// it `how`, and returns the supervisor's listing and counts afterwards, with the pid it had.
@@ -968,8 +962,6 @@ async fn temporary_bystander_killed_by_a_group_restart_is_not_restarted() {
     })
     .await;
 }
-
-// ===== restarts ===============================================================================
 
 #[tokio::test(start_paused = true)]
 async fn multiple_restarts_spaced_past_the_period_never_exhaust_intensity() {
@@ -1308,8 +1300,6 @@ async fn rest_for_one_escalation_a_later_child_that_cannot_restart_takes_the_sup
     .await;
 }
 
-// ===== simple_one_for_one / DynamicSupervisor =================================================
-
 #[tokio::test]
 async fn simple_one_for_one_restarts_only_the_dead_child_and_gives_up_past_intensity() {
     let node = node();
@@ -1638,8 +1628,6 @@ async fn hanging_restart_loop_the_supervisor_stays_responsive_and_can_be_stopped
     })
     .await;
 }
-
-// ===== S1-S15 =================================================================================
 
 #[tokio::test]
 async fn s1_default_intensity_is_elixirs_three_restarts_in_five_seconds() {
@@ -2478,8 +2466,6 @@ async fn s15_killing_the_registry_stops_the_system_in_reverse_and_restarts_it_in
     })
     .await;
 }
-
-// ===== S22-S24 ================================================================================
 
 #[tokio::test]
 async fn s22_messages_from_one_sender_arrive_in_order_and_before_its_down_and_exit() {

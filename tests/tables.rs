@@ -1,4 +1,4 @@
-//! ETS-like tables (DESIGN semantic 12, otp-semantics S32): the four kinds, the three access
+//! ETS-like tables (rules R12 and S32 of tests/README.md): the four kinds, the three access
 //! modes enforced against other processes, a table's life tied to its owner, heirs and
 //! `give_away`, and reads that never pass through the owner.
 

@@ -1,6 +1,7 @@
 //! `Crasher`: a GenServer whose `boom` call raises, for the transcript where a crash of a
 //! process linked to the shell replaces the shell process.
 
+use crate::runtime::call::DEFAULT_CALL_TIMEOUT;
 use crate::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
 use crate::runtime::{Dest, ExitReason, From, Pid, Process, StartError, Term, atom};
 
@@ -13,12 +14,8 @@ pub async fn start_link(p: &Process) -> Result<Pid, StartError> {
 
 /// `Crasher.boom(pid)`.
 pub async fn boom(p: &Process, pid: Pid) -> Result<Term, crate::runtime::CallError> {
-    p.call(
-        Dest::Pid(pid),
-        atom("boom"),
-        Some(std::time::Duration::from_secs(5)),
-    )
-    .await
+    p.call(Dest::Pid(pid), atom("boom"), Some(DEFAULT_CALL_TIMEOUT))
+        .await
 }
 
 impl GenServer for Crasher {

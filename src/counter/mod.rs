@@ -13,6 +13,7 @@ pub mod slow_counter;
 
 use std::time::Duration;
 
+use crate::runtime::call::DEFAULT_CALL_TIMEOUT;
 use crate::runtime::{Term, atom};
 
 /// The state all three counters keep: `%{count: 0, value: 0}`.
@@ -67,7 +68,7 @@ impl Kind {
     /// The client's call timeout: 5 s for `Counter`, 60 s for the slow ones.
     pub fn timeout(self) -> Duration {
         match self {
-            Kind::Counter => Duration::from_millis(5000),
+            Kind::Counter => DEFAULT_CALL_TIMEOUT,
             _ => Duration::from_millis(60_000),
         }
     }

@@ -3,6 +3,7 @@
 //! original caller with `GenServer.reply/2`; the server itself stays free, so reads answer at
 //! once while increments are in flight.
 
+use crate::runtime::call::DEFAULT_CALL_TIMEOUT;
 use crate::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
 use crate::runtime::{Dest, ExitReason, From, Pid, Process, StartError, Term, atom};
 
@@ -41,11 +42,7 @@ impl GenServer for SlowButResponsive {
                     w.sleep(SLOW_INCREMENT).await;
                     let update = Term::Tuple(vec![atom("update_state"), Term::Int(value)]);
                     if let Err(e) = w
-                        .call(
-                            Dest::Pid(parent),
-                            update,
-                            Some(std::time::Duration::from_secs(5)),
-                        )
+                        .call(Dest::Pid(parent), update, Some(DEFAULT_CALL_TIMEOUT))
                         .await
                     {
                         return e.reason();

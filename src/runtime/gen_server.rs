@@ -17,9 +17,11 @@ use std::time::Duration;
 use super::events::{CrashReport, Event};
 use super::exit::{ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
+use super::node::{Node, SpawnOpts};
 use super::pid::Pid;
-use super::process::{Node, Process, SpawnOpts, catch_panic};
+use super::process::Process;
 use super::reply::From;
+use super::task::catch_panic;
 use super::term::{Atom, BoxFuture, Term, atom};
 
 /// What `init` returns.
@@ -198,7 +200,7 @@ async fn start_with<S: GenServer>(
     let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
     let spawn_opts = SpawnOpts {
         link: parent,
-        label: Some(super::process::static_label(S::module())),
+        label: Some(super::node::static_label(S::module())),
         ..Default::default()
     };
     let name = opts.name.clone();
@@ -525,7 +527,7 @@ where
         let fut = unsafe { self.map_unchecked_mut(|s| &mut s.fut) };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(p) => p,
-            Err(payload) => std::task::Poll::Ready(Err(super::process::panic_reason(payload))),
+            Err(payload) => std::task::Poll::Ready(Err(super::task::panic_reason(payload))),
         }
     }
 }

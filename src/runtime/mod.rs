@@ -1,24 +1,29 @@
 //! A small OTP on tokio: processes with mailboxes, links, monitors, names, GenServers,
 //! supervisors and tables. It knows nothing of to-do lists, counters or the shell.
 
+pub mod call;
 pub mod events;
 pub mod exit;
 pub mod gen_server;
 pub mod mailbox;
+pub mod node;
 mod peers;
 pub mod pid;
 pub mod process;
 pub mod reply;
+pub mod signal;
 pub mod supervisor;
 pub mod table;
+mod task;
 pub mod term;
 
 pub use events::Event;
 pub use exit::{CallError, ExitReason, StartError};
 pub use gen_server::{GenServer, Init, NoReply, Reply, StartOpts};
 pub use mailbox::Envelope;
+pub use node::{Dest, Node, NodeConfig, SpawnOpts};
 pub use pid::{Pid, Ref};
-pub use process::{Dest, Node, NodeConfig, Process, SpawnOpts};
+pub use process::Process;
 pub use reply::From;
 pub use supervisor::{ChildSpec, Restart, Shutdown, Strategy};
 pub use term::{Atom, Date, Fun, Opaque, Term, atom};

@@ -1,5 +1,6 @@
 //! Process and reference identifiers, the two opaque handles the BEAM prints as `#PID<0.N.0>`
-//! and `#Reference<…>`. Numbers grow and are never reused within one node (DESIGN, semantic 1).
+//! and `#Reference<…>`. Numbers grow and are never reused within one node (rule R1 of
+//! tests/README.md).
 
 use std::fmt;
 

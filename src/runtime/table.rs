@@ -13,15 +13,16 @@
 //! often than written.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::sync::ShardedLock;
+use rustc_hash::FxBuildHasher;
 
 use super::exit::ExitReason;
+use super::node::{Dest, Node};
 use super::pid::{Pid, Ref};
-use super::process::{Dest, Node};
 use super::term::{Atom, Term, atom};
 
 /// `:set`, `:ordered_set`, `:bag`, `:duplicate_bag`.
@@ -64,12 +65,12 @@ impl Default for TableOpts {
     }
 }
 
-/// Rows and the index hash with rustc's Fx hash instead of SipHash, which the profile of the
-/// ETS cache showed at a fifth of each lookup (three hashes: the name, the id, the key). The
-/// BEAM's ETS hash is unkeyed too; a table's keys are its own session's terms, and a flood of
-/// colliding keys would only slow the session that typed them.
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-type FastSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+/// Rows and the index hash with rustc's Fx hash (the `rustc-hash` crate) instead of SipHash,
+/// which the profile of the ETS cache showed at a fifth of each lookup (three hashes: the name,
+/// the id, the key). The BEAM's ETS hash is unkeyed too; a table's keys are its own session's
+/// terms, and a flood of colliding keys would only slow the session that typed them.
+type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
+type FastSet<T> = HashSet<T, FxBuildHasher>;
 
 /// A row of a `:set` keyed by its first element; hashed, compared and looked up by that key.
 struct Row(Term);
@@ -101,49 +102,6 @@ impl Eq for Row {}
 impl std::borrow::Borrow<Term> for Row {
     fn borrow(&self) -> &Term {
         self.key()
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        // The last multiply mixes upwards only, so the high bits are the well-mixed ones, and
-        // the hash table indexes its buckets by the low bits: without this turn, names such as
-        // `cache_12345` that differ in their last bytes fell into few buckets, and a lookup
-        // compared a long run of keys (rustc-hash 2 does the same).
-        self.0.rotate_left(26)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap()));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
     }
 }
 

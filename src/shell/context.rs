@@ -17,9 +17,8 @@ use crate::todo::Config;
 use super::report::Level;
 
 /// The timeout of every call the shell makes on the user's behalf when none is given, as
-/// `GenServer.call/2`'s 5 seconds. It is defined once here until the runtime's
-/// `runtime::call::DEFAULT_CALL_TIMEOUT` is merged, which then replaces it.
-pub const CALL_TIMEOUT: Duration = Duration::from_millis(5000);
+/// `GenServer.call/2`'s 5 seconds: the runtime's one constant for it.
+pub use crate::runtime::call::DEFAULT_CALL_TIMEOUT as CALL_TIMEOUT;
 
 /// What a built-in, a command or an expression evaluates to: a term, or the exit it raises.
 pub type R = Result<Term, ExitReason>;

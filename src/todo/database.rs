@@ -127,7 +127,7 @@ pub async fn store_confirmed(
 }
 
 /// Returns once every store of `key` sent before it has been written: the acknowledgement of
-/// a cast `add_entry` (otp-semantics 3.1).
+/// a cast `add_entry` (rule P1 of tests/README.md).
 pub async fn sync(p: &Process, config: &Config, key: &str) -> Result<(), ExitReason> {
     if config.database == DatabaseKind::Bypass {
         // Every write was done by its caller before `store` returned.

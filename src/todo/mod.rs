@@ -140,5 +140,6 @@ pub(crate) async fn cast_via(p: &Process, key: Term, msg: Term) {
     }
 }
 
-/// The default call timeout of the book's API.
-pub(crate) const CALL_TIMEOUT: Duration = Duration::from_millis(5000);
+/// The default call timeout of the book's API: `GenServer.call`'s default (S25), defined once
+/// in the runtime.
+pub(crate) use crate::runtime::call::DEFAULT_CALL_TIMEOUT as CALL_TIMEOUT;

@@ -215,7 +215,8 @@ impl GenServer for Server {
         }
         if request.is_atom("sync") {
             // The store casts may have failed or been lost with a worker that died, so the
-            // acknowledgement is a confirmed write of the current list (otp-semantics 3.1).
+            // acknowledgement is a confirmed write of the current list (rule P1 of
+            // tests/README.md).
             // A worker that is down answers `{:error, reason}` instead of crashing this server.
             if self.unsynced {
                 let term = self.list.get_or_insert_with(List::new).to_term();

@@ -1,0 +1,320 @@
+//! Messages between processes: `send`, `GenServer.cast`, `GenServer.call` with its timeout,
+//! `GenServer.reply`, `:sys.get_state`, and the timers of `Process.send_after`.
+//!
+//! A call pushes the request into the server's mailbox with a reply channel and waits on that
+//! channel, not on the caller's mailbox: a reply that comes after the caller gave up finds the
+//! channel closed and is dropped and counted, never delivered as garbage (S27).
+//!
+//! A timer of `send_after` is a tokio task that sleeps until its deadline and then sends, as
+//! `erlang:send_after/3` does: to a pid, a message the runtime drops if that process is dead by
+//! then; to a name, resolved only when the timer fires. Its entry in the node's table of timers
+//! is what makes firing and cancelling exclusive: whichever takes the entry out first wins, so
+//! a timer either delivers its message or is cancelled with the time it had left, never both.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::events::{Event, TraceKind};
+use super::exit::CallError;
+use super::mailbox::{Envelope, SystemRequest};
+use super::node::{Dest, Entry, Node};
+use super::pid::{Pid, Ref};
+use super::reply::{self, Delivery, From};
+use super::term::Term;
+
+/// The default `GenServer.call` timeout.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(5000);
+
+impl Node {
+    /// `send/2`: a silent no-op for a dead pid or an unknown name (S23, S29).
+    pub fn send(&self, from: Option<Pid>, dest: &Dest, msg: Term) {
+        if let Some(e) = self.resolve(dest) {
+            self.trace_msg(from, e.pid, TraceKind::Info, &msg);
+            let _ = e.mailbox.push(Envelope::Message(msg));
+        }
+    }
+
+    /// `Process.send_after(dest, msg, ms)`: sends `msg` to `dest` once `after` has passed,
+    /// scaled by the node's speed as the experiments' sleeps are, and returns the timer's
+    /// reference for [`Node::cancel_timer`]. A pid that is dead when the timer fires gets
+    /// nothing, silently; a name is looked up when the timer fires, not now, so it reaches
+    /// whoever holds the name then, or nobody.
+    pub fn send_after(&self, dest: impl Into<Dest>, msg: Term, after: Duration) -> Ref {
+        let dest = dest.into();
+        let timer = self.make_ref();
+        let speed = self.speed();
+        let deadline = tokio::time::Instant::now() + self.scaled(after);
+        // The task holds the node weakly: a pending timer must not keep a dropped node alive.
+        let node = Arc::downgrade(&self.inner);
+        // The table stays locked until the entry is in: a timer due at once must find its entry
+        // when it fires, or it would take itself for cancelled and never send.
+        let mut timers = self.inner.timers.lock().unwrap();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(inner) = node.upgrade() {
+                Node { inner }.fire(timer);
+            }
+        });
+        timers.insert(
+            timer,
+            PendingTimer {
+                dest,
+                msg,
+                deadline,
+                speed,
+                task: task.abort_handle(),
+            },
+        );
+        timer
+    }
+
+    /// `Process.cancel_timer(ref)`: the milliseconds the timer had left, in the experiment's
+    /// time (unscaled by the speed it was started with), or `None` (Elixir's `false`) when it
+    /// already fired, was cancelled before, or was sent to a pid that is no longer alive, as
+    /// the BEAM cancels a timer whose destination process exited.
+    pub fn cancel_timer(&self, timer: Ref) -> Option<u64> {
+        let pending = self.inner.timers.lock().unwrap().remove(&timer)?;
+        pending.task.abort();
+        let left = pending
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            // Due but not yet run: it has fired as far as anyone can tell, so it sends now
+            // rather than lose the message.
+            self.send(None, &pending.dest, pending.msg);
+            return None;
+        }
+        if let Dest::Pid(pid) = pending.dest
+            && !self.alive(pid)
+        {
+            return None;
+        }
+        Some(left.mul_f64(pending.speed).as_millis() as u64)
+    }
+
+    /// A timer's deadline passed: it sends, unless it was cancelled first.
+    fn fire(&self, timer: Ref) {
+        let pending = self.inner.timers.lock().unwrap().remove(&timer);
+        if let Some(pending) = pending {
+            self.send(None, &pending.dest, pending.msg);
+        }
+    }
+
+    /// `GenServer.cast/2`: always `:ok`, even to nobody (S29).
+    pub fn cast(&self, from: Option<Pid>, dest: &Dest, msg: Term) {
+        if let Some(e) = self.resolve(dest) {
+            self.trace_msg(from, e.pid, TraceKind::Cast, &msg);
+            let _ = e.mailbox.push(Envelope::Cast(msg));
+        }
+    }
+
+    /// `GenServer.call/3` from `caller` (S25-S28). The request stays with the server after a
+    /// timeout and is still handled; its late reply is dropped and counted.
+    pub async fn call(
+        &self,
+        caller: Pid,
+        dest: &Dest,
+        request: Term,
+        timeout: Option<Duration>,
+    ) -> Result<Term, CallError> {
+        self.call_timed(caller, dest, request, timeout, None).await
+    }
+
+    /// A call whose timeout reuses the caller's timer when it has one (see [`CallTimer`]).
+    pub(super) async fn call_timed(
+        &self,
+        caller: Pid,
+        dest: &Dest,
+        request: Term,
+        timeout: Option<Duration>,
+        timer: Option<&CallTimer>,
+    ) -> Result<Term, CallError> {
+        let Some(server) = self.resolve(dest) else {
+            return Err(CallError::Noproc);
+        };
+        if server.pid == caller {
+            return Err(CallError::CallingSelf);
+        }
+        self.trace_msg(Some(caller), server.pid, TraceKind::Call, &request);
+        let (from, pending) = reply::channel(caller, self.make_ref());
+        if server
+            .mailbox
+            .push(Envelope::Call { from, request })
+            .is_err()
+        {
+            return Err(self.call_failure(&server));
+        }
+        let mut pending = pending;
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let outcome = match deadline {
+            Some(d) => {
+                let mut sleep = match timer.and_then(CallTimer::take) {
+                    Some(mut sleep) => {
+                        sleep.as_mut().reset(d);
+                        sleep
+                    }
+                    None => Box::pin(tokio::time::sleep_until(d)),
+                };
+                let out = ReplyOrTimeout {
+                    pending: &mut pending,
+                    sleep: sleep.as_mut(),
+                }
+                .await;
+                if let Some(t) = timer {
+                    t.put(sleep);
+                }
+                out
+            }
+            None => Some((&mut pending).await),
+        };
+        drop(pending);
+        match outcome {
+            Some(Some(reply)) => {
+                self.trace_msg(Some(server.pid), caller, TraceKind::Reply, &reply);
+                Ok(reply)
+            }
+            None => Err(CallError::Timeout),
+            // Every handle of the request is gone unanswered: the server died, or dropped it.
+            Some(None) => {
+                if let Some(reason) = server.exit_reason.get() {
+                    return Err(CallError::Exited((**reason).clone()));
+                }
+                let died = server.died.notified();
+                tokio::pin!(died);
+                died.as_mut().enable();
+                if let Some(reason) = server.exit_reason.get() {
+                    return Err(CallError::Exited((**reason).clone()));
+                }
+                match deadline {
+                    Some(d) => match tokio::time::timeout_at(d, died).await {
+                        Ok(()) => Err(self.call_failure(&server)),
+                        Err(_) => Err(CallError::Timeout),
+                    },
+                    None => {
+                        died.await;
+                        Err(self.call_failure(&server))
+                    }
+                }
+            }
+        }
+    }
+
+    fn call_failure(&self, server: &Entry) -> CallError {
+        match server.exit_reason.get() {
+            Some(reason) => CallError::Exited((**reason).clone()),
+            None => CallError::Noproc,
+        }
+    }
+
+    /// `GenServer.reply/2`, from any process. A reply to a caller that gave up is dropped,
+    /// counted and published.
+    pub fn reply(&self, server: Pid, from: &From, value: Term) -> Delivery {
+        let (delivery, undelivered) = from.try_reply(value);
+        if delivery == Delivery::LateDropped {
+            self.inner
+                .late_replies_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            self.inner.bus.publish(Event::LateReplyDropped {
+                server,
+                caller: from.pid,
+                reply: undelivered.unwrap_or_else(Term::nil),
+            });
+        }
+        delivery
+    }
+
+    /// `:sys.get_state/1` of a GenServer.
+    pub async fn get_state(&self, dest: &Dest, timeout: Duration) -> Result<Term, CallError> {
+        let Some(server) = self.resolve(dest) else {
+            return Err(CallError::Noproc);
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if server
+            .mailbox
+            .push(Envelope::System(SystemRequest::GetState(tx)))
+            .is_err()
+        {
+            return Err(self.call_failure(&server));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(_)) => Err(self.call_failure(&server)),
+            Err(_) => Err(CallError::Timeout),
+        }
+    }
+}
+
+/// The timer of a process's call timeouts, kept between calls. Registering a fresh tokio
+/// timer for every call takes the timer driver's lock twice and, when no other timer is due
+/// sooner, wakes the driver's thread (an eventfd write): the profile of a call round trip was
+/// dominated by that. A kept timer is moved to the new deadline with one atomic update while
+/// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
+///
+/// It is kept from a process's third call on: most processes that call at all call once or
+/// twice in their life (a to-do server registers its name and loads its list), and a kept
+/// timer is 128 bytes for the rest of that life.
+#[derive(Default)]
+pub(crate) struct CallTimer(Mutex<TimerSlot>);
+
+#[derive(Default)]
+struct TimerSlot {
+    calls: u8,
+    kept: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// Calls after which a process keeps its timer.
+const CALLS_BEFORE_KEEPING: u8 = 2;
+
+impl CallTimer {
+    fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
+        self.0.lock().ok()?.kept.take()
+    }
+    fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
+        if let Ok(mut slot) = self.0.lock() {
+            if slot.calls >= CALLS_BEFORE_KEEPING {
+                slot.kept = Some(sleep);
+            } else {
+                slot.calls += 1;
+            }
+        }
+    }
+}
+
+/// Waits for a reply, or for the deadline: `None` on a timeout. The reply is looked at first,
+/// so a reply that is there is never lost to a deadline that passed at the same moment.
+struct ReplyOrTimeout<'a> {
+    pending: &'a mut reply::Pending,
+    sleep: Pin<&'a mut tokio::time::Sleep>,
+}
+
+impl Future for ReplyOrTimeout<'_> {
+    type Output = Option<Option<Term>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(r) = Pin::new(&mut *self.pending).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The pending timers of `send_after`, by reference.
+pub(super) type Timers = Mutex<HashMap<Ref, PendingTimer>>;
+
+/// A timer that has neither fired nor been cancelled.
+pub(super) struct PendingTimer {
+    dest: Dest,
+    msg: Term,
+    /// On tokio's clock, so a paused clock in tests moves it.
+    deadline: tokio::time::Instant,
+    /// The speed the delay was divided by, to give back the time left in the experiment's ms.
+    speed: f64,
+    task: tokio::task::AbortHandle,
+}
