@@ -46,6 +46,16 @@ pub const PROCESS: &[Function] = &[
     ),
     ("list", &[0], "every live pid"),
     ("send", &[2, 3], "sends a message"),
+    (
+        "send_after",
+        &[3],
+        "sends a message after some milliseconds; returns the timer's reference",
+    ),
+    (
+        "cancel_timer",
+        &[1],
+        "cancels a send_after timer: the milliseconds it had left, or false",
+    ),
 ];
 
 /// `Process.fun(args)`.
@@ -142,6 +152,29 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         "send" => {
             ev.p.send(dest_of(&args[0])?, args[1].clone());
             ok()
+        }
+        "send_after" => {
+            let ms = int_of(&args[2])?;
+            if ms < 0 {
+                return Err(arg_error(
+                    "Process.send_after expects a non-negative time in milliseconds",
+                ));
+            }
+            let timer = node.send_after(
+                dest_of(&args[0])?,
+                args[1].clone(),
+                Duration::from_millis(ms as u64),
+            );
+            Ok(Term::Ref(timer))
+        }
+        "cancel_timer" => {
+            let Term::Ref(timer) = &args[0] else {
+                return Err(arg_error("Process.cancel_timer expects a timer reference"));
+            };
+            Ok(match node.cancel_timer(*timer) {
+                Some(left) => Term::Int(left as i64),
+                None => Term::bool(false),
+            })
         }
         _ => Err(undefined_function("Process", fun, args.len(), PROCESS)),
     }
