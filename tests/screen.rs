@@ -76,7 +76,11 @@ fn crash_reports_in_iex_and_sasl_style_are_shown_whole() {
     for (cols, rows) in SIZES {
         // SASL's progress reports fill more than 24 rows: at 80x24 the input has scrolled
         // away before the crash, so that style is read on the tall screen only.
-        let levels: &[&str] = if rows >= 50 { &["iex", "sasl"] } else { &["iex"] };
+        let levels: &[&str] = if rows >= 50 {
+            &["iex", "sasl"]
+        } else {
+            &["iex"]
+        };
         for &level in levels {
             let mut t = Term::start("report", cols, rows, &["--report", level], false);
             // The cast returns at once; the server's crash is reported after it, on its own.
