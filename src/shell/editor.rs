@@ -37,6 +37,10 @@ pub struct Known {
     pub vars: Vec<String>,
     pub names: Vec<String>,
     pub lists: Vec<String>,
+    /// Where the persisted lists are. Their names are read only when a `"` is completed,
+    /// not after every input: the folder may hold a million lists, and it is the
+    /// database's, so the shell looks at it only when the user asks.
+    pub persist_dir: Option<std::path::PathBuf>,
 }
 
 struct ShellHelper {
@@ -66,7 +70,12 @@ impl Completer for ShellHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        Ok(complete(line, pos, &self.known.lock().unwrap()))
+        let mut known = self.known.lock().unwrap();
+        let in_string = line[..pos].matches('"').count() % 2 == 1;
+        if in_string && let Some(dir) = known.persist_dir.clone() {
+            known.lists = crate::todo::persist::Store::list_names_in(&dir);
+        }
+        Ok(complete(line, pos, &known))
     }
 }
 
@@ -529,8 +538,7 @@ fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {
         .into_iter()
         .map(|(a, _)| a.as_str().to_string())
         .collect();
-    let dir = session.ctx.config().persist_dir.clone();
-    k.lists = crate::todo::persist::Store::list_names_in(&dir);
+    k.persist_dir = Some(session.ctx.config().persist_dir.clone());
 }
 
 fn editor_thread(
@@ -887,6 +895,7 @@ mod tests {
             vars: vec!["bobs_list".into()],
             names: vec!["todo_cache".into()],
             lists: vec!["Bob's list".into()],
+            persist_dir: None,
         };
         let names = |line: &str| {
             complete(line, line.len(), &known)
