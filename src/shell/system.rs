@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use crate::runtime::supervisor::{self, ChildKind};
-use crate::runtime::{Atom, Date, Dest, Envelope, ExitReason, Pid, Term, atom};
+use crate::runtime::{Atom, Date, Dest, Envelope, ExitReason, Pid, Term};
 use crate::todo::{self, Config, cache, database_worker, process_registry, server};
 
-use super::context::{CALL_TIMEOUT, Eval, R, arg_error};
+use super::context::{Eval, R, arg_error};
 
 /// The parts of the to-do tree a command may name instead of a pid, in the order completion
 /// and the did-you-mean offer them. `system` is accepted too, as another word for
@@ -68,16 +68,10 @@ pub async fn list_pid(ev: &mut Eval<'_>, name: &str) -> Result<Pid, ExitReason> 
     cache::server_process(ev.p, &config, name).await
 }
 
-/// `Todo.Server.entries(pid, date)`: on failure, the exit `GenServer.call` raises.
+/// `Todo.Server.entries(pid, date)`: on failure, the exit `GenServer.call` raises, as the
+/// to-do API builds it.
 pub async fn entries(ev: &mut Eval<'_>, pid: Pid, date: Date) -> R {
-    let request = Term::Tuple(vec![atom("entries"), Term::Date(date)]);
-    server::entries(ev.p, pid, date).await.map_err(|e| {
-        e.exit_reason(
-            &Term::Pid(pid),
-            &request,
-            Some(CALL_TIMEOUT.as_millis() as u64),
-        )
-    })
+    server::entries(ev.p, pid, date).await
 }
 
 /// The pid of a well-known part of the tree; `None` when `word` names none. `worker` takes

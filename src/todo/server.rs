@@ -109,13 +109,20 @@ pub fn delete_entry(p: &Process, server: Pid, id: i64) {
 }
 
 /// `Todo.Server.entries(pid, date)`: a call.
-pub async fn entries(p: &Process, server: Pid, date: Date) -> Result<Term, CallError> {
-    p.call(
-        Dest::Pid(server),
-        Term::Tuple(vec![atom("entries"), Term::Date(date)]),
-        Some(CALL_TIMEOUT),
-    )
-    .await
+///
+/// On failure, the exit `GenServer.call` raises, ready to print: the request is built again
+/// only then, here, so callers never rebuild it and a successful call does not pay for it.
+pub async fn entries(p: &Process, server: Pid, date: Date) -> Result<Term, ExitReason> {
+    let request = |date| Term::Tuple(vec![atom("entries"), Term::Date(date)]);
+    p.call(Dest::Pid(server), request(date), Some(CALL_TIMEOUT))
+        .await
+        .map_err(|e| {
+            e.exit_reason(
+                &Term::Pid(server),
+                &request(date),
+                Some(CALL_TIMEOUT.as_millis() as u64),
+            )
+        })
 }
 
 /// Returns `:ok` once every change cast before it is on disk, `{:error, reason}` when the
