@@ -225,6 +225,8 @@ commands! {
         "adds an entry to LIST (a cast)";
     Entries "entries" (2, 2) NO_FLAGS, None, "entries LIST DATE",
         "the entries of LIST on DATE (a call)";
+    Restart "restart" (1, 1) NO_FLAGS, None, "restart LIST",
+        "stops LIST's server (:shutdown) and starts a new one, which loads the list from disk";
     UpdateEntry "update_entry" (3, 3) NO_FLAGS, None, "update_entry LIST ID TITLE",
         "renames entry ID of LIST";
     DeleteEntry "delete_entry" (2, 2) NO_FLAGS, None, "delete_entry LIST ID",

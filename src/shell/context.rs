@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::runtime::{
-    Atom, CallError, Date, Dest, ExitReason, Node, Pid, Process, StartError, Term, atom,
+    Atom, CallError, Date, Dest, Envelope, ExitReason, Node, Pid, Process, Ref, StartError, Term,
+    atom,
 };
 use crate::todo::Config;
 
@@ -254,4 +255,12 @@ pub fn call_result(
     timeout: Duration,
 ) -> R {
     r.map_err(|e| e.exit_reason(server, request, Some(timeout.as_millis() as u64)))
+}
+
+/// Waits for the `:DOWN` of the monitor `r`.
+pub async fn wait_down(ev: &mut Eval<'_>, r: Ref) {
+    let _ = ev
+        .p
+        .receive_match(move |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[0].is_atom("DOWN") && t[1] == Term::Ref(r)), None)
+        .await;
 }

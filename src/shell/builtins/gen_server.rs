@@ -3,11 +3,12 @@
 
 use crate::counter;
 use crate::runtime::gen_server::{self as gs, StartOpts};
-use crate::runtime::{Envelope, ExitReason, Pid, Ref, Term};
+use crate::runtime::{ExitReason, Pid, Term};
 
 use super::function::{Function, undefined_function};
 use crate::shell::context::{
     CALL_TIMEOUT, Eval, R, arg_error, dest_of, keyword, ok, raise, start_result, timeout_of,
+    wait_down,
 };
 
 /// `GenServer`'s functions: name, arities, what each does.
@@ -148,12 +149,4 @@ pub(super) fn resolve(ev: &Eval<'_>, t: &Term) -> Result<Pid, ExitReason> {
         Term::Atom(a) => ev.ctx.node.whereis(*a).ok_or_else(|| ExitReason::Noproc),
         other => Err(arg_error(format!("expected a pid or name, got: {other}"))),
     }
-}
-
-/// Waits for the `:DOWN` of the monitor `r`.
-pub(super) async fn wait_down(ev: &mut Eval<'_>, r: Ref) {
-    let _ = ev
-        .p
-        .receive_match(move |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[0].is_atom("DOWN") && t[1] == Term::Ref(r)), None)
-        .await;
 }

@@ -4,7 +4,8 @@ use crate::runtime::supervisor as sup;
 use crate::runtime::{CallError, ExitReason, Term, atom};
 
 use super::function::Function;
-use super::gen_server::{resolve, wait_down};
+use super::gen_server::resolve;
+use crate::shell::context::wait_down;
 use crate::shell::context::{CALL_TIMEOUT, Eval, R, dest_of, ok};
 
 /// `Supervisor`'s functions: name, arities, what each does.

@@ -56,6 +56,9 @@ pub enum Invocation<'c> {
     ServerProcess {
         list: &'c Arg,
     },
+    Restart {
+        list: &'c Arg,
+    },
     AddEntry {
         list: &'c Arg,
         date: &'c Arg,
@@ -172,6 +175,7 @@ impl<'c> Invocation<'c> {
         use Invocation as I;
         Ok(match (cmd.name, positional.as_slice()) {
             (C::ServerProcess, [list]) => I::ServerProcess { list },
+            (C::Restart, [list]) => I::Restart { list },
             (C::AddEntry, [list, date, title]) => I::AddEntry { list, date, title },
             (C::Entries, [list, date]) => I::Entries { list, date },
             (C::UpdateEntry, [list, id, title]) => I::UpdateEntry { list, id, title },

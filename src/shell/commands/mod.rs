@@ -28,6 +28,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
     use Invocation as I;
     match Invocation::parse(cmd, &ev.env)? {
         I::ServerProcess { list } => todo::server_process(ev, list).await,
+        I::Restart { list } => todo::restart(ev, list).await,
         I::AddEntry { list, date, title } => todo::add_entry(ev, list, date, title).await,
         I::Entries { list, date } => todo::entries(ev, list, date).await,
         I::UpdateEntry { list, id, title } => todo::update_entry(ev, list, id, title).await,

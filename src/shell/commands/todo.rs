@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::runtime::Term;
-use crate::todo::{CacheKind, Config, DatabaseKind, database, server};
+use crate::runtime::{Dest, Term, supervisor};
+use crate::todo::{CacheKind, Config, DatabaseKind, database, server, server_supervisor};
 
 use super::args::{StartFlags, list_name, value};
 use crate::shell::ast::Arg;
@@ -16,6 +16,22 @@ use crate::shell::system::{self, list_pid, start_system, stop_system};
 /// `server_process LIST`.
 pub async fn server_process(ev: &mut Eval<'_>, list: &Arg) -> R {
     let name = list_name(ev, list).await?;
+    list_pid(ev, &name).await.map(Term::Pid)
+}
+
+/// `restart LIST`: the server supervisor terminates the list's server (`:shutdown`, as
+/// `DynamicSupervisor.terminate_child/2`, so it does not restart it itself), then the
+/// cache is asked for the list again and starts one new server, which loads the list from
+/// the database. Nothing acknowledged is lost: the server stores the list after every
+/// change. Returns the new pid.
+pub async fn restart(ev: &mut Eval<'_>, list: &Arg) -> R {
+    let name = list_name(ev, list).await?;
+    let old = list_pid(ev, &name).await?;
+    let node = ev.ctx.node.clone();
+    let sup = Dest::Name(server_supervisor::NAME);
+    supervisor::terminate_child(&node, ev.p.pid(), &sup, Term::Pid(old))
+        .await
+        .map_err(|e| e.reason())?;
     list_pid(ev, &name).await.map(Term::Pid)
 }
 
