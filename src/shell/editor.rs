@@ -485,6 +485,7 @@ pub async fn repl(mut session: Session, color: bool) {
                     if matches!(text.trim(), "exit" | "exit()") {
                         break;
                     }
+                    session.set_width(Some(terminal_columns()));
                     screen.print(session.eval(&text).await);
                     // The line's immediate consequences (a restart and its `Starting …`
                     // lines, the shell's own crash and its new prompt number) come before

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::runtime::process::Status;
+use crate::runtime::process::{ProcessInfo, Status};
 use crate::runtime::supervisor::{self, ChildKind};
 use crate::runtime::term::BoxFuture;
 use crate::runtime::{Atom, Dest, Pid, Term};
@@ -13,6 +13,7 @@ use super::args::{Target, target, value};
 use crate::shell::ast::{Arg, ArgKind};
 use crate::shell::builtins;
 use crate::shell::context::{Eval, R, silent};
+use crate::shell::printer::cut;
 
 /// `whereis TARGET`: the pid, or `nil`.
 pub async fn whereis(ev: &mut Eval<'_>, t: Target<'_>) -> R {
@@ -83,34 +84,120 @@ fn ps_text(ev: &Eval<'_>, by_mailbox: bool) -> String {
                 .then(a.pid.cmp(&b.pid))
         });
     }
-    let mut out = format!(
-        "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}\n",
-        "PID", "MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"
-    );
-    for i in rows {
-        let name = i
-            .registered_name
-            .map(|a| Term::Atom(a).to_string())
-            .or(i.via_name.map(|v| v.to_string()))
-            .unwrap_or_default();
-        let status = match i.status {
-            Status::Running => "running",
-            Status::Waiting => "waiting",
-            Status::Sleeping => "sleeping",
-        };
-        let me = if i.pid == ev.p.pid() { " (shell)" } else { "" };
-        let _ = writeln!(
-            out,
-            "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}{me}",
-            i.pid.to_string(),
-            i.label,
-            name,
-            i.message_queue_len,
-            status,
-            i.restarts
-        );
+    ps_table(&rows, ev.p.pid(), ev.ctx.width())
+}
+
+/// The columns of `ps`: title, width when there is room, and whether it is a number (right
+/// aligned, never cut). MODULE and NAME are the ones that shrink at a narrow width.
+const PS_COLUMNS: [(&str, usize, bool); 6] = [
+    ("PID", 16, false),
+    ("MODULE", 26, false),
+    ("NAME", 40, false),
+    ("MSGQ", 8, true),
+    ("STATUS", 8, false),
+    ("RESTARTS", 8, true),
+];
+const MODULE: usize = 1;
+const NAME: usize = 2;
+/// MODULE and NAME are never cut to fewer chars than this, whatever the width.
+const NARROWEST_TEXT: usize = 6;
+const SHELL_MARK: &str = " (shell)";
+
+/// The rows of `ps`, each at most `width` chars (`None`: the full columns, nothing cut).
+pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> String {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|i| {
+            let name = i
+                .registered_name
+                .map(|a| Term::Atom(a).to_string())
+                .or(i.via_name.as_ref().map(|v| v.to_string()))
+                .unwrap_or_default();
+            let status = match i.status {
+                Status::Running => "running",
+                Status::Waiting => "waiting",
+                Status::Sleeping => "sleeping",
+            };
+            [
+                i.pid.to_string(),
+                i.label.to_string(),
+                name,
+                i.message_queue_len.to_string(),
+                status.to_string(),
+                i.restarts.to_string(),
+            ]
+        })
+        .collect();
+    let widths = ps_widths(&cells, rows.iter().any(|i| i.pid == shell), width);
+    let line = |cells: [&str; 6], mark: &str| {
+        let mut out = String::new();
+        for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let text = if width.is_some() {
+                cut(cell, w)
+            } else {
+                cell.to_string()
+            };
+            let sep = if k == 0 { "" } else { " " };
+            if PS_COLUMNS[k].2 {
+                let _ = write!(out, "{sep}{text:>w$}");
+            } else {
+                let _ = write!(out, "{sep}{text:<w$}");
+            }
+        }
+        out.push_str(mark);
+        match width {
+            Some(w) => cut(out.trim_end(), w),
+            None => out,
+        }
+    };
+    let mut out = line(PS_COLUMNS.map(|c| c.0), "");
+    out.push('\n');
+    for (i, c) in rows.iter().zip(&cells) {
+        let mark = if i.pid == shell { SHELL_MARK } else { "" };
+        out.push_str(&line(c.each_ref().map(String::as_str), mark));
+        out.push('\n');
     }
     out.trim_end().to_string()
+}
+
+/// The width of each column of `ps`: the full ones when they fit in `width`; otherwise the
+/// other columns as wide as their widest cell and MODULE and NAME sharing what is left, the
+/// narrower of the two whole when it takes no more than half.
+fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> [usize; 6] {
+    let full = PS_COLUMNS.map(|c| c.1);
+    let mark = if with_shell { SHELL_MARK.len() } else { 0 };
+    let total = |w: &[usize; 6]| w.iter().sum::<usize>() + w.len() - 1 + mark;
+    let Some(limit) = width.filter(|&l| total(&full) > l) else {
+        return full;
+    };
+    let mut widths = [0; 6];
+    for (k, w) in widths.iter_mut().enumerate() {
+        *w = cells
+            .iter()
+            .map(|c| c[k].chars().count())
+            .chain([PS_COLUMNS[k].0.len()])
+            .max()
+            .unwrap_or(0);
+        if k == MODULE || k == NAME {
+            *w = (*w).min(full[k]);
+        }
+    }
+    let (module, name) = (widths[MODULE], widths[NAME]);
+    widths[MODULE] = 0;
+    widths[NAME] = 0;
+    let room = limit.saturating_sub(total(&widths));
+    let (module, name) = if module + name <= room {
+        (module, name)
+    } else if module <= room / 2 {
+        (module, room - module)
+    } else if name <= room / 2 {
+        (room - name, name)
+    } else {
+        (room / 2, room - room / 2)
+    };
+    widths[MODULE] = module.max(NARROWEST_TEXT);
+    widths[NAME] = name.max(NARROWEST_TEXT);
+    widths
 }
 
 /// The supervision tree, as `tree` prints it.
