@@ -128,14 +128,16 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
             ]
         })
         .collect();
-    let widths = ps_widths(&cells, rows.iter().any(|i| i.pid == shell), width);
+    let squeezed = ps_widths(&cells, rows.iter().any(|i| i.pid == shell), width);
+    let widths = squeezed.unwrap_or(PS_COLUMNS.map(|c| c.1));
     let line = |cells: [&str; 6], mark: &str| {
         let mut out = String::new();
         for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let text = if width.is_some() {
-                cut(cell, w)
-            } else {
-                cell.to_string()
+            // At the full widths a longer cell pushes the rest of its row right, as it always
+            // has; only squeezed columns cut their cells.
+            let text = match squeezed {
+                Some(_) => cut(cell, w),
+                None => cell.to_string(),
             };
             let sep = if k == 0 { "" } else { " " };
             if PS_COLUMNS[k].2 {
@@ -160,16 +162,14 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
     out.trim_end().to_string()
 }
 
-/// The width of each column of `ps`: the full ones when they fit in `width`; otherwise the
-/// other columns as wide as their widest cell and MODULE and NAME sharing what is left, the
-/// narrower of the two whole when it takes no more than half.
-fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> [usize; 6] {
+/// The width of each column of `ps` when the full ones do not fit in `width`: the other
+/// columns as wide as their widest cell and MODULE and NAME sharing what is left, the
+/// narrower of the two whole when it takes no more than half. `None` when the full ones fit.
+fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> Option<[usize; 6]> {
     let full = PS_COLUMNS.map(|c| c.1);
     let mark = if with_shell { SHELL_MARK.len() } else { 0 };
     let total = |w: &[usize; 6]| w.iter().sum::<usize>() + w.len() - 1 + mark;
-    let Some(limit) = width.filter(|&l| total(&full) > l) else {
-        return full;
-    };
+    let limit = width.filter(|&l| total(&full) > l)?;
     let mut widths = [0; 6];
     for (k, w) in widths.iter_mut().enumerate() {
         *w = cells
@@ -197,7 +197,7 @@ fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> [
     };
     widths[MODULE] = module.max(NARROWEST_TEXT);
     widths[NAME] = name.max(NARROWEST_TEXT);
-    widths
+    Some(widths)
 }
 
 /// The supervision tree, as `tree` prints it.
@@ -305,4 +305,70 @@ fn draw<'b>(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u64, label: &str, registered: Option<&str>, via: Option<Term>) -> ProcessInfo {
+        ProcessInfo {
+            pid: Pid(pid),
+            label: label.into(),
+            registered_name: registered.map(|r| Atom::new(r).unwrap()),
+            via_name: via,
+            status: Status::Waiting,
+            message_queue_len: 3,
+            links: vec![],
+            monitors: vec![],
+            monitored_by: vec![],
+            trap_exit: false,
+            parent: None,
+            restarts: 1,
+            memory: 0,
+            tables: 0,
+        }
+    }
+
+    fn table() -> Vec<ProcessInfo> {
+        let bob = Term::Tuple(vec![
+            Term::Atom(Atom::new("todo_server").unwrap()),
+            Term::str("Bob's list with a name long enough to be cut"),
+        ]);
+        vec![
+            process(100, "IEx.Evaluator", None, None),
+            process(108, "Todo.ServerSupervisor", Some("todo_server_supervisor"), None),
+            process(110, "Todo.Server", None, Some(bob)),
+        ]
+    }
+
+    #[test]
+    fn at_80_columns_module_and_name_shrink_and_are_cut_with_an_ellipsis() {
+        let text = ps_table(&table(), Pid(100), Some(80));
+        for row in text.lines() {
+            assert!(row.chars().count() <= 80, "{row}");
+        }
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows[0].starts_with("PID") && rows[0].ends_with("RESTARTS"), "{text}");
+        assert!(rows[1].ends_with(" 1 (shell)"), "{text}");
+        assert!(rows[3].contains("{:todo_server, \"B…"), "{text}");
+        assert!(rows[2].contains("Todo.ServerSuper…"), "{text}");
+        assert!(rows[3].contains('…') && rows[3].ends_with(" 3 waiting        1"), "{text}");
+    }
+
+    #[test]
+    fn at_200_columns_and_unlimited_the_full_columns_are_kept() {
+        let unlimited = ps_table(&table(), Pid(100), None);
+        assert_eq!(ps_table(&table(), Pid(100), Some(200)), unlimited);
+        let rows: Vec<&str> = unlimited.lines().collect();
+        assert_eq!(
+            rows[0],
+            format!(
+                "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}",
+                "PID", "MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"
+            )
+        );
+        assert!(rows[3].contains("\"Bob's list with a name long enough to be cut\"}"));
+        assert!(!unlimited.contains('…'));
+    }
 }

@@ -23,7 +23,7 @@ use crate::shell::report::trace_label;
 const WIDEST_GAP: usize = 16;
 const NARROWEST_GAP: usize = 4;
 /// The columns kept for a message's text beside the lifelines before they are squeezed.
-const TEXT_COLUMNS: usize = 28;
+const TEXT_COLUMNS: usize = 36;
 /// Lifeline labels are staggered over at most this many rows at a limited width, so that the
 /// header stays short enough to leave a screenful of messages below it.
 const HEADER_ROWS: usize = 3;
@@ -184,7 +184,9 @@ pub fn sequence_diagram(
         let s = stroke(e.kind);
         let (lo, hi) = (from.min(to) * gap, from.max(to) * gap);
         if from == to {
-            line[lo + 1] = '↺';
+            // Beside its lifeline, on the left of the last one so the text keeps its space.
+            let beside = if from + 1 == n && n > 1 { lo - 1 } else { lo + 1 };
+            line[beside] = '↺';
         } else {
             for ch in &mut line[lo + 1..hi] {
                 *ch = s.line;
@@ -295,4 +297,218 @@ pub fn mermaid(events: &[Arc<TraceEvent>], names: &HashMap<Pid, String>, shell: 
         );
     }
     out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::atom;
+
+    const SHELL: Pid = Pid(100);
+    const REGISTRY: Pid = Pid(102);
+    const WORKER: Pid = Pid(105);
+    const SUPERVISOR: Pid = Pid(108);
+    const CACHE: Pid = Pid(109);
+    const SERVER: Pid = Pid(110);
+
+    fn event(from: Pid, to: Pid, kind: TraceKind, term: Term) -> Arc<TraceEvent> {
+        Arc::new(TraceEvent {
+            from: Some(from),
+            to,
+            kind,
+            term,
+        })
+    }
+
+    fn bob() -> Term {
+        Term::Tuple(vec![atom("todo_server"), Term::str("Bob's list")])
+    }
+
+    /// What `server_process "Bob's list"` and `entries` of it send, as recorded in a session.
+    fn bobs_list() -> (Vec<Arc<TraceEvent>>, HashMap<Pid, String>) {
+        use TraceKind::{Call, Reply};
+        let whereis = || Term::Tuple(vec![atom("whereis_name"), bob()]);
+        let events = vec![
+            event(SHELL, REGISTRY, Call, whereis()),
+            event(REGISTRY, SHELL, Reply, atom("undefined")),
+            event(SHELL, CACHE, Call, Term::Tuple(vec![atom("server_process"), Term::str("Bob's list")])),
+            event(CACHE, REGISTRY, Call, whereis()),
+            event(REGISTRY, CACHE, Reply, atom("undefined")),
+            event(CACHE, SUPERVISOR, Call, Term::Tuple(vec![atom("start_child"), atom("spec")])),
+            event(SERVER, REGISTRY, Call, Term::Tuple(vec![atom("register_name"), bob(), Term::Pid(SERVER)])),
+            event(REGISTRY, SERVER, Reply, atom("yes")),
+            event(SERVER, WORKER, Call, Term::Tuple(vec![atom("get"), Term::str("Bob's list")])),
+            event(SUPERVISOR, CACHE, Reply, Term::ok_tuple(SERVER)),
+            event(WORKER, SERVER, Reply, Term::nil()),
+            event(CACHE, SHELL, Reply, Term::Pid(SERVER)),
+        ];
+        let names = [
+            (SHELL, "IEx.Evaluator"),
+            (REGISTRY, ":todo_process_registry"),
+            (WORKER, "Todo.DatabaseWorker 1"),
+            (SUPERVISOR, ":todo_server_supervisor"),
+            (CACHE, ":todo_cache"),
+            (SERVER, "Todo.Server \"Bob's list\""),
+        ];
+        let names = names.into_iter().map(|(p, n)| (p, n.to_string())).collect();
+        (events, names)
+    }
+
+    fn rows(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    #[test]
+    fn at_80_and_200_columns_every_row_fits_and_the_header_names_every_lifeline() {
+        let (events, names) = bobs_list();
+        for width in [80, 200] {
+            let drawn = sequence_diagram(&events, &names, SHELL, Some(width));
+            for row in rows(&drawn) {
+                assert!(
+                    row.chars().count() <= width,
+                    "{} chars at {width} columns: {row}",
+                    row.chars().count()
+                );
+            }
+            // Every label whole in the header, and the shell by its name, not its pid.
+            let header: String = rows(&drawn)[..HEADER_ROWS].join("\n");
+            for label in ["shell", ":todo_process_registry", ":todo_cache"] {
+                assert!(header.contains(label), "{label} at {width}:\n{drawn}");
+            }
+            for label in ["Todo.DatabaseWorker 1", "Todo.Server \"Bob's list\""] {
+                assert!(header.contains(label), "{label} at {width}:\n{drawn}");
+            }
+            assert!(!drawn.contains("IEx.Evaluator") && !drawn.contains("#PID<0.100.0>"));
+            assert_eq!(rows(&drawn).len(), events.len() + header_rows(&drawn));
+        }
+    }
+
+    /// The rows above the first message.
+    fn header_rows(drawn: &str) -> usize {
+        rows(drawn)
+            .iter()
+            .position(|r| r.contains("CALL"))
+            .unwrap()
+    }
+
+    #[test]
+    fn at_80_columns_long_terms_are_cut_with_an_ellipsis_and_short_ones_are_whole() {
+        let (events, names) = bobs_list();
+        let drawn = sequence_diagram(&events, &names, SHELL, Some(80));
+        let register = rows(&drawn)
+            .into_iter()
+            .find(|r| r.contains("CALL {:register_name"))
+            .unwrap();
+        assert!(register.ends_with('…'), "{register}");
+        assert_eq!(register.chars().count(), 80);
+        assert!(rows(&drawn).iter().any(|r| r.ends_with(" REPLY :yes")));
+        assert!(rows(&drawn).iter().any(|r| r.ends_with(" CALL {:get, \"Bob's list\"}")));
+    }
+
+    #[test]
+    fn wide_cuts_nothing() {
+        let (events, names) = bobs_list();
+        let drawn = sequence_diagram(&events, &names, SHELL, None);
+        assert!(!drawn.contains('…'), "{drawn}");
+        let full = format!("CALL {}", events[6].term);
+        assert!(drawn.lines().any(|r| r.ends_with(&full)), "{drawn}");
+        assert!(drawn.lines().any(|r| r.chars().count() > 120));
+    }
+
+    #[test]
+    fn each_kind_of_message_has_its_own_arrow() {
+        use TraceKind::*;
+        let events = vec![
+            event(SHELL, CACHE, Call, atom("a")),
+            event(CACHE, SHELL, Reply, atom("b")),
+            event(SHELL, CACHE, Cast, atom("c")),
+            event(CACHE, SHELL, Info, atom("d")),
+            event(SHELL, CACHE, Exit, atom("kill")),
+            event(CACHE, SHELL, Down, atom("e")),
+            event(CACHE, CACHE, Info, atom("f")),
+        ];
+        let names = HashMap::from([(CACHE, ":todo_cache".to_string())]);
+        let expected = "\
+shell           :todo_cache
+│──────────────►│ CALL :a
+│◄┈┈┈┈┈┈┈┈┈┈┈┈┈┈│ REPLY :b
+│--------------▷│ CAST :c
+│◁--------------│ INFO :d
+│──────────────×│ EXIT :kill
+│×──────────────│ DOWN :e
+│              ↺│ INFO :f";
+        assert_eq!(sequence_diagram(&events, &names, SHELL, Some(80)), expected);
+        let expected = "\
+sequenceDiagram
+    participant shell as shell
+    participant P109 as :todo_cache
+    shell->>P109: CALL :a
+    P109-->>shell: REPLY :b
+    shell-)P109: CAST :c
+    P109-)shell: INFO :d
+    shell-xP109: EXIT :kill
+    P109-xshell: DOWN :e
+    P109-)P109: INFO :f";
+        assert_eq!(mermaid(&events, &names, SHELL), expected);
+    }
+
+    #[test]
+    fn at_a_narrow_width_labels_are_cut_too_and_rows_still_fit() {
+        let (events, names) = bobs_list();
+        let drawn = sequence_diagram(&events, &names, SHELL, Some(40));
+        assert!(rows(&drawn).iter().all(|r| r.chars().count() <= 40), "{drawn}");
+        assert!(rows(&drawn)[..header_rows(&drawn)].join("").contains(":todo_proc…"));
+    }
+
+    #[test]
+    fn lifelines_without_a_name_are_told_apart_by_pid_and_outsiders_are_outside() {
+        let events = vec![
+            event(SERVER, WORKER, TraceKind::Cast, atom("a")),
+            Arc::new(TraceEvent {
+                from: None,
+                to: SERVER,
+                kind: TraceKind::Info,
+                term: atom("b"),
+            }),
+        ];
+        let names = HashMap::from([
+            (SERVER, "Todo.Server".to_string()),
+            (WORKER, "Todo.Server".to_string()),
+        ]);
+        let cols = participants(&events);
+        assert_eq!(
+            labels(&cols, &names, SHELL),
+            ["Todo.Server #PID<0.110.0>", "Todo.Server #PID<0.105.0>", "outside"]
+        );
+    }
+
+    #[test]
+    fn a_lifeline_is_named_by_registered_name_then_module_and_via_key_then_module() {
+        let info = |registered: Option<&str>, via: Option<Term>, label: &str| ProcessInfo {
+            pid: WORKER,
+            label: label.into(),
+            registered_name: registered.map(|r| crate::runtime::Atom::new(r).unwrap()),
+            via_name: via,
+            status: crate::runtime::process::Status::Waiting,
+            message_queue_len: 0,
+            links: vec![],
+            monitors: vec![],
+            monitored_by: vec![],
+            trap_exit: false,
+            parent: None,
+            restarts: 0,
+            memory: 0,
+            tables: 0,
+        };
+        let via = Term::Tuple(vec![atom("database_worker"), Term::Int(1)]);
+        assert_eq!(
+            lifeline_name(&info(None, Some(via), "Todo.DatabaseWorker")),
+            "Todo.DatabaseWorker 1"
+        );
+        assert_eq!(
+            lifeline_name(&info(Some("todo_cache"), None, "Todo.Cache")),
+            ":todo_cache"
+        );
+        assert_eq!(lifeline_name(&info(None, None, "Todo.Database")), "Todo.Database");
+    }
 }
