@@ -272,17 +272,20 @@ fn trace_show_at_80_columns_fits_every_row_and_names_the_lifelines() {
         panic!(
             "the diagram does not fit under its line on screen:
 {}",
-            rows.join("
-")
+            rows.join(
+                "
+"
+            )
         );
     };
     let end = rows.iter().rposition(|r| r == "iex(5)>").unwrap();
     let diagram = &rows[shown + 1..end];
-    let header: Vec<&String> = diagram
+    let header: Vec<&String> = diagram.iter().take_while(|r| !r.contains("CALL")).collect();
+    let header_text = header
         .iter()
-        .take_while(|r| !r.contains("CALL"))
-        .collect();
-    let header_text = header.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("\n");
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         header_text.starts_with("shell")
             && header_text.contains(":todo_process_registry")
@@ -303,6 +306,10 @@ fn trace_show_at_80_columns_fits_every_row_and_names_the_lifelines() {
             diagram.join("\n")
         );
     }
-    assert!(messages.iter().any(|r| r.contains("CALL {:entries, ~D[2023-12-19]}")));
+    assert!(
+        messages
+            .iter()
+            .any(|r| r.contains("CALL {:entries, ~D[2023-12-19]}"))
+    );
     t.exit();
 }

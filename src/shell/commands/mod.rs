@@ -18,8 +18,8 @@ use self::args::Invocation;
 use super::ast::Command;
 use super::context::{Eval, R};
 
-pub use self::session::help;
 pub use self::observe::ps_table;
+pub use self::session::help;
 pub use self::trace::{mermaid, record as record_trace, sequence_diagram};
 /// Re-exported for the session, which tells a printed-only result by it.
 pub use super::context::silent;

@@ -337,7 +337,12 @@ mod tests {
         ]);
         vec![
             process(100, "IEx.Evaluator", None, None),
-            process(108, "Todo.ServerSupervisor", Some("todo_server_supervisor"), None),
+            process(
+                108,
+                "Todo.ServerSupervisor",
+                Some("todo_server_supervisor"),
+                None,
+            ),
             process(110, "Todo.Server", None, Some(bob)),
         ]
     }
@@ -349,11 +354,17 @@ mod tests {
             assert!(row.chars().count() <= 80, "{row}");
         }
         let rows: Vec<&str> = text.lines().collect();
-        assert!(rows[0].starts_with("PID") && rows[0].ends_with("RESTARTS"), "{text}");
+        assert!(
+            rows[0].starts_with("PID") && rows[0].ends_with("RESTARTS"),
+            "{text}"
+        );
         assert!(rows[1].ends_with(" 1 (shell)"), "{text}");
         assert!(rows[3].contains("{:todo_server, \"B…"), "{text}");
         assert!(rows[2].contains("Todo.ServerSuper…"), "{text}");
-        assert!(rows[3].contains('…') && rows[3].ends_with(" 3 waiting        1"), "{text}");
+        assert!(
+            rows[3].contains('…') && rows[3].ends_with(" 3 waiting        1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -169,8 +169,9 @@ pub fn sequence_diagram(
     let n = cols.len();
     let gap = match width {
         None => WIDEST_GAP,
-        Some(w) => (w.saturating_sub(TEXT_COLUMNS + 2) / (n - 1).max(1))
-            .clamp(NARROWEST_GAP, WIDEST_GAP),
+        Some(w) => {
+            (w.saturating_sub(TEXT_COLUMNS + 2) / (n - 1).max(1)).clamp(NARROWEST_GAP, WIDEST_GAP)
+        }
     };
     let mut rows = header(&labels(&cols, names, shell), gap, width);
     // The lifelines, then a space, then the message's text.
@@ -185,7 +186,11 @@ pub fn sequence_diagram(
         let (lo, hi) = (from.min(to) * gap, from.max(to) * gap);
         if from == to {
             // Beside its lifeline, on the left of the last one so the text keeps its space.
-            let beside = if from + 1 == n && n > 1 { lo - 1 } else { lo + 1 };
+            let beside = if from + 1 == n && n > 1 {
+                lo - 1
+            } else {
+                lo + 1
+            };
             line[beside] = '↺';
         } else {
             for ch in &mut line[lo + 1..hi] {
@@ -331,13 +336,33 @@ mod tests {
         let events = vec![
             event(SHELL, REGISTRY, Call, whereis()),
             event(REGISTRY, SHELL, Reply, atom("undefined")),
-            event(SHELL, CACHE, Call, Term::Tuple(vec![atom("server_process"), Term::str("Bob's list")])),
+            event(
+                SHELL,
+                CACHE,
+                Call,
+                Term::Tuple(vec![atom("server_process"), Term::str("Bob's list")]),
+            ),
             event(CACHE, REGISTRY, Call, whereis()),
             event(REGISTRY, CACHE, Reply, atom("undefined")),
-            event(CACHE, SUPERVISOR, Call, Term::Tuple(vec![atom("start_child"), atom("spec")])),
-            event(SERVER, REGISTRY, Call, Term::Tuple(vec![atom("register_name"), bob(), Term::Pid(SERVER)])),
+            event(
+                CACHE,
+                SUPERVISOR,
+                Call,
+                Term::Tuple(vec![atom("start_child"), atom("spec")]),
+            ),
+            event(
+                SERVER,
+                REGISTRY,
+                Call,
+                Term::Tuple(vec![atom("register_name"), bob(), Term::Pid(SERVER)]),
+            ),
             event(REGISTRY, SERVER, Reply, atom("yes")),
-            event(SERVER, WORKER, Call, Term::Tuple(vec![atom("get"), Term::str("Bob's list")])),
+            event(
+                SERVER,
+                WORKER,
+                Call,
+                Term::Tuple(vec![atom("get"), Term::str("Bob's list")]),
+            ),
             event(SUPERVISOR, CACHE, Reply, Term::ok_tuple(SERVER)),
             event(WORKER, SERVER, Reply, Term::nil()),
             event(CACHE, SHELL, Reply, Term::Pid(SERVER)),
@@ -385,10 +410,7 @@ mod tests {
 
     /// The rows above the first message.
     fn header_rows(drawn: &str) -> usize {
-        rows(drawn)
-            .iter()
-            .position(|r| r.contains("CALL"))
-            .unwrap()
+        rows(drawn).iter().position(|r| r.contains("CALL")).unwrap()
     }
 
     #[test]
@@ -402,7 +424,11 @@ mod tests {
         assert!(register.ends_with('…'), "{register}");
         assert_eq!(register.chars().count(), 80);
         assert!(rows(&drawn).iter().any(|r| r.ends_with(" REPLY :yes")));
-        assert!(rows(&drawn).iter().any(|r| r.ends_with(" CALL {:get, \"Bob's list\"}")));
+        assert!(
+            rows(&drawn)
+                .iter()
+                .any(|r| r.ends_with(" CALL {:get, \"Bob's list\"}"))
+        );
     }
 
     #[test]
@@ -456,8 +482,15 @@ sequenceDiagram
     fn at_a_narrow_width_labels_are_cut_too_and_rows_still_fit() {
         let (events, names) = bobs_list();
         let drawn = sequence_diagram(&events, &names, SHELL, Some(40));
-        assert!(rows(&drawn).iter().all(|r| r.chars().count() <= 40), "{drawn}");
-        assert!(rows(&drawn)[..header_rows(&drawn)].join("").contains(":todo_proc…"));
+        assert!(
+            rows(&drawn).iter().all(|r| r.chars().count() <= 40),
+            "{drawn}"
+        );
+        assert!(
+            rows(&drawn)[..header_rows(&drawn)]
+                .join("")
+                .contains(":todo_proc…")
+        );
     }
 
     #[test]
@@ -478,7 +511,11 @@ sequenceDiagram
         let cols = participants(&events);
         assert_eq!(
             labels(&cols, &names, SHELL),
-            ["Todo.Server #PID<0.110.0>", "Todo.Server #PID<0.105.0>", "outside"]
+            [
+                "Todo.Server #PID<0.110.0>",
+                "Todo.Server #PID<0.105.0>",
+                "outside"
+            ]
         );
     }
 
@@ -509,6 +546,9 @@ sequenceDiagram
             lifeline_name(&info(Some("todo_cache"), None, "Todo.Cache")),
             ":todo_cache"
         );
-        assert_eq!(lifeline_name(&info(None, None, "Todo.Database")), "Todo.Database");
+        assert_eq!(
+            lifeline_name(&info(None, None, "Todo.Database")),
+            "Todo.Database"
+        );
     }
 }
