@@ -270,12 +270,8 @@ fn trace_show_at_80_columns_fits_every_row_and_names_the_lifelines() {
         .position(|r| r.starts_with("iex(4)> trace show"))
     else {
         panic!(
-            "the diagram does not fit under its line on screen:
-{}",
-            rows.join(
-                "
-"
-            )
+            "the diagram does not fit under its line on screen:\n{}",
+            rows.join("\n")
         );
     };
     let end = rows.iter().rposition(|r| r == "iex(5)>").unwrap();
