@@ -325,44 +325,36 @@ mod tests {
         })
     }
 
+    /// `{:tag, args…}`, the shape of most requests.
+    fn request(tag: &'static str, args: impl IntoIterator<Item = Term>) -> Term {
+        Term::Tuple([atom(tag)].into_iter().chain(args).collect())
+    }
+
     fn bob() -> Term {
-        Term::Tuple(vec![atom("todo_server"), Term::str("Bob's list")])
+        request("todo_server", [Term::str("Bob's list")])
     }
 
     /// What `server_process "Bob's list"` and `entries` of it send, as recorded in a session.
     fn bobs_list() -> (Vec<Arc<TraceEvent>>, HashMap<Pid, String>) {
         use TraceKind::{Call, Reply};
-        let whereis = || Term::Tuple(vec![atom("whereis_name"), bob()]);
+        let whereis = || request("whereis_name", [bob()]);
+        let list = || Term::str("Bob's list");
+        let register = request("register_name", [bob(), Term::Pid(SERVER)]);
         let events = vec![
             event(SHELL, REGISTRY, Call, whereis()),
             event(REGISTRY, SHELL, Reply, atom("undefined")),
-            event(
-                SHELL,
-                CACHE,
-                Call,
-                Term::Tuple(vec![atom("server_process"), Term::str("Bob's list")]),
-            ),
+            event(SHELL, CACHE, Call, request("server_process", [list()])),
             event(CACHE, REGISTRY, Call, whereis()),
             event(REGISTRY, CACHE, Reply, atom("undefined")),
             event(
                 CACHE,
                 SUPERVISOR,
                 Call,
-                Term::Tuple(vec![atom("start_child"), atom("spec")]),
+                request("start_child", [atom("spec")]),
             ),
-            event(
-                SERVER,
-                REGISTRY,
-                Call,
-                Term::Tuple(vec![atom("register_name"), bob(), Term::Pid(SERVER)]),
-            ),
+            event(SERVER, REGISTRY, Call, register),
             event(REGISTRY, SERVER, Reply, atom("yes")),
-            event(
-                SERVER,
-                WORKER,
-                Call,
-                Term::Tuple(vec![atom("get"), Term::str("Bob's list")]),
-            ),
+            event(SERVER, WORKER, Call, request("get", [list()])),
             event(SUPERVISOR, CACHE, Reply, Term::ok_tuple(SERVER)),
             event(WORKER, SERVER, Reply, Term::nil()),
             event(CACHE, SHELL, Reply, Term::Pid(SERVER)),
