@@ -258,3 +258,64 @@ fn a_shell_crash_while_typing_replaces_the_prompt_with_iex_1() {
         t.exit();
     }
 }
+
+#[test]
+fn trace_show_at_80_columns_fits_every_row_and_names_the_lifelines() {
+    let mut t = Term::start("trace-width", 80, 24, &[], false);
+    t.line("trace on");
+    t.wait_prompt(2);
+    t.line("server_process \"Bob's list\"");
+    t.wait_prompt(3);
+    t.line("Todo.Server.entries(Todo.Cache.server_process(\"Bob's list\"), ~D[2023-12-19])");
+    t.wait_prompt(4);
+    t.line("trace show");
+    t.wait_prompt(5);
+    // Physical rows, as a person sees them: a diagram row longer than 80 columns would run
+    // onto the next row and leave a piece of itself there, without a lifeline at its start.
+    let rows = t.physical_rows();
+    // A diagram that wraps takes two or three rows per message and pushes its own first
+    // rows, and the line that asked for it, off the 24 rows of the screen.
+    let Some(shown) = rows
+        .iter()
+        .position(|r| r.starts_with("iex(4)> trace show"))
+    else {
+        panic!(
+            "the diagram does not fit under its line on screen:\n{}",
+            rows.join("\n")
+        );
+    };
+    let end = rows.iter().rposition(|r| r == "iex(5)>").unwrap();
+    let diagram = &rows[shown + 1..end];
+    let header: Vec<&String> = diagram.iter().take_while(|r| !r.contains("CALL")).collect();
+    let header_text = header
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        header_text.starts_with("shell")
+            && header_text.contains(":todo_process_registry")
+            && header_text.contains(":todo_cache"),
+        "the lifelines are named:\n{}",
+        diagram.join("\n")
+    );
+    let messages = &diagram[header.len()..];
+    assert!(
+        messages.len() >= 10,
+        "the messages below the header:\n{}",
+        diagram.join("\n")
+    );
+    for row in messages {
+        assert!(
+            row.starts_with('│') && row.chars().count() <= 80,
+            "a diagram row that wrapped:\n{}",
+            diagram.join("\n")
+        );
+    }
+    assert!(
+        messages
+            .iter()
+            .any(|r| r.contains("CALL {:entries, ~D[2023-12-19]}"))
+    );
+    t.exit();
+}

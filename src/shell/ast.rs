@@ -215,6 +215,10 @@ const FLOOD_FLAGS: &[FlagSpec] = &[
         takes_value: true,
     },
 ];
+const TRACE_FLAGS: &[FlagSpec] = &[FlagSpec {
+    name: "wide",
+    takes_value: false,
+}];
 const TRACE_CHOICES: &[&str] = &["on", "off", "show", "mermaid"];
 const REPORT_CHOICES: &[&str] = &["short", "iex", "sasl"];
 
@@ -245,8 +249,9 @@ commands! {
     Ps "ps" (0, 0) PS_FLAGS, None, "ps [--sort mailbox]", "lists the processes";
     Tree "tree" (0, 0) NO_FLAGS, None, "tree", "draws the supervision tree";
     State "state" (1, 1) NO_FLAGS, None, "state PID", "the state of a GenServer (:sys.get_state)";
-    Trace "trace" (1, 64) NO_FLAGS, Some(TRACE_CHOICES), "trace on|off|show|mermaid [PID…]",
-        "records and shows the messages between processes";
+    Trace "trace" (1, 64) TRACE_FLAGS, Some(TRACE_CHOICES),
+        "trace on|off|show|mermaid [PID…] [--wide]",
+        "records and shows the messages between processes (--wide: not cut to the terminal)";
     Start "start" (0, 0) START_FLAGS, None,
         "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--no-batch] [--slow-db MS] [--no-fsync]",
         "starts the to-do system";

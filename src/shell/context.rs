@@ -6,9 +6,11 @@
 //! on it without importing each other.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::runtime::events::TraceEvent;
 use crate::runtime::{
     Atom, CallError, Date, Dest, Envelope, ExitReason, Node, Pid, Process, Ref, StartError, Term,
     atom,
@@ -32,26 +34,48 @@ pub struct Env {
     pub aliases: HashMap<String, String>,
 }
 
+/// The messages `trace on` recorded, and the name each process had when it was first seen in
+/// them: by the time `trace show` draws, a traced process may be gone and its name with it.
+#[derive(Clone, Default, Debug)]
+pub struct TraceLog {
+    pub events: Vec<Arc<TraceEvent>>,
+    pub names: HashMap<Pid, String>,
+}
+
 /// What the shell keeps across lines: the node, the to-do system's configuration and top
-/// supervisor, the report level, the recorded trace, the results for `v/1`.
+/// supervisor, the report level, the recorded trace, the results for `v/1`, the width of the
+/// terminal the next output goes to.
 pub struct Ctx {
     pub node: Node,
     pub config: Mutex<Arc<Config>>,
     /// The booted (unlinked) to-do tree, if one is running.
     pub system: Mutex<Option<Pid>>,
     pub level: Mutex<Level>,
-    pub trace: Mutex<Vec<Arc<crate::runtime::events::TraceEvent>>>,
+    pub trace: Mutex<TraceLog>,
     pub history: Mutex<Vec<String>>,
     pub results: Mutex<Vec<Term>>,
     pub color: bool,
     /// Exit signals the shell sends, delivered once the line's result is printed, so that
     /// `kill registry` prints `true` before the restarts it causes, every time.
     pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
+    /// The terminal's columns, 0 for no limit. Only the REPL sets it, before each line, so
+    /// piped input, `run` and `check` print whole lines and their transcripts do not depend on
+    /// the terminal they happen to run in.
+    pub width: AtomicUsize,
 }
 
 impl Ctx {
     pub fn config(&self) -> Arc<Config> {
         self.config.lock().unwrap().clone()
+    }
+
+    /// The columns tables and diagrams must fit in, or `None` for no limit.
+    pub fn width(&self) -> Option<usize> {
+        Some(self.width.load(Ordering::Relaxed)).filter(|w| *w > 0)
+    }
+
+    pub fn set_width(&self, columns: Option<usize>) {
+        self.width.store(columns.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.

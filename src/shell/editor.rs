@@ -79,8 +79,9 @@ impl Completer for ShellHelper {
     }
 }
 
-/// Completion candidates for the word before `pos`: `Module.fun` after a module and a dot,
-/// modules, commands, variables, `:names` and `"list names"` otherwise.
+/// Completion candidates for the word before `pos`: the command's flags after `--`,
+/// `Module.fun` after a module and a dot, modules, commands, variables, `:names` and
+/// `"list names"` otherwise.
 pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<Pair>) {
     let before = &line[..pos];
     let start = before
@@ -95,6 +96,21 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<Pair>) {
         replacement: s,
     };
     let mut out: Vec<Pair> = vec![];
+    let command = line
+        .split_whitespace()
+        .next()
+        .and_then(CommandName::from_word);
+    if let (true, Some(cmd)) = (before[..start].ends_with("--"), command) {
+        // A flag of the command on the line, from the same table the parser checks.
+        out.extend(
+            cmd.signature()
+                .flags
+                .iter()
+                .filter(|f| f.name.starts_with(word))
+                .map(|f| pair(format!("--{}", f.name))),
+        );
+        return (start - 2, out);
+    }
     if let Some(list) = word.strip_prefix('"') {
         out.extend(
             known
@@ -494,6 +510,7 @@ pub async fn repl(mut session: Session, color: bool) {
                     if matches!(text.trim(), "exit" | "exit()") {
                         break;
                     }
+                    session.set_width(Some(terminal_columns()));
                     screen.print(session.eval(&text).await);
                     // The line's immediate consequences (a restart and its `Starting …`
                     // lines, the shell's own crash and its new prompt number) come before
@@ -910,5 +927,8 @@ mod tests {
         assert!(names("kill bobs").contains(&"bobs_list".to_string()));
         assert_eq!(names("whereis :todo_c"), [":todo_cache"]);
         assert_eq!(names("entries \"Bo"), ["\"Bob's list\""]);
+        assert_eq!(names("trace show --w"), ["--wide"]);
+        assert_eq!(complete("trace show --", 13, &known).0, 11);
+        assert!(names("ps --").contains(&"--sort".to_string()));
     }
 }

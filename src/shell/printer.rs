@@ -27,6 +27,19 @@ pub const LIMIT: usize = 50;
 /// Deeper terms print `...` (the terms of the shell are far shallower; this bounds recursion).
 const MAX_DEPTH: usize = 256;
 
+/// `text` in at most `columns` chars: when it is longer, cut with `…` as its last char, so a
+/// reader sees that something is missing. Chars stand for columns: the shell's tables and
+/// diagrams hold escaped terms and box-drawing characters, one column each.
+pub fn cut(text: &str, columns: usize) -> String {
+    if text.chars().count() <= columns {
+        return text.to_string();
+    }
+    match columns {
+        0 => String::new(),
+        n => text.chars().take(n - 1).chain(['…']).collect(),
+    }
+}
+
 /// Output style.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Style {

@@ -106,11 +106,12 @@ impl Session {
             config: Mutex::new(Arc::new(opts.config.clone())),
             system: Mutex::new(None),
             level: Mutex::new(opts.level),
-            trace: Mutex::new(vec![]),
+            trace: Mutex::new(Default::default()),
             history: Mutex::new(vec![]),
             results: Mutex::new(vec![]),
             color: opts.color,
             deferred: Mutex::new(vec![]),
+            width: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {
@@ -138,6 +139,11 @@ impl Session {
 
     pub fn shell_pid(&self) -> Pid {
         self.shell
+    }
+
+    /// The terminal's columns that what the next lines print must fit in (`None`: no limit).
+    pub fn set_width(&self, columns: Option<usize>) {
+        self.ctx.set_width(columns);
     }
 
     /// A handle a Ctrl-C handler uses to cancel the evaluation in progress.
@@ -281,7 +287,7 @@ impl Session {
 
     fn handle(&mut self, event: Event) -> Vec<String> {
         if let Event::Trace(t) = &event {
-            self.ctx.trace.lock().unwrap().push(t.clone());
+            commands::record_trace(&self.ctx, t);
         }
         if let Event::Exited { pid, reason, .. } = &event
             && *pid == self.shell

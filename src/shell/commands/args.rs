@@ -114,7 +114,9 @@ pub enum Invocation<'c> {
     },
     Trace {
         action: TraceAction,
-        pids: &'c [Arg],
+        pids: Vec<&'c Arg>,
+        /// `--wide`: the diagram as wide as it takes, nothing cut to the terminal's width.
+        wide: bool,
     },
     Start(StartFlags),
     Stop,
@@ -161,8 +163,8 @@ impl<'c> Invocation<'c> {
             .iter()
             .filter(|a| !matches!(a.kind, ArgKind::Flag { .. }))
             .collect();
-        // The arguments after the first, for the commands that take no flags (`info`, `trace`),
-        // where positional and given arguments are the same list.
+        // The arguments after the first, for `info`, which takes no flags, so that its
+        // positional and given arguments are the same list.
         let rest = |from: usize| -> &'c [Arg] { cmd.args.get(from..).unwrap_or(&[]) };
         let flag = |name: &str| {
             cmd.args.iter().find_map(|a| match &a.kind {
@@ -224,9 +226,10 @@ impl<'c> Invocation<'c> {
                     ArgKind::Word(w) if w == "off" => TraceAction::Off,
                     ArgKind::Word(w) if w == "show" => TraceAction::Show,
                     ArgKind::Word(_) => TraceAction::Mermaid,
-                    _ => return Err(arg_error("trace on|off|show|mermaid [PID…]")),
+                    _ => return Err(usage()),
                 },
-                pids: rest(1),
+                pids: positional[1..].to_vec(),
+                wide: flag("wide").is_some(),
             },
             (C::Start, []) => I::Start(StartFlags {
                 flat: flag("flat").is_some(),

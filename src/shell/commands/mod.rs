@@ -18,8 +18,9 @@ use self::args::Invocation;
 use super::ast::Command;
 use super::context::{Eval, R};
 
+pub use self::observe::ps_table;
 pub use self::session::help;
-pub use self::trace::{mermaid, sequence_diagram};
+pub use self::trace::{mermaid, record as record_trace, sequence_diagram};
 /// Re-exported for the session, which tells a printed-only result by it.
 pub use super::context::silent;
 
@@ -48,7 +49,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Ps { by_mailbox } => observe::ps(ev, by_mailbox),
         I::Tree => observe::tree(ev).await,
         I::State { target } => observe::state(ev, target).await,
-        I::Trace { action, pids } => trace::trace(ev, action, pids).await,
+        I::Trace { action, pids, wide } => trace::trace(ev, action, &pids, wide).await,
         I::FloodDatabase { n } => load::flood_database(ev, n).await,
         I::Flood {
             target,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::runtime::process::Status;
+use crate::runtime::process::{ProcessInfo, Status};
 use crate::runtime::supervisor::{self, ChildKind};
 use crate::runtime::term::BoxFuture;
 use crate::runtime::{Atom, Dest, Pid, Term};
@@ -13,6 +13,7 @@ use super::args::{Target, target, value};
 use crate::shell::ast::{Arg, ArgKind};
 use crate::shell::builtins;
 use crate::shell::context::{Eval, R, silent};
+use crate::shell::printer::cut;
 
 /// `whereis TARGET`: the pid, or `nil`.
 pub async fn whereis(ev: &mut Eval<'_>, t: Target<'_>) -> R {
@@ -83,34 +84,120 @@ fn ps_text(ev: &Eval<'_>, by_mailbox: bool) -> String {
                 .then(a.pid.cmp(&b.pid))
         });
     }
-    let mut out = format!(
-        "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}\n",
-        "PID", "MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"
-    );
-    for i in rows {
-        let name = i
-            .registered_name
-            .map(|a| Term::Atom(a).to_string())
-            .or(i.via_name.map(|v| v.to_string()))
-            .unwrap_or_default();
-        let status = match i.status {
-            Status::Running => "running",
-            Status::Waiting => "waiting",
-            Status::Sleeping => "sleeping",
-        };
-        let me = if i.pid == ev.p.pid() { " (shell)" } else { "" };
-        let _ = writeln!(
-            out,
-            "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}{me}",
-            i.pid.to_string(),
-            i.label,
-            name,
-            i.message_queue_len,
-            status,
-            i.restarts
-        );
+    ps_table(&rows, ev.p.pid(), ev.ctx.width())
+}
+
+/// The columns of `ps`: title, width when there is room, and whether it is a number (right
+/// aligned, never cut). MODULE and NAME are the ones that shrink at a narrow width.
+const PS_COLUMNS: [(&str, usize, bool); 6] = [
+    ("PID", 16, false),
+    ("MODULE", 26, false),
+    ("NAME", 40, false),
+    ("MSGQ", 8, true),
+    ("STATUS", 8, false),
+    ("RESTARTS", 8, true),
+];
+const MODULE: usize = 1;
+const NAME: usize = 2;
+/// MODULE and NAME are never cut to fewer chars than this, whatever the width.
+const NARROWEST_TEXT: usize = 6;
+const SHELL_MARK: &str = " (shell)";
+
+/// The rows of `ps`, each at most `width` chars (`None`: the full columns, nothing cut).
+pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> String {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|i| {
+            let name = i
+                .registered_name
+                .map(|a| Term::Atom(a).to_string())
+                .or(i.via_name.as_ref().map(|v| v.to_string()))
+                .unwrap_or_default();
+            let status = match i.status {
+                Status::Running => "running",
+                Status::Waiting => "waiting",
+                Status::Sleeping => "sleeping",
+            };
+            [
+                i.pid.to_string(),
+                i.label.to_string(),
+                name,
+                i.message_queue_len.to_string(),
+                status.to_string(),
+                i.restarts.to_string(),
+            ]
+        })
+        .collect();
+    let squeezed = ps_widths(&cells, rows.iter().any(|i| i.pid == shell), width);
+    let widths = squeezed.unwrap_or(PS_COLUMNS.map(|c| c.1));
+    let line = |cells: [&str; 6], mark: &str| {
+        let mut out = String::new();
+        for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            // At the full widths a longer cell pushes the rest of its row right, as it always
+            // has; only squeezed columns cut their cells.
+            let text = match squeezed {
+                Some(_) => cut(cell, w),
+                None => cell.to_string(),
+            };
+            let sep = if k == 0 { "" } else { " " };
+            if PS_COLUMNS[k].2 {
+                let _ = write!(out, "{sep}{text:>w$}");
+            } else {
+                let _ = write!(out, "{sep}{text:<w$}");
+            }
+        }
+        out.push_str(mark);
+        match width {
+            Some(w) => cut(out.trim_end(), w),
+            None => out,
+        }
+    };
+    let mut out = line(PS_COLUMNS.map(|c| c.0), "");
+    out.push('\n');
+    for (i, c) in rows.iter().zip(&cells) {
+        let mark = if i.pid == shell { SHELL_MARK } else { "" };
+        out.push_str(&line(c.each_ref().map(String::as_str), mark));
+        out.push('\n');
     }
     out.trim_end().to_string()
+}
+
+/// The width of each column of `ps` when the full ones do not fit in `width`: the other
+/// columns as wide as their widest cell and MODULE and NAME sharing what is left, the
+/// narrower of the two whole when it takes no more than half. `None` when the full ones fit.
+fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> Option<[usize; 6]> {
+    let full = PS_COLUMNS.map(|c| c.1);
+    let mark = if with_shell { SHELL_MARK.len() } else { 0 };
+    let total = |w: &[usize; 6]| w.iter().sum::<usize>() + w.len() - 1 + mark;
+    let limit = width.filter(|&l| total(&full) > l)?;
+    let mut widths = [0; 6];
+    for (k, w) in widths.iter_mut().enumerate() {
+        *w = cells
+            .iter()
+            .map(|c| c[k].chars().count())
+            .chain([PS_COLUMNS[k].0.len()])
+            .max()
+            .unwrap_or(0);
+        if k == MODULE || k == NAME {
+            *w = (*w).min(full[k]);
+        }
+    }
+    let (module, name) = (widths[MODULE], widths[NAME]);
+    widths[MODULE] = 0;
+    widths[NAME] = 0;
+    let room = limit.saturating_sub(total(&widths));
+    let (module, name) = if module + name <= room {
+        (module, name)
+    } else if module <= room / 2 {
+        (module, room - module)
+    } else if name <= room / 2 {
+        (room - name, name)
+    } else {
+        (room / 2, room - room / 2)
+    };
+    widths[MODULE] = module.max(NARROWEST_TEXT);
+    widths[NAME] = name.max(NARROWEST_TEXT);
+    Some(widths)
 }
 
 /// The supervision tree, as `tree` prints it.
@@ -218,4 +305,81 @@ fn draw<'b>(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u64, label: &str, registered: Option<&str>, via: Option<Term>) -> ProcessInfo {
+        ProcessInfo {
+            pid: Pid(pid),
+            label: label.into(),
+            registered_name: registered.map(|r| Atom::new(r).unwrap()),
+            via_name: via,
+            status: Status::Waiting,
+            message_queue_len: 3,
+            links: vec![],
+            monitors: vec![],
+            monitored_by: vec![],
+            trap_exit: false,
+            parent: None,
+            restarts: 1,
+            memory: 0,
+            tables: 0,
+        }
+    }
+
+    fn table() -> Vec<ProcessInfo> {
+        let bob = Term::Tuple(vec![
+            Term::Atom(Atom::new("todo_server").unwrap()),
+            Term::str("Bob's list with a name long enough to be cut"),
+        ]);
+        vec![
+            process(100, "IEx.Evaluator", None, None),
+            process(
+                108,
+                "Todo.ServerSupervisor",
+                Some("todo_server_supervisor"),
+                None,
+            ),
+            process(110, "Todo.Server", None, Some(bob)),
+        ]
+    }
+
+    #[test]
+    fn at_80_columns_module_and_name_shrink_and_are_cut_with_an_ellipsis() {
+        let text = ps_table(&table(), Pid(100), Some(80));
+        for row in text.lines() {
+            assert!(row.chars().count() <= 80, "{row}");
+        }
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(
+            rows[0].starts_with("PID") && rows[0].ends_with("RESTARTS"),
+            "{text}"
+        );
+        assert!(rows[1].ends_with(" 1 (shell)"), "{text}");
+        assert!(rows[3].contains("{:todo_server, \"B…"), "{text}");
+        assert!(rows[2].contains("Todo.ServerSuper…"), "{text}");
+        assert!(
+            rows[3].contains('…') && rows[3].ends_with(" 3 waiting        1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn at_200_columns_and_unlimited_the_full_columns_are_kept() {
+        let unlimited = ps_table(&table(), Pid(100), None);
+        assert_eq!(ps_table(&table(), Pid(100), Some(200)), unlimited);
+        let rows: Vec<&str> = unlimited.lines().collect();
+        assert_eq!(
+            rows[0],
+            format!(
+                "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}",
+                "PID", "MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"
+            )
+        );
+        assert!(rows[3].contains("\"Bob's list with a name long enough to be cut\"}"));
+        assert!(!unlimited.contains('…'));
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::PErr;
 use super::expr::P;
-use super::lexer::{Kw, Op, Tok};
+use super::token::{Kw, Op, Tok};
 use crate::shell::ast::{
     AliasEntry, BinOp, Clause, Expr, ExprKind, Qualifier, Span, StrPart, UnOp,
 };

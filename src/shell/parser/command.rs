@@ -12,7 +12,8 @@ use nom::combinator::{opt, recognize};
 use nom::multi::many0;
 use nom::sequence::preceded;
 
-use super::lexer::{self, Tok};
+use super::lexer;
+use super::token::{self, Tok};
 use super::{P, PErr};
 use crate::runtime::Date;
 use crate::runtime::term::inspect_str;
@@ -81,7 +82,7 @@ pub(super) fn try_command(text: &str) -> CmdAttempt {
     c.skip_ws();
     let mut bind = None;
     let save = c;
-    if let Ok((_, var)) = lexer::ident(c.rest()) {
+    if let Ok((_, var)) = token::ident(c.rest()) {
         let var_span = c.advance(var.len());
         c.skip_ws();
         let r = c.rest();
@@ -97,7 +98,7 @@ pub(super) fn try_command(text: &str) -> CmdAttempt {
             c = save;
         }
     }
-    let Ok((_, word)) = lexer::ident(c.rest()) else {
+    let Ok((_, word)) = token::ident(c.rest()) else {
         return CmdAttempt::NotCommand;
     };
     let Some(name) = CommandName::from_word(word) else {
@@ -184,17 +185,17 @@ fn flag(i: &str) -> R<'_, RawArg<'_>> {
 
 fn value_token(i: &str) -> R<'_, RawArg<'_>> {
     alt((
-        lexer::pid_literal.map(|(a, b, c)| RawArg::Pid(a, b, c)),
+        token::pid_literal.map(|(a, b, c)| RawArg::Pid(a, b, c)),
         plain_date.map(RawArg::Date),
-        recognize((opt(char('-')), lexer::float_text)).map(RawArg::Float),
-        recognize((opt(char('-')), lexer::dec_digits)).map(RawArg::Int),
-        preceded(char(':'), lexer::ident).map(RawArg::Atom),
+        recognize((opt(char('-')), token::float_text)).map(RawArg::Float),
+        recognize((opt(char('-')), token::dec_digits)).map(RawArg::Int),
+        preceded(char(':'), token::ident).map(RawArg::Atom),
         recognize((
-            lexer::alias_segment,
-            many0((char('.'), lexer::alias_segment)),
+            token::alias_segment,
+            many0((char('.'), token::alias_segment)),
         ))
         .map(RawArg::Word),
-        lexer::ident.map(RawArg::Word),
+        token::ident.map(RawArg::Word),
     ))
     .parse(i)
 }
@@ -305,7 +306,7 @@ fn convert_arg(raw: RawArg<'_>, span: Span) -> Result<ArgKind, PErr> {
             }
         }
         RawArg::Pid(a, b, c) => ArgKind::Pid(
-            lexer::make_pid(a, b, c)
+            token::make_pid(a, b, c)
                 .ok_or_else(|| PErr::new(span, "only local pids #PID<0.N.0> exist in this node"))?,
         ),
         RawArg::Date(t) => ArgKind::Date(Date::parse(t).ok_or_else(|| {

@@ -4,7 +4,7 @@
 //! block forms (`fn`, `case`, `receive`, `if`, `for`, `alias`) are in the sibling `block`.
 
 use super::block::{BlockCtx, validate_pattern};
-use super::lexer::{Kw, Op, Tok, Token};
+use super::token::{Kw, Op, Tok, Token};
 use super::{MAX_DEPTH, PErr};
 use crate::runtime::term::{inspect_atom, inspect_str};
 use crate::shell::ast::{BinOp, Expr, ExprKind, Span, StrPart, UnOp};

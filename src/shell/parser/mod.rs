@@ -46,13 +46,14 @@ mod block;
 mod command;
 mod expr;
 mod lexer;
+mod token;
 
 use std::fmt;
 
 use self::block::BlockCtx;
 use self::command::{CmdAttempt, try_command};
 use self::expr::P;
-use self::lexer::{Kw, Op, Tok, Token};
+use self::token::{Kw, Op, Tok, Token};
 use crate::runtime::term::inspect_str;
 use crate::shell::ast::{CommandName, ExprKind, Line, Span};
 use crate::shell::suggest::{Near, closest};
@@ -400,13 +401,13 @@ fn hint_near_miss(mut e: PErr, text: &str) -> PErr {
         return e;
     }
     let mut rest = text.trim_start();
-    if let Ok((after, _)) = lexer::ident(rest) {
+    if let Ok((after, _)) = token::ident(rest) {
         let after = after.trim_start();
         if after.starts_with('=') && !after.starts_with("==") {
             rest = after.get(1..).unwrap_or("").trim_start();
         }
     }
-    if let Ok((_, word)) = lexer::ident(rest)
+    if let Ok((_, word)) = token::ident(rest)
         && Kw::from_word(word).is_none()
         && let Some(cmd) = suggest_command(word)
     {

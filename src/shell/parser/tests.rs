@@ -536,6 +536,7 @@ fn commands() {
         ("trace on", "(cmd trace on)"),
         ("trace off", "(cmd trace off)"),
         ("trace show", "(cmd trace show)"),
+        ("trace show --wide", "(cmd trace show --wide)"),
         (
             "trace mermaid #PID<0.1.0> #PID<0.2.0>",
             "(cmd trace mermaid #PID<0.1.0> #PID<0.2.0>)",
