@@ -42,6 +42,10 @@ struct Cli {
     /// Write without fsync (like the book's File.write!): faster, not durable on power loss.
     #[arg(long, global = true)]
     no_fsync: bool,
+    /// Records the session to FILE as a transcript that `check` reads (the REPL, piped input,
+    /// and `run`, including the live part after `--until`).
+    #[arg(long, global = true, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -192,6 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("persist"));
             let session = Session::start(options(persist, color)).await;
+            start_recording(&session, &cli.record);
             if std::io::stdin().is_terminal() {
                 editor::repl(session, color).await;
             } else {
@@ -242,6 +247,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// Starts `--record FILE`. A file that cannot be created is one error line, and the shell
+/// carries on without a recording.
+fn start_recording(session: &Session, file: &Option<PathBuf>) {
+    if let Some(file) = file
+        && let Err(e) = session.ctx.recording.start(file)
+    {
+        eprintln!("otplab: {e}");
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Ctx {
     /// Exit signals the shell sends, delivered once the line's result is printed, so that
     /// `kill registry` prints `true` before the restarts it causes, every time.
     pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
+    /// The session's recording (`--record FILE`, `record FILE`), written by the front end.
+    pub recording: super::record::Recording,
 }
 
 impl Ctx {

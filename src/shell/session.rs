@@ -111,6 +111,7 @@ impl Session {
             results: Mutex::new(vec![]),
             color: opts.color,
             deferred: Mutex::new(vec![]),
+            recording: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {
