@@ -3,12 +3,14 @@
 //! person saw them. Each line is written to the file by its own write call the moment it is
 //! printed, with no buffer held in the process between lines, so a crash, a Ctrl-C or a
 //! SIGKILL of the shell loses nothing that was already on the screen. Colours are stripped:
-//! a recording is compared as text.
+//! a recording is compared as text. Also the bounded read of a transcript for `check`.
 
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use super::script::{MAX_TRANSCRIPT_BYTES, TranscriptError};
 
 /// A recording file being written.
 pub struct Recorder {
@@ -109,6 +111,32 @@ impl Recording {
         }
         self.lines(&prompted(n, text))
     }
+}
+
+/// The bytes of a transcript or a recording. A file over [`MAX_TRANSCRIPT_BYTES`] is refused
+/// by its size before it is read, and the read itself stops past the limit, for a file whose
+/// size says nothing (a pipe, a device, a file still growing).
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, TranscriptError> {
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| TranscriptError::Unreadable(e.to_string());
+    let file = File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if meta.is_dir() {
+        return Err(TranscriptError::Unreadable("a folder, not a file".into()));
+    }
+    if meta.len() > MAX_TRANSCRIPT_BYTES {
+        return Err(TranscriptError::TooLarge { len: meta.len() });
+    }
+    let mut bytes = vec![];
+    file.take(MAX_TRANSCRIPT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_TRANSCRIPT_BYTES {
+        return Err(TranscriptError::TooLarge {
+            len: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
 }
 
 /// An input as its prompt lines.
