@@ -177,7 +177,7 @@ fn a_sigkill_mid_session_loses_no_line_printed_before_it() {
         }
     });
     let mut seen: Vec<String> = vec![];
-    let mut wait_for = |seen: &mut Vec<String>, wanted: &str| {
+    let wait_for = |seen: &mut Vec<String>, wanted: &str| {
         let start = Instant::now();
         while !seen.iter().any(|l| l == wanted) {
             let left = PATIENCE.saturating_sub(start.elapsed());

@@ -164,16 +164,14 @@ pub fn strip_ansi(line: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            // A CSI sequence ends with its final byte, in `@`..=`~`.
-            Some('[') => {
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
+        // A CSI sequence ends with its final byte, in `@`..=`~`; another escape is two
+        // characters, both dropped.
+        if chars.next() == Some('[') {
+            for d in chars.by_ref() {
+                if ('@'..='~').contains(&d) {
+                    break;
                 }
             }
-            Some(_) | None => {}
         }
     }
     out
