@@ -24,7 +24,8 @@ use tokio::sync::mpsc;
 use super::ast::CommandName;
 use super::builtins::MODULES;
 use super::parser::{self, Completeness};
-use super::record::{Recording, prompted};
+use super::record::Recording;
+use super::script::prompted;
 use super::session::{Session, banner};
 use super::system::WELL_KNOWN;
 

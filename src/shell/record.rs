@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::script::{MAX_TRANSCRIPT_BYTES, TranscriptError};
+use super::script::{MAX_TRANSCRIPT_BYTES, TranscriptError, prompted};
 
 /// A recording file being written.
 pub struct Recorder {
@@ -139,21 +139,6 @@ pub fn read_bounded(path: &Path) -> Result<Vec<u8>, TranscriptError> {
     Ok(bytes)
 }
 
-/// An input as its prompt lines.
-pub fn prompted(n: u32, text: &str) -> Vec<String> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let l = crate::runtime::term::escape_text(l);
-            if i == 0 {
-                format!("iex({n})> {l}")
-            } else {
-                format!("...({n})> {l}")
-            }
-        })
-        .collect()
-}
-
 /// The text of a line without its terminal escape sequences: CSI sequences (colours,
 /// `ESC [ … m`), and two-character escapes.
 pub fn strip_ansi(line: &str) -> String {
@@ -187,14 +172,6 @@ mod tests {
         assert_eq!(strip_ansi("\u{1b}[38;5;2mé🙂\u{1b}[39m"), "é🙂");
         assert_eq!(strip_ansi("plain"), "plain");
         assert_eq!(strip_ansi("cut \u{1b}[3"), "cut ");
-    }
-
-    #[test]
-    fn inputs_are_recorded_with_numbered_prompts() {
-        assert_eq!(
-            prompted(3, "a |>\nb"),
-            vec!["iex(3)> a |>".to_string(), "...(3)> b".to_string()]
-        );
     }
 
     #[test]

@@ -157,18 +157,26 @@ fn dedent(line: &str, indent: usize) -> &str {
     &line[blanks.min(indent)..]
 }
 
+/// An input as its prompt lines, as the REPL shows and records them.
+pub fn prompted(n: u32, text: &str) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = crate::runtime::term::escape_text(l);
+            if i == 0 {
+                format!("iex({n})> {l}")
+            } else {
+                format!("...({n})> {l}")
+            }
+        })
+        .collect()
+}
+
 /// Renders steps and their actual output as a transcript, as `otplab run` prints it.
 pub fn render(steps: &[(String, Vec<String>)]) -> String {
     let mut out = String::new();
     for (n, (input, output)) in (1..).zip(steps) {
-        for (i, line) in input.lines().enumerate() {
-            if i == 0 {
-                let _ = writeln!(out, "iex({n})> {line}");
-            } else {
-                let _ = writeln!(out, "...({n})> {line}");
-            }
-        }
-        for line in output {
+        for line in prompted(n, input).iter().chain(output) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -442,8 +450,10 @@ pub fn compare_recording(script: &[Step], recording: &[Step]) -> Result<(), Mism
             return Err(mismatch(n, step, Why::Ended, step.expected.clone(), vec![]));
         };
         if !same_input(&step.input, &done.input) {
-            let prompted = |input: &str| super::record::prompted(n as u32, input);
-            let (expected, actual) = (prompted(&step.input), prompted(&done.input));
+            let (expected, actual) = (
+                prompted(n as u32, &step.input),
+                prompted(n as u32, &done.input),
+            );
             return Err(mismatch(n, step, Why::Input, expected, actual));
         }
         let got = trimmed(&done.expected);
@@ -783,6 +793,14 @@ mod tests {
         ]];
         let m = compare(&steps, &wrong).unwrap_err();
         assert_eq!(m.line, 1);
+    }
+
+    #[test]
+    fn inputs_have_numbered_prompts() {
+        assert_eq!(
+            prompted(3, "a |>\nb"),
+            vec!["iex(3)> a |>".to_string(), "...(3)> b".to_string()]
+        );
     }
 
     #[test]
