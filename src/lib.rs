@@ -40,7 +40,8 @@
 //!   arguments in `args`, one file per group of commands); `session` (the shell process,
 //!   bindings, events turned into lines); `editor` (rustyline, piped input, replay).
 //!   `printer` (iex's inspect with colour), `report` (crash and restart reports) and `script`
-//!   (the transcript format of `run` and `check`, and `check`'s report) are pure.
+//!   (the transcript format of `run` and `check`, the step matcher, and `check`'s report) are
+//!   pure; `record` writes a session's recording and reads transcripts within a size limit.
 //!
 //! # Layering rules
 //!
@@ -49,7 +50,7 @@
 //! - `todo`, `counter` and `profiler` import `runtime` (and `profiler` the `todo` API it
 //!   loads); they never import `shell` or `bench`. `bench` imports `runtime`, `todo` and
 //!   `profiler`, never `shell`; `shell` never imports `bench`.
-//! - Inside `shell`: `ast`, `suggest` ◄ `parser`; `context` ◄ `system` ◄ `builtins` ◄ `eval` ◄
+//! - Inside `shell`: `ast`, `suggest` ◄ `parser`; `record` ◄ `context` ◄ `system` ◄ `builtins` ◄ `eval` ◄
 //!   `commands` ◄ `session` ◄ `editor`, with no import the other way. `printer`, `report` and
 //!   `script` do no I/O.
 //! - Only `shell` (and `main.rs`) write to the terminal. Processes "print" by publishing

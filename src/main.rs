@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
 use otplab::shell::editor;
+use otplab::shell::record;
 use otplab::shell::report::Level;
 use otplab::shell::script;
 use otplab::shell::session::{Options, Session};
@@ -42,6 +43,10 @@ struct Cli {
     /// Write without fsync (like the book's File.write!): faster, not durable on power loss.
     #[arg(long, global = true)]
     no_fsync: bool,
+    /// Records the session to FILE as a transcript that `check` reads (the REPL, piped input,
+    /// and `run`, including the live part after `--until`).
+    #[arg(long, global = true, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -52,11 +57,26 @@ enum Command {
         /// Waits for Enter before each input, for presenting in a workshop.
         #[arg(long)]
         step: bool,
+        /// Replays up to and including step N (from 1), or the first step whose input
+        /// contains TEXT, then hands over the live shell with the replay's bindings and
+        /// processes.
+        #[arg(long, value_name = "N|TEXT")]
+        until: Option<String>,
+        /// Replays the whole script, then hands over the live shell.
+        #[arg(long)]
+        interactive: bool,
     },
     /// Replays scripts and compares them with their transcripts; non-zero on a mismatch.
+    /// With `--against`, compares recordings (of `--record`) with one script, running nothing.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The students' recordings to compare with the script, one verdict each.
+        #[arg(long, num_args = 1.., value_name = "RECORDING")]
+        against: Vec<PathBuf>,
+        /// One JSON object a line per file: file, ok, step, input, expected, actual, error.
+        #[arg(long)]
+        json: bool,
     },
     /// Runs a benchmark (or `all`) and prints one `RESULT <bench>: <metric> <value> <unit>`
     /// line per figure.
@@ -192,6 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("persist"));
             let session = Session::start(options(persist, color)).await;
+            start_recording(&session, &cli.record);
             if std::io::stdin().is_terminal() {
                 editor::repl(session, color).await;
             } else {
@@ -199,49 +220,149 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run { file, step }) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+        Some(Command::Run {
+            file,
+            step,
+            until,
+            interactive,
+        }) => {
+            let text = read_script(file)?;
+            let steps = script::parse(&text);
+            let last = match until {
+                Some(spec) => script::until(&steps, spec).with_context(|| {
+                    format!(
+                        "{} has no step {spec:?} (a step number from 1, or text of an input)",
+                        file.display()
+                    )
+                })?,
+                None => steps.len(),
+            };
             let (persist, _guard) = scratch(&cli.persist)?;
             let mut session = Session::start(options(persist, color)).await;
-            for line in std::mem::take(&mut session.boot_output) {
+            start_recording(&session, &cli.record);
+            let boot = std::mem::take(&mut session.boot_output);
+            for line in boot
+                .iter()
+                .chain(session.ctx.recording.lines(&boot).as_ref())
+            {
                 println!("{line}");
             }
-            let inputs = script::parse(&text).into_iter().map(|s| s.input).collect();
-            editor::replay(&mut session, inputs, true, *step).await;
-            session.shutdown().await;
+            for s in &steps[..last] {
+                // The script's comments are the presenter's narration, dimmed on a terminal.
+                for note in &s.notes {
+                    let note = format!("# {note}");
+                    if color {
+                        println!("{}", owo_colors::OwoColorize::dimmed(&note));
+                    } else {
+                        println!("{note}");
+                    }
+                }
+                editor::replay(&mut session, vec![s.input.clone()], true, *step).await;
+            }
+            if until.is_some() || *interactive {
+                // The presenter takes over the same session: its bindings and processes.
+                if std::io::stdin().is_terminal() {
+                    editor::repl(session, color).await;
+                } else {
+                    editor::piped(session, std::io::stdin()).await;
+                }
+            } else {
+                session.shutdown().await;
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Check { files }) => {
+        Some(Command::Check {
+            files,
+            against,
+            json,
+        }) => {
             let mut failed = 0;
-            for file in files {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                let steps = script::parse(&text);
-                let (persist, _guard) = scratch(&cli.persist)?;
-                let mut session = Session::start(options(persist, false)).await;
-                let ran = editor::replay(
-                    &mut session,
-                    steps.iter().map(|s| s.input.clone()).collect(),
-                    false,
-                    false,
-                )
-                .await;
-                session.shutdown().await;
-                let actual: Vec<Vec<String>> = ran.into_iter().map(|(_, lines)| lines).collect();
-                let outcome = script::compare(&steps, &actual);
+            let mut print = |file: &PathBuf, outcome: Result<(), script::Failure>| {
                 failed += usize::from(outcome.is_err());
-                for line in script::check_report(&file.display().to_string(), &outcome, color) {
+                let name = file.display().to_string();
+                let lines = match (*json, against.is_empty()) {
+                    (true, _) => vec![script::json_report(&name, &outcome)],
+                    (false, true) => script::check_report(&name, &outcome, color),
+                    (false, false) => script::against_report(&name, &outcome, color),
+                };
+                for line in lines {
                     println!("{line}");
                 }
+            };
+            let checked = if against.is_empty() {
+                for file in files {
+                    let outcome = match read_transcript(file, script::decode) {
+                        Ok(steps) => {
+                            let (persist, _guard) = scratch(&cli.persist)?;
+                            let mut session = Session::start(options(persist, false)).await;
+                            let inputs = steps.iter().map(|s| s.input.clone()).collect();
+                            let ran = editor::replay(&mut session, inputs, false, false).await;
+                            session.shutdown().await;
+                            let actual: Vec<Vec<String>> =
+                                ran.into_iter().map(|(_, lines)| lines).collect();
+                            script::compare(&steps, &actual).map_err(script::Failure::Diverged)
+                        }
+                        Err(e) => Err(script::Failure::Unreadable(e)),
+                    };
+                    print(file, outcome);
+                }
+                files.len()
+            } else {
+                let [file] = files.as_slice() else {
+                    bail!(
+                        "check --against compares recordings with one script, not {}",
+                        files.len()
+                    );
+                };
+                let steps = script::parse(&read_script(file)?);
+                for recording in against {
+                    let outcome = read_transcript(recording, script::decode_recording)
+                        .map_err(script::Failure::Unreadable)
+                        .and_then(|done| {
+                            script::compare_recording(&steps, &done)
+                                .map_err(script::Failure::Diverged)
+                        });
+                    print(recording, outcome);
+                }
+                against.len()
+            };
+            if !*json {
+                println!("{}", script::check_summary(checked - failed, failed));
             }
-            println!("{}", script::check_summary(files.len() - failed, failed));
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// A transcript's steps, read within the size limit and decoded by `decode`.
+fn read_transcript(
+    file: &std::path::Path,
+    decode: fn(&[u8]) -> Result<&str, script::TranscriptError>,
+) -> Result<Vec<script::Step>, script::TranscriptError> {
+    let bytes = record::read_bounded(file)?;
+    decode(&bytes).map(script::parse)
+}
+
+/// The text of a script to run or compare with, or the one error that ends the command.
+fn read_script(file: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = record::read_bounded(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = script::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    Ok(text.to_string())
+}
+
+/// Starts `--record FILE`. A file that cannot be created is one error line, and the shell
+/// carries on without a recording.
+fn start_recording(session: &Session, file: &Option<PathBuf>) {
+    if let Some(file) = file
+        && let Err(e) = session.ctx.recording.start(file)
+    {
+        eprintln!("otplab: {e}");
     }
 }
 

@@ -24,7 +24,7 @@ mod loadtest;
 mod primitives;
 mod recovery;
 
-use crate::runtime::term::BoxFuture;
+use crate::runtime::term::{BoxFuture, json_str};
 use crate::runtime::{Date, ExitReason, Node, NodeConfig, Process, SpawnOpts, Term};
 use crate::todo::{self, CacheKind, Config};
 
@@ -104,21 +104,6 @@ fn number(v: f64) -> String {
     } else {
         format!("{v:.3}")
     }
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Sizes and settings of a run.

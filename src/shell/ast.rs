@@ -269,6 +269,8 @@ commands! {
     Loadtest "loadtest" (1, 1) NO_FLAGS, None, "loadtest N", "the chapter's put/get load test";
     Report "report" (1, 1) NO_FLAGS, Some(REPORT_CHOICES), "report short|iex|sasl",
         "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
+    Record "record" (1, 1) NO_FLAGS, None, "record \"FILE\"|off",
+        "records the session as a transcript for `otplab check` (off stops)";
 }
 
 /// An expression of the Elixir subset.

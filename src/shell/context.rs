@@ -62,6 +62,8 @@ pub struct Ctx {
     /// piped input, `run` and `check` print whole lines and their transcripts do not depend on
     /// the terminal they happen to run in.
     pub width: AtomicUsize,
+    /// The session's recording (`--record FILE`, `record FILE`), written by the front end.
+    pub recording: super::record::Recording,
 }
 
 impl Ctx {

@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 use super::ast::CommandName;
 use super::builtins::MODULES;
 use super::parser::{self, Completeness};
+use super::record::Recording;
+use super::script::prompted;
 use super::session::{Session, banner};
 use super::system::WELL_KNOWN;
 
@@ -341,6 +343,8 @@ enum FromEditor {
 /// between two reads, so it runs on its own thread and never holds up the runtime.
 pub struct Screen {
     lines: std::sync::mpsc::Sender<ScreenMsg>,
+    /// Every line that reaches the screen is recorded here first, in the same order.
+    recording: Recording,
 }
 
 enum ScreenMsg {
@@ -351,7 +355,7 @@ enum ScreenMsg {
 }
 
 impl Screen {
-    fn start() -> Screen {
+    fn start(recording: Recording) -> Screen {
         let (tx, rx) = std::sync::mpsc::channel::<ScreenMsg>();
         std::thread::spawn(move || {
             let mut printer: Option<Box<dyn ExternalPrinter + Send>> = None;
@@ -378,12 +382,16 @@ impl Screen {
                 }
             }
         });
-        Screen { lines: tx }
+        Screen {
+            lines: tx,
+            recording,
+        }
     }
 
-    /// Queues lines for the terminal, each to be ended with a line break.
-    pub fn print(&self, lines: Vec<String>) {
+    /// Queues lines for the terminal, each to be ended with a line break, and records them.
+    pub fn print(&self, mut lines: Vec<String>) {
         if !lines.is_empty() {
+            lines.extend(self.recording.lines(&lines));
             let _ = self.lines.send(ScreenMsg::Lines(lines));
         }
     }
@@ -493,7 +501,7 @@ pub async fn repl(mut session: Session, color: bool) {
         }
     });
 
-    let screen = Screen::start();
+    let screen = Screen::start(session.ctx.recording.clone());
     let mut boot = std::mem::take(&mut session.boot_output);
     boot.push(banner(&session.node));
     screen.print(boot);
@@ -511,6 +519,7 @@ pub async fn repl(mut session: Session, color: bool) {
                         break;
                     }
                     session.set_width(Some(terminal_columns()));
+                    screen.print(session.ctx.recording.input(session.counter, &text).into_iter().collect());
                     screen.print(session.eval(&text).await);
                     // The line's immediate consequences (a restart and its `Starting …`
                     // lines, the shell's own crash and its new prompt number) come before
@@ -705,21 +714,20 @@ pub async fn replay(
             let _ = std::io::stdin().lock().read_line(&mut buf);
         }
         let prompt_n = session.counter;
+        // Recorded as the REPL records: the input before it runs, its lines after.
+        let recording = session.ctx.recording.clone();
+        let mut failed: Vec<String> = recording.input(prompt_n, &input).into_iter().collect();
         let mut lines = session.eval(&input).await;
         lines.extend(session.settle().await);
+        failed.extend(recording.lines(&lines));
         if echo {
             // The input is the user's text: echoed escaped, as everything else of it.
-            for (i, l) in input.lines().enumerate() {
-                let l = crate::runtime::term::escape_text(l);
-                if i == 0 {
-                    println!("iex({prompt_n})> {l}");
-                } else {
-                    println!("...({prompt_n})> {l}");
-                }
-            }
-            for l in &lines {
+            for l in prompted(prompt_n, &input).iter().chain(&lines) {
                 println!("{l}");
             }
+        }
+        for l in failed {
+            eprintln!("{l}");
         }
         out.push((input, lines));
     }
@@ -840,7 +848,9 @@ pub async fn piped(mut session: Session, input: impl std::io::Read + Send + 'sta
         }
     });
     let mut stdout = std::io::stdout();
-    let mut print = |lines: Vec<String>| {
+    let recording = session.ctx.recording.clone();
+    let mut print = |mut lines: Vec<String>| {
+        lines.extend(recording.lines(&lines));
         for l in lines {
             let _ = writeln!(stdout, "{l}");
         }

@@ -2,7 +2,8 @@
 //! process, and printed; events of the node (process output, crashes, restarts) are printed
 //! above the prompt. Only this module writes to the terminal.
 //!
-//! The layers, each importing only those before it: `ast` and `suggest`; `parser`; `context`
+//! The layers, each importing only those before it: `ast` and `suggest`; `parser`; `record`
+//! (the recording file); `context`
 //! (the session's state and term conversions); `system` (the to-do tree the shell drives);
 //! `builtins`; `eval`; `commands`; `session`; `editor`. `printer`, `report` and `script` are
 //! pure functions of their input, used by the layers above them.
@@ -15,6 +16,7 @@ pub mod editor;
 pub mod eval;
 pub mod parser;
 pub mod printer;
+pub mod record;
 pub mod report;
 pub mod script;
 pub mod session;

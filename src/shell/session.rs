@@ -112,6 +112,7 @@ impl Session {
             color: opts.color,
             deferred: Mutex::new(vec![]),
             width: Default::default(),
+            recording: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {

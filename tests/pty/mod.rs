@@ -47,6 +47,19 @@ impl Term {
     /// Starts `otplab ARGS --persist DIR/persist` in a `cols` x `rows` terminal, with
     /// `NO_COLOR` unless `color`, and waits for the first prompt.
     pub fn start(name: &str, cols: u16, rows: u16, args: &[&str], color: bool) -> Term {
+        Term::start_at(name, cols, rows, args, color, 1)
+    }
+
+    /// As [`Term::start`], waiting for the prompt `iex(N)>` instead of the first (after a
+    /// replay of N - 1 steps, for `run --until`).
+    pub fn start_at(
+        name: &str,
+        cols: u16,
+        rows: u16,
+        args: &[&str],
+        color: bool,
+        prompt: u32,
+    ) -> Term {
         let dir = scratch(name);
         let size = Winsize {
             ws_row: rows,
@@ -117,8 +130,13 @@ impl Term {
             raw,
             dir,
         };
-        term.wait_prompt(1);
+        term.wait_prompt(prompt);
         term
+    }
+
+    /// Every byte the binary wrote so far, as text (escape sequences included).
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).to_string()
     }
 
     /// Types text as a person would (no line break unless given).

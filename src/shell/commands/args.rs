@@ -152,6 +152,10 @@ pub enum Invocation<'c> {
     Report {
         level: Level,
     },
+    /// `record "FILE"` (a string or a variable holding one), or `record off` for `None`.
+    Record {
+        file: Option<&'c Arg>,
+    },
 }
 
 impl<'c> Invocation<'c> {
@@ -292,6 +296,10 @@ impl<'c> Invocation<'c> {
                         .ok_or_else(|| arg_error("report takes short, iex or sasl"))?,
                 }
             }
+            (C::Record, [file]) => I::Record {
+                file: (!matches!(&file.kind, ArgKind::Word(w) if w == "off" && !env.vars.contains_key(w)))
+                    .then_some(*file),
+            },
             _ => return Err(usage()),
         })
     }

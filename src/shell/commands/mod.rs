@@ -4,7 +4,7 @@
 //! `silent()`. [`args`] takes each command's arguments apart once; the commands themselves are
 //! grouped by what they are for: `todo` (the to-do lists and the tree), `signals` (exits,
 //! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `trace`, `load` (`flood`,
-//! `profile`, `loadtest`) and `session` (`help`, `history`, `speed`, `report`).
+//! `profile`, `loadtest`) and `session` (`help`, `history`, `speed`, `report`, `record`).
 
 pub mod args;
 mod load;
@@ -67,5 +67,6 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Clear => session::clear(ev),
         I::Speed { factor } => session::speed(ev, factor).await,
         I::Report { level } => session::report(ev, level),
+        I::Record { file } => session::record(ev, file).await,
     }
 }

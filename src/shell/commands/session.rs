@@ -1,12 +1,13 @@
 //! The commands about the session itself: `help`, `history`, `clear`, `speed` (the virtual
-//! clock of the experiments) and `report` (how crashes and restarts are shown).
+//! clock of the experiments), `report` (how crashes and restarts are shown) and `record` (the
+//! session written as a transcript).
 
 use std::fmt::Write as _;
 
 use crate::runtime::Term;
 use crate::runtime::term::escape_text;
 
-use super::args::value;
+use super::args::{list_name, value};
 use crate::shell::ast::{Arg, CommandName};
 use crate::shell::builtins;
 use crate::shell::context::{Eval, R, arg_error, ok, silent};
@@ -82,4 +83,18 @@ pub async fn speed(ev: &mut Eval<'_>, factor: &Arg) -> R {
 pub fn report(ev: &mut Eval<'_>, level: Level) -> R {
     *ev.ctx.level.lock().unwrap() = level;
     ok()
+}
+
+/// `record "FILE"` starts writing the session to FILE (from the next line on), `record off`
+/// stops. A file that cannot be created is one error line; the session carries on.
+pub async fn record(ev: &mut Eval<'_>, file: Option<&Arg>) -> R {
+    let Some(file) = file else {
+        ev.ctx.recording.stop();
+        return ok();
+    };
+    let path = list_name(ev, file).await?;
+    match ev.ctx.recording.start(std::path::Path::new(&path)) {
+        Ok(()) => ok(),
+        Err(e) => Err(crate::shell::context::raise("File.Error", e.to_string())),
+    }
 }
