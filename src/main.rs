@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
-use otplab::shell::editor;
 use otplab::shell::record;
 use otplab::shell::report::Level;
 use otplab::shell::script;
 use otplab::shell::session::{Options, Session};
+use otplab::shell::{editor, replay};
 use otplab::todo::Config;
 
 #[derive(Parser)]
@@ -216,7 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if std::io::stdin().is_terminal() {
                 editor::repl(session, color).await;
             } else {
-                editor::piped(session, std::io::stdin()).await;
+                replay::piped(session, std::io::stdin()).await;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -257,14 +257,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("{note}");
                     }
                 }
-                editor::replay(&mut session, vec![s.input.clone()], true, *step).await;
+                replay::replay(&mut session, vec![s.input.clone()], true, *step).await;
             }
             if until.is_some() || *interactive {
                 // The presenter takes over the same session: its bindings and processes.
                 if std::io::stdin().is_terminal() {
                     editor::repl(session, color).await;
                 } else {
-                    editor::piped(session, std::io::stdin()).await;
+                    replay::piped(session, std::io::stdin()).await;
                 }
             } else {
                 session.shutdown().await;
@@ -296,7 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             let (persist, _guard) = scratch(&cli.persist)?;
                             let mut session = Session::start(options(persist, false)).await;
                             let inputs = steps.iter().map(|s| s.input.clone()).collect();
-                            let ran = editor::replay(&mut session, inputs, false, false).await;
+                            let ran = replay::replay(&mut session, inputs, false, false).await;
                             session.shutdown().await;
                             let actual: Vec<Vec<String>> =
                                 ran.into_iter().map(|(_, lines)| lines).collect();

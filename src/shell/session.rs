@@ -26,6 +26,61 @@ use super::{commands, parser, printer};
 /// process keeps running, and then the line must not take longer than its own work.
 pub const SETTLE_LIMIT: Duration = Duration::from_millis(200);
 
+/// Ctrl-C, as the REPL hands it to the evaluation in progress.
+///
+/// Ctrl-C raises SIGINT only while the line editor is not reading (while it reads, the key
+/// is the editor's): while a line is evaluated, or in the moment between the Enter that
+/// ends a line and the start of its evaluation. A Ctrl-C in that moment is meant for the
+/// line just entered, so it is kept for a short while and cancels that evaluation as soon
+/// as it starts. A SIGINT sent from outside while the editor reads cancels nothing.
+#[derive(Default)]
+pub struct Interrupt {
+    armed: Option<oneshot::Sender<()>>,
+    early: Option<std::time::Instant>,
+    reading: bool,
+}
+
+/// How long a Ctrl-C that came before its evaluation started still counts for it.
+const EARLY_INTERRUPT: Duration = Duration::from_millis(250);
+
+impl Interrupt {
+    /// A Ctrl-C: cancels the evaluation in progress, or the one about to start.
+    pub fn fire(&mut self) {
+        match self.armed.take() {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None if !self.reading => self.early = Some(std::time::Instant::now()),
+            None => {}
+        }
+    }
+
+    /// Whether the line editor is reading: set by the editor itself, around each read.
+    pub fn set_reading(&mut self, reading: bool) {
+        self.reading = reading;
+        if reading {
+            self.early = None;
+        }
+    }
+
+    fn arm(&mut self, tx: oneshot::Sender<()>) {
+        if self
+            .early
+            .take()
+            .is_some_and(|at| at.elapsed() < EARLY_INTERRUPT)
+        {
+            let _ = tx.send(());
+        } else {
+            self.armed = Some(tx);
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = None;
+        self.early = None;
+    }
+}
+
 /// How a session starts.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -72,7 +127,7 @@ pub struct Session {
     pub counter: u32,
     style: Style,
     /// Set by a Ctrl-C: cancels the evaluation in progress.
-    cancel: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    cancel: Arc<Mutex<Interrupt>>,
     seq: u64,
     /// What booting the system printed, before the first prompt.
     pub boot_output: Vec<String>,
@@ -124,7 +179,7 @@ impl Session {
             events,
             counter: 1,
             style: Style { color: opts.color },
-            cancel: Arc::new(Mutex::new(None)),
+            cancel: Arc::new(Mutex::new(Interrupt::default())),
             seq: 0,
             boot_output: vec![],
         };
@@ -148,7 +203,7 @@ impl Session {
     }
 
     /// A handle a Ctrl-C handler uses to cancel the evaluation in progress.
-    pub fn canceller(&self) -> Arc<Mutex<Option<oneshot::Sender<()>>>> {
+    pub fn canceller(&self) -> Arc<Mutex<Interrupt>> {
         self.cancel.clone()
     }
 
@@ -169,7 +224,7 @@ impl Session {
         }
         let (reply_tx, reply_rx) = oneshot::channel();
         let (cancel_tx, cancel_rx) = oneshot::channel();
-        *self.cancel.lock().unwrap() = Some(cancel_tx);
+        self.cancel.lock().unwrap().arm(cancel_tx);
         self.seq += 1;
         let job = Job {
             seq: self.seq,
@@ -182,7 +237,7 @@ impl Session {
             Ok(()) => reply_rx.await.ok(),
             Err(_) => None,
         };
-        self.cancel.lock().unwrap().take();
+        self.cancel.lock().unwrap().disarm();
         match answer {
             Some((env, Ok(value))) => {
                 out.extend(self.drain_to_mark(self.seq));
