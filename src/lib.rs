@@ -33,12 +33,16 @@
 //!   `recovery`), returning figures for the caller to print.
 //! - [`shell`]: everything a person sees, in layers, each importing only those before it:
 //!   `ast` (the `commands!` table that feeds the parser, `help`, hints and completion) and
-//!   `suggest` (the one did-you-mean); `parser` (`mod`, `lexer`, `expr`, `block`, `command`);
+//!   `suggest` (the one did-you-mean); `parser` (`mod`, `token`, `lexer`, `expr`, `block`,
+//!   `command`);
 //!   `context` (`Ctx`, `Env`, `Eval`, term conversions, the shell's call timeout); `system`
 //!   (the to-do tree the shell drives, the well-known process names); `builtins` (one file per
 //!   module group, each with its table); `eval` (the Elixir subset); `commands` (typed
 //!   arguments in `args`, one file per group of commands); `session` (the shell process,
-//!   bindings, events turned into lines); `editor` (rustyline, piped input, replay).
+//!   bindings, events turned into lines); then the front ends: `screen` (the REPL's one
+//!   output path to the terminal, which ends every line and prints above the prompt),
+//!   `helper` (completion, hints, colour of the line being typed), `replay` (scripts and
+//!   piped input, answered line by line as it arrives) and `editor` (rustyline and the REPL).
 //!   `printer` (iex's inspect with colour), `report` (crash and restart reports) and `script`
 //!   (the transcript format of `run` and `check`, the step matcher, and `check`'s report) are
 //!   pure; `record` writes a session's recording and reads transcripts within a size limit.
@@ -50,9 +54,10 @@
 //! - `todo`, `counter` and `profiler` import `runtime` (and `profiler` the `todo` API it
 //!   loads); they never import `shell` or `bench`. `bench` imports `runtime`, `todo` and
 //!   `profiler`, never `shell`; `shell` never imports `bench`.
-//! - Inside `shell`: `ast`, `suggest` ◄ `parser`; `record` ◄ `context` ◄ `system` ◄ `builtins` ◄ `eval` ◄
-//!   `commands` ◄ `session` ◄ `editor`, with no import the other way. `printer`, `report` and
-//!   `script` do no I/O.
+//! - Inside `shell`: `ast`, `suggest` ◄ `parser`; `record` ◄ `context` ◄ `system` ◄
+//!   `builtins` ◄ `eval` ◄ `commands` ◄ `session` ◄ `screen`, `helper`, `replay` ◄ `editor`,
+//!   with no import the other way. `printer`, `report` and `script` do no I/O.
+//!   `tests/docs.rs` checks these rules, and that no source file is over 800 lines.
 //! - Only `shell` (and `main.rs`) write to the terminal. Processes "print" by publishing
 //!   `Event::Output` on the node's event stream.
 //!

@@ -84,7 +84,7 @@ fn release_builds_keep_panics_unwinding() {
 const SHELL_LAYERS: &[&[&str]] = &[
     &["ast", "suggest", "report"],
     &["parser"],
-    &["printer", "script", "context"],
+    &["printer", "script", "record", "context"],
     &["system"],
     &["builtins"],
     &["eval"],
