@@ -108,7 +108,7 @@ fn shell_modules_named(text: &str, depth: usize) -> Vec<String> {
         .join("\n");
     let mut prefixes = vec!["crate::shell::".to_string()];
     if depth > 0 {
-        prefixes.push(format!("{}", "super::".repeat(depth)));
+        prefixes.push("super::".repeat(depth));
     }
     for prefix in &prefixes {
         for (i, _) in code.match_indices(prefix.as_str()) {
