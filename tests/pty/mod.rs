@@ -196,6 +196,35 @@ impl Term {
             .collect()
     }
 
+    /// The cursor's row and column on the screen, from 0.
+    pub fn cursor(&self) -> (u16, u16) {
+        self.parser.lock().unwrap().screen().cursor_position()
+    }
+
+    /// Waits until the line editor has taken the line `text` that was typed with Enter: it
+    /// ends a line by moving to the start of the next row, so the cursor is then at column 0
+    /// below the row that shows `text`. Until then a key typed is still the editor's.
+    pub fn wait_entered(&mut self, text: &str) {
+        let start = Instant::now();
+        loop {
+            let (row, col) = self.cursor();
+            let rows = self.physical_rows();
+            let shown = rows
+                .iter()
+                .rposition(|r| r.ends_with(text))
+                .is_some_and(|i| (i as u16) < row);
+            if shown && col == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the editor never took {text:?}:\n{}",
+                rows.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     pub fn screen_text(&self) -> String {
         self.rows().join("\n")
     }
