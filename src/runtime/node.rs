@@ -100,7 +100,7 @@ pub(super) struct NodeInner {
 
 /// The status byte of a process blocked in a call: `Process.info` reports it as waiting, as
 /// the BEAM does, but unlike a process waiting in `receive` it is not woken by its mailbox
-/// (the reply does not pass through it), so queued messages do not make it runnable.
+/// (the reply does not pass through it), so `quiescent` judges it by its mailbox alone.
 pub(crate) const IN_CALL: u8 = 3;
 
 /// The status `Process.info` reports.
@@ -320,7 +320,7 @@ impl Node {
     }
 
     /// Whether every process but `except` is idle: waiting in `receive` with nothing new,
-    /// asleep, or blocked in a call. The shell uses it to let the output of a line settle
+    /// asleep, or blocked in a call with an empty mailbox. The shell uses it to let the output of a line settle
     /// before the next prompt.
     pub fn quiescent(&self, except: Pid) -> bool {
         self.inner.shards.iter().all(|shard| {
@@ -331,8 +331,12 @@ impl Node {
                         // last looked. One it skipped (no clause matches it, as the
                         // ETS-TRANSFER a process never receives) does not wake it again.
                         1 => e.mailbox.parked(),
+                        // Blocked in a call: idle while its mailbox is empty. With messages
+                        // queued it counts as busy: its reply may already be on the way, and
+                        // it will handle them the moment it comes.
+                        IN_CALL => e.mailbox.len() == 0,
                         0 => false,
-                        // Asleep, or blocked in a call: its reply is another's work.
+                        // Asleep.
                         _ => true,
                     }
             })
