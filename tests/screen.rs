@@ -185,13 +185,18 @@ fn ctrl_c_during_a_blocking_call_gives_the_prompt_back() {
         let mut t = Term::start("ctrl-c", cols, rows, &[], false);
         t.line("sc = SlowCounter.new");
         t.wait_prompt(2);
-        t.line("SlowCounter.inc_of(sc, 1)");
-        // Once the editor has taken the line, Ctrl-C is the terminal's SIGINT, not a key.
-        t.wait_entered("iex(2)> SlowCounter.inc_of(sc, 1)");
+        // The store runs first, so once its file exists the blocking call is being
+        // evaluated: the Ctrl-C below is then the terminal's SIGINT during that call.
+        t.line("Todo.Database.store(\"started\", 1); SlowCounter.inc_of(sc, 1)");
+        let marker = t
+            .persist()
+            .join(otplab::todo::persist::file_name("started").unwrap());
+        t.wait_entered("SlowCounter.inc_of(sc, 1)");
+        t.wait_for("the evaluation under way", |_| marker.exists());
         // Ctrl-C as the terminal sends it.
         t.send("\x03");
         t.wait_for("the cancelled call and the prompt", |s| {
-            s.after("iex(2)> SlowCounter.inc_of(sc, 1)")
+            s.after("iex(2)> Todo.Database.store(")
                 .iter()
                 .any(|r| r.contains("Interrupted"))
                 && s.last_row() == Some("iex(2)>")

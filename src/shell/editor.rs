@@ -28,6 +28,11 @@ enum FromEditor {
 pub async fn repl(mut session: Session, color: bool) {
     let known = Arc::new(Mutex::new(Known::default()));
     let quiet = QuietEcho::new();
+    // SIGINT's handler goes in now, before the editor's first read: rustyline puts its own
+    // handler in for each read and restores the one it found, so tokio's must already be
+    // there, or the first read would restore the default one and a later Ctrl-C during an
+    // evaluation would end the program.
+    let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let (to_editor, prompts) = std::sync::mpsc::channel::<Option<u32>>();
     let (editor_tx, mut from_editor) = mpsc::unbounded_channel::<FromEditor>();
     let helper_known = known.clone();
@@ -48,7 +53,8 @@ pub async fn repl(mut session: Session, color: bool) {
     let canceller = session.canceller();
     let ours = reprompt.clone();
     tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
+        let Ok(mut sigint) = sigint else { return };
+        while sigint.recv().await.is_some() {
             // The SIGINT the REPL raised to redraw the prompt, arriving after the editor
             // had already returned: it is not the user's Ctrl-C and cancels nothing.
             if ours.wanted.swap(false, std::sync::atomic::Ordering::SeqCst) {
