@@ -199,8 +199,8 @@ fn editor_thread(
                         .wanted
                         .swap(false, std::sync::atomic::Ordering::SeqCst)
                     {
-                        let (typed, _) = std::mem::take(&mut *reprompt.typed.lock().unwrap());
-                        erase_prompt(prompt_width(n, !pending.is_empty()) + typed.chars().count());
+                        let typed = reprompt.typed.load(std::sync::atomic::Ordering::Relaxed);
+                        erase_prompt(prompt_width(n, !pending.is_empty()) + typed);
                     }
                     break FromEditor::Interrupted;
                 }

@@ -44,8 +44,9 @@ pub(super) struct ShellHelper {
 #[derive(Default)]
 pub(super) struct Reprompt {
     pub(super) wanted: std::sync::atomic::AtomicBool,
-    /// The line being typed and the cursor in it, as the editor last showed them.
-    pub(super) typed: Mutex<(String, usize)>,
+    /// The width in characters of the line being typed, as the editor last showed it: all
+    /// that erasing its rows needs.
+    pub(super) typed: std::sync::atomic::AtomicUsize,
 }
 
 impl Completer for ShellHelper {
@@ -186,7 +187,9 @@ impl Hinter for ShellHelper {
     /// The synopsis of a command once its word is typed: `add_entry LIST DATE TITLE`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
         // Called on every change of the line: the one place that sees what is typed.
-        *self.reprompt.typed.lock().unwrap() = (line.to_string(), pos);
+        self.reprompt
+            .typed
+            .store(line.chars().count(), std::sync::atomic::Ordering::Relaxed);
         if pos != line.len() {
             return None;
         }
