@@ -18,7 +18,8 @@ fn start(dir: &Path) -> (PtySession, String) {
     // The shell prints its pid, then becomes the binary: same pid.
     cmd.arg("-c")
         .arg("echo PID=$$; exec \"$0\" --persist \"$1\"")
-        .arg(env!("CARGO_BIN_EXE_otplab"))
+        // OTPLAB_BIN runs the test against another build, to check it fails on old code.
+        .arg(std::env::var("OTPLAB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_otplab").into()))
         .arg(dir.join("persist"))
         .env("NO_COLOR", "1")
         .env("XDG_DATA_HOME", dir)

@@ -32,6 +32,12 @@ pub async fn repl(mut session: Session, color: bool) {
     // handler in for each read and restores the one it found, so tokio's must already be
     // there, or the first read would restore the default one and a later Ctrl-C during an
     // evaluation would end the program.
+    //
+    // The handler runs its actions in the order they were registered, so the one that
+    // classifies the signal goes in before tokio's, which wakes the task that reads the
+    // classification: registered after it, the task on another core could read it first.
+    // SAFETY: the action only loads and stores atomics, which is async-signal-safe.
+    let _ = unsafe { signal_hook_registry::register(nix::libc::SIGINT, Interrupt::delivered) };
     let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let (to_editor, prompts) = std::sync::mpsc::channel::<Option<u32>>();
     let (editor_tx, mut from_editor) = mpsc::unbounded_channel::<FromEditor>();
@@ -55,12 +61,15 @@ pub async fn repl(mut session: Session, color: bool) {
     tokio::spawn(async move {
         let Ok(mut sigint) = sigint else { return };
         while sigint.recv().await.is_some() {
+            let for_evaluation = Interrupt::take_delivered();
             // The SIGINT the REPL raised to redraw the prompt, arriving after the editor
             // had already returned: it is not the user's Ctrl-C and cancels nothing.
             if ours.wanted.swap(false, std::sync::atomic::Ordering::SeqCst) {
                 continue;
             }
-            canceller.lock().unwrap().fire();
+            if for_evaluation {
+                canceller.lock().unwrap().fire();
+            }
         }
     });
 

@@ -7,6 +7,7 @@
 //! prints `** (EXIT from #PID<…>) shell process exited with reason: …`, starts a new shell
 //! process with a new pid, resets the prompt counter and keeps the bindings.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,31 +34,54 @@ pub const SETTLE_LIMIT: Duration = Duration::from_millis(200);
 /// ends a line and the start of its evaluation. A Ctrl-C in that moment is meant for the
 /// line just entered, so it is kept for a short while and cancels that evaluation as soon
 /// as it starts. A SIGINT sent from outside while the editor reads cancels nothing.
+///
+/// Whether the editor was reading is decided when the signal is delivered
+/// ([`Interrupt::delivered`], run in the signal handler), not when the REPL's task gets
+/// round to it: by then the editor may have read the next line, and a signal sent at an
+/// idle prompt would cancel a line typed after it.
 #[derive(Default)]
 pub struct Interrupt {
     armed: Option<oneshot::Sender<()>>,
     early: Option<std::time::Instant>,
-    reading: bool,
 }
+
+/// Whether the line editor is reading, for the signal handler.
+static EDITOR_READING: AtomicBool = AtomicBool::new(false);
+/// A SIGINT was delivered while the editor was not reading, and no task has taken it yet.
+static SIGINT_FOR_EVALUATION: AtomicBool = AtomicBool::new(false);
 
 /// How long a Ctrl-C that came before its evaluation started still counts for it.
 const EARLY_INTERRUPT: Duration = Duration::from_millis(250);
 
 impl Interrupt {
-    /// A Ctrl-C: cancels the evaluation in progress, or the one about to start.
+    /// Runs inside the SIGINT handler, so it touches nothing but two atomics (which are
+    /// async-signal-safe): it notes whether the signal is meant for an evaluation.
+    pub fn delivered() {
+        if !EDITOR_READING.load(Ordering::SeqCst) {
+            SIGINT_FOR_EVALUATION.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Takes the note [`Interrupt::delivered`] left: whether a SIGINT since the last call
+    /// came while the editor was not reading.
+    pub fn take_delivered() -> bool {
+        SIGINT_FOR_EVALUATION.swap(false, Ordering::SeqCst)
+    }
+
+    /// A Ctrl-C meant for an evaluation: cancels the one in progress, or the one about to
+    /// start.
     pub fn fire(&mut self) {
         match self.armed.take() {
             Some(tx) => {
                 let _ = tx.send(());
             }
-            None if !self.reading => self.early = Some(std::time::Instant::now()),
-            None => {}
+            None => self.early = Some(std::time::Instant::now()),
         }
     }
 
     /// Whether the line editor is reading: set by the editor itself, around each read.
     pub fn set_reading(&mut self, reading: bool) {
-        self.reading = reading;
+        EDITOR_READING.store(reading, Ordering::SeqCst);
         if reading {
             self.early = None;
         }
@@ -466,5 +490,40 @@ async fn run_line(ev: &mut Eval<'_>, line: &Line) -> Outcome {
             ev.env.vars.insert(var.clone(), v.clone());
             Ok(v)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SIGINT delivered at a reading prompt stays the editor's even when the REPL's task
+    /// only sees it after the editor has returned the next line: the classification is the
+    /// one made at delivery.
+    #[test]
+    fn a_sigint_at_a_reading_prompt_cancels_no_later_line() {
+        let mut interrupt = Interrupt::default();
+        interrupt.set_reading(true);
+        Interrupt::delivered();
+        interrupt.set_reading(false);
+        assert!(!Interrupt::take_delivered());
+        let (tx, mut rx) = oneshot::channel();
+        interrupt.arm(tx);
+        assert!(
+            rx.try_recv().is_err(),
+            "the next evaluation is not cancelled"
+        );
+
+        // After the Enter, before the evaluation starts, the signal is the evaluation's.
+        interrupt.disarm();
+        Interrupt::delivered();
+        assert!(Interrupt::take_delivered());
+        interrupt.fire();
+        let (tx, mut rx) = oneshot::channel();
+        interrupt.arm(tx);
+        assert!(
+            rx.try_recv().is_ok(),
+            "the evaluation about to start is cancelled"
+        );
     }
 }
