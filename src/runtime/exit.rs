@@ -119,20 +119,42 @@ impl From<Term> for ExitReason {
     }
 }
 
-/// How iex words a reason after `** (EXIT)`: `time out`, `killed`, `no process: …`, or an
-/// exception block.
+/// How iex words a reason, after `** (EXIT)` and in `shell process exited with reason:`:
+/// Elixir's `Exception.format_exit/1`. Its own words for the reasons it knows (`normal`,
+/// `shutdown: 1`, `killed`, `time out`, `no process: …`, an exception block), the inspected
+/// term for any other (`:boom`, `{:error, 1}`).
 impl fmt::Display for ExitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Killed => f.write_str("killed"),
             ExitReason::Noproc => f.write_str(
                 "no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
             ),
             ExitReason::Exception { kind, message } => {
                 write!(f, "an exception was raised:\n    ** ({kind}) {message}")
             }
+            // A call's timeout travels as `{:timeout, call}` in otplab, as `{:timeout, {m, f, a}}`
+            // on the BEAM; iex words both `time out`.
             ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("timeout") => {
                 f.write_str("time out")
             }
+            ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("shutdown") => {
+                write!(f, "shutdown: {}", t[1])
+            }
+            ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("nodedown") => {
+                match &t[1] {
+                    Term::Atom(node) => write!(f, "no connection to {}", node.as_str()),
+                    other => write!(f, "no connection to {other}"),
+                }
+            }
+            ExitReason::Other(Term::Atom(a)) => match a.as_str() {
+                "timeout" => f.write_str("time out"),
+                "calling_self" => f.write_str("process attempted to call itself"),
+                "noconnection" => f.write_str("no connection"),
+                _ => write!(f, "{}", Term::Atom(*a)),
+            },
             other => write!(f, "{}", other.to_term()),
         }
     }

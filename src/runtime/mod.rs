@@ -21,7 +21,7 @@ pub use events::Event;
 pub use exit::{CallError, ExitReason, StartError};
 pub use gen_server::{GenServer, Init, NoReply, Reply, StartOpts};
 pub use mailbox::Envelope;
-pub use node::{Dest, Node, NodeConfig, SpawnOpts};
+pub use node::{Dest, Node, NodeConfig, PLAIN_LABEL, SpawnOpts};
 pub use pid::{Pid, Ref};
 pub use process::Process;
 pub use reply::From;

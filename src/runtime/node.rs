@@ -98,6 +98,9 @@ pub(super) struct NodeInner {
     speed: AtomicU64,
 }
 
+/// The label of a process spawned without one (`spawn(fn -> … end)`), as the shell names it.
+pub const PLAIN_LABEL: &str = "fn";
+
 /// The status byte of a process blocked in a call: `Process.info` reports it as waiting, as
 /// the BEAM does, but unlike a process waiting in `receive` it is not woken by its mailbox
 /// (the reply does not pass through it), so `quiescent` judges it by its mailbox alone.
@@ -290,7 +293,7 @@ impl Node {
             exit_reason: OnceLock::new(),
             died: Notify::new(),
             abort: OnceLock::new(),
-            label: RwLock::new(opts.label.unwrap_or_else(|| Arc::from("fn"))),
+            label: RwLock::new(opts.label.unwrap_or_else(|| Arc::from(PLAIN_LABEL))),
             parent: opts.link.or(opts.monitor),
             status: AtomicU8::new(Status::Running as u8),
             restarts: AtomicU32::new(0),

@@ -55,9 +55,6 @@ pub struct Ctx {
     pub history: Mutex<Vec<String>>,
     pub results: Mutex<Vec<Term>>,
     pub color: bool,
-    /// Exit signals the shell sends, delivered once the line's result is printed, so that
-    /// `kill registry` prints `true` before the restarts it causes, every time.
-    pub deferred: Mutex<Vec<(Pid, ExitReason)>>,
     /// The terminal's columns, 0 for no limit. Only the REPL sets it, before each line, so
     /// piped input, `run` and `check` print whole lines and their transcripts do not depend on
     /// the terminal they happen to run in.
@@ -79,11 +76,6 @@ impl Ctx {
     pub fn set_width(&self, columns: Option<usize>) {
         self.width.store(columns.unwrap_or(0), Ordering::Relaxed);
     }
-
-    /// `Process.exit(pid, reason)` from the shell: sent when the current line is done.
-    pub fn exit_later(&self, pid: Pid, reason: ExitReason) {
-        self.deferred.lock().unwrap().push((pid, reason));
-    }
 }
 
 /// Evaluates as the process `p`.
@@ -103,6 +95,18 @@ pub fn arg_error(message: impl Into<String>) -> ExitReason {
 }
 
 impl Eval<'_> {
+    /// `Process.exit(pid, reason)` from the shell, sent now, in the middle of the line, as on
+    /// the BEAM: what the line does next sees its effect (`Process.alive?` of a killed process
+    /// is `false` at once), and the restarts it causes print when they happen. A signal that
+    /// kills the shell itself takes effect before the line goes on, as `exit(self(), :kill)`
+    /// does not return: the shell's task yields, and the runtime has already aborted it.
+    pub async fn exit_signal(&mut self, pid: Pid, reason: ExitReason) {
+        self.p.exit(pid, reason);
+        if pid == self.p.pid() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Calls a function value with arguments, in this process.
     pub async fn apply(&mut self, f: &Term, args: Vec<Term>) -> R {
         match f {

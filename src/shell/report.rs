@@ -31,6 +31,22 @@ impl Level {
     }
 }
 
+/// Whether an event is one of the crash reports Erlang's logger prints. The logger is a
+/// process of its own that formats and prints a report some time after the crash, so in
+/// iex's transcripts the report of a crash that happened during a line comes after the
+/// line's answer.
+pub fn from_logger(event: &Event, level: Level) -> bool {
+    level != Level::Short
+        && match event {
+            Event::Crash(_) => true,
+            Event::Exited { label, reason, .. } => {
+                &**label == crate::runtime::PLAIN_LABEL
+                    && matches!(reason, ExitReason::Exception { .. })
+            }
+            _ => false,
+        }
+}
+
 /// The lines an event prints at this level (none for most events).
 pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
     let paint = |text: String, red: bool| -> String {
@@ -43,6 +59,24 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
     match (event, level) {
         (Event::Output { text, .. }, _) => text.lines().map(str::to_string).collect(),
         (Event::Crash(report), Level::Iex | Level::Sasl) => paint_all(crash_report(report), color),
+        // A plain spawned process that raised: Erlang's error logger reports it, a GenServer
+        // reports its own crash (above), and an `exit/1` is not reported at all.
+        (
+            Event::Exited {
+                pid,
+                label,
+                reason: ExitReason::Exception { kind, message },
+                ..
+            },
+            Level::Iex | Level::Sasl,
+        ) if &**label == crate::runtime::PLAIN_LABEL => paint_all(
+            vec![
+                String::new(),
+                format!("{} [error] Process {pid} raised an exception", timestamp()),
+                format!("** ({kind}) {message}"),
+            ],
+            color,
+        ),
         (
             Event::Exited {
                 pid,
@@ -230,15 +264,7 @@ pub fn describe_exit(reason: &ExitReason) -> String {
     if let Some((inner, call)) = call_failure(reason) {
         return format!("exited in: {call}\n    ** (EXIT) {}", exit_words(&inner));
     }
-    match reason {
-        ExitReason::Exception { kind, message } => {
-            format!("an exception was raised:\n    ** ({kind}) {message}")
-        }
-        other => match other.to_term() {
-            Term::Atom(a) => a.as_str().to_string(),
-            t => t.to_string(),
-        },
-    }
+    reason.to_string()
 }
 
 /// The words after `** (EXIT)`.

@@ -189,7 +189,6 @@ impl Session {
             history: Mutex::new(vec![]),
             results: Mutex::new(vec![]),
             color: opts.color,
-            deferred: Mutex::new(vec![]),
             width: Default::default(),
             recording: Default::default(),
         });
@@ -264,7 +263,8 @@ impl Session {
         self.cancel.lock().unwrap().disarm();
         match answer {
             Some((env, Ok(value))) => {
-                out.extend(self.drain_to_mark(self.seq));
+                let (now, logged) = self.drain_to_mark_split(self.seq);
+                out.extend(now);
                 self.env = env;
                 if value != commands::silent() {
                     out.extend(
@@ -273,6 +273,7 @@ impl Session {
                             .map(str::to_string),
                     );
                 }
+                out.extend(logged);
                 self.ctx.results.lock().unwrap().push(value);
                 self.counter += 1;
             }
@@ -336,10 +337,23 @@ impl Session {
 
     /// What was published before the shell marked the end of evaluation `seq`.
     fn drain_to_mark(&mut self, seq: u64) -> Vec<String> {
+        let (mut out, logged) = self.drain_to_mark_split(seq);
+        out.extend(logged);
+        out
+    }
+
+    /// [`Session::drain_to_mark`] in two parts: what the processes printed, and the logger's
+    /// crash reports ([`report::from_logger`]), which come after the line's answer.
+    fn drain_to_mark_split(&mut self, seq: u64) -> (Vec<String>, Vec<String>) {
         let mut out = vec![];
+        let mut logged = vec![];
+        let level = *self.ctx.level.lock().unwrap();
         loop {
             match self.events.try_recv() {
                 Ok(Event::Mark { seq: s, .. }) if s == seq => break,
+                Ok(event) if report::from_logger(&event, level) => {
+                    logged.extend(self.handle(event))
+                }
                 Ok(event) => out.extend(self.handle(event)),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => {
                     out.push(format!("[{n} events were not shown]"))
@@ -347,7 +361,7 @@ impl Session {
                 Err(_) => break,
             }
         }
-        out
+        (out, logged)
     }
 
     /// Everything already published, formatted.
@@ -386,7 +400,11 @@ impl Session {
         report::format(&event, level, self.style.color)
     }
 
+    /// iex's new shell after the old one died: a new evaluator, so the bindings, aliases and
+    /// results of the old one are gone and the prompt counts from 1 again.
     fn respawn(&mut self) {
+        self.env = Env::default();
+        self.ctx.results.lock().unwrap().clear();
         let (jobs, shell) = spawn_shell(&self.node, self.ctx.clone());
         self.jobs = jobs;
         self.shell = shell;
@@ -464,14 +482,16 @@ fn spawn_shell(node: &Node, ctx: Arc<Ctx>) -> (mpsc::UnboundedSender<Job>, Pid) 
                         r = run_line(&mut ev, &line) => r,
                         _ = cancel => Err(ExitReason::exception("Interrupted", "the evaluation was cancelled with Ctrl-C; the system keeps running")),
                     };
+                    // iex's evaluator prints its answer itself, a request to its group
+                    // leader that waits for the reply; an exit signal that arrives meanwhile
+                    // (a linked process that crashed during the line) kills it before
+                    // anything is printed. Yielding here is that wait: a shell killed by then
+                    // is aborted and sends no answer.
+                    tokio::task::yield_now().await;
                     let env = ev.env;
                     let node = p.node().clone();
                     node.publish(Event::Mark { pid: p.pid(), seq });
                     let _ = reply.send((env, outcome));
-                    let deferred = std::mem::take(&mut *ctx.deferred.lock().unwrap());
-                    for (pid, reason) in deferred {
-                        node.exit(p.pid(), pid, reason);
-                    }
                 }
                 ExitReason::Normal
             })

@@ -64,8 +64,8 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
     match fun {
         "exit" => {
             let pid = pid_of(&args[0])?;
-            ev.ctx
-                .exit_later(pid, ExitReason::from_term(args[1].clone()));
+            ev.exit_signal(pid, ExitReason::from_term(args[1].clone()))
+                .await;
             Ok(Term::bool(true))
         }
         "alive?" => Ok(Term::bool(node.alive(pid_of(&args[0])?))),

@@ -1,6 +1,6 @@
 //! The commands that act on processes: exit signals (`kill`, `exit`, `crash`), messages
-//! (`send`, `flush`) and `sleep`. Exit signals are sent once the line's result is printed, so
-//! `kill registry` prints `true` before the restarts it causes.
+//! (`send`, `flush`) and `sleep`. Exit signals are sent at once, as `Process.exit/2` sends
+//! them: the restarts a `kill registry` causes may print before or after its `true`.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::shell::context::{Eval, R, int_of, ok};
 /// `kill TARGET`: the untrappable `:kill`.
 pub async fn kill(ev: &mut Eval<'_>, t: Target<'_>) -> R {
     let pid = target(ev, t).await?;
-    ev.ctx.exit_later(pid, ExitReason::Kill);
+    ev.exit_signal(pid, ExitReason::Kill).await;
     Ok(Term::bool(true))
 }
 
@@ -22,7 +22,7 @@ pub async fn kill(ev: &mut Eval<'_>, t: Target<'_>) -> R {
 pub async fn exit(ev: &mut Eval<'_>, t: Target<'_>, reason: &Arg) -> R {
     let pid = target(ev, t).await?;
     let reason = value(ev, reason).await?;
-    ev.ctx.exit_later(pid, ExitReason::from_term(reason));
+    ev.exit_signal(pid, ExitReason::from_term(reason)).await;
     Ok(Term::bool(true))
 }
 
