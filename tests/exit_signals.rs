@@ -187,3 +187,77 @@ async fn a_plain_process_crash_is_reported_after_the_answer() {
     assert_eq!(out.len(), 1, "{out:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The book's `Todo.Supervisor.start_link` typed in a shell that booted the system: the
+/// BEAM's answer (the registry's name is taken, the new supervisor exits and takes the linked
+/// shell with it), one hint line, and the booted tree still *the* system.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_books_start_link_on_a_booted_shell() {
+    let (mut s, dir) = session("startlink", Level::Iex).await;
+    let registry = all(&mut s, "Process.whereis(:todo_process_registry)").await;
+    let out = all(&mut s, "Todo.Supervisor.start_link").await;
+    let exit = out
+        .iter()
+        .position(|l| l.ends_with("shell process exited with reason: shutdown: failed to start child: Todo.ProcessRegistry"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!(
+        out[exit + 1],
+        format!("    ** (EXIT) already started: {}", registry[0])
+    );
+    assert!(
+        out[exit + 2].starts_with("    hint: otplab boots the to-do system"),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.iter().filter(|l| l.contains("hint:")).count(),
+        1,
+        "{out:?}"
+    );
+    assert_eq!(
+        all(&mut s, "Process.whereis(:todo_process_registry)").await,
+        registry
+    );
+    let tree = all(&mut s, "tree").await;
+    assert!(tree[0].starts_with("Todo.Supervisor #PID<"), "{tree:?}");
+    assert!(
+        tree.iter().any(|l| l.contains(&registry[0])),
+        "the booted tree is still the system: {tree:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// In a bare shell, the tree `Todo.Supervisor.start_link` starts is the system for `tree` and
+/// the short commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_started_by_hand_is_the_system() {
+    let dir = std::env::temp_dir().join(format!("otplab-exits-bare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config::with_dir(&dir);
+    config.fsync = false;
+    let mut s = Session::start(Options {
+        bare: true,
+        config,
+        level: Level::Iex,
+        ..Options::default()
+    })
+    .await;
+    assert!(all(&mut s, "tree").await[0].contains("not running"));
+    let started = all(&mut s, "{:ok, sup} = Todo.Supervisor.start_link").await;
+    let sup = started
+        .last()
+        .unwrap()
+        .trim_start_matches("{:ok, ")
+        .trim_end_matches('}')
+        .to_string();
+    let tree = all(&mut s, "tree").await;
+    assert!(
+        tree[0].starts_with(&format!("Todo.Supervisor {sup}")),
+        "{tree:?}"
+    );
+    assert!(
+        all(&mut s, "kill registry")
+            .await
+            .contains(&"true".to_string())
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

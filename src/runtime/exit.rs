@@ -140,23 +140,56 @@ impl fmt::Display for ExitReason {
             ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("timeout") => {
                 f.write_str("time out")
             }
-            ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("shutdown") => {
-                write!(f, "shutdown: {}", t[1])
-            }
-            ExitReason::Other(Term::Tuple(t)) if t.len() == 2 && t[0].is_atom("nodedown") => {
-                match &t[1] {
-                    Term::Atom(node) => write!(f, "no connection to {}", node.as_str()),
-                    other => write!(f, "no connection to {other}"),
-                }
-            }
-            ExitReason::Other(Term::Atom(a)) => match a.as_str() {
-                "timeout" => f.write_str("time out"),
-                "calling_self" => f.write_str("process attempted to call itself"),
-                "noconnection" => f.write_str("no connection"),
-                _ => write!(f, "{}", Term::Atom(*a)),
-            },
+            ExitReason::Other(t) => f.write_str(&format_exit(t, "\n    ")),
             other => write!(f, "{}", other.to_term()),
         }
+    }
+}
+
+/// `Exception.format_exit/2` for a reason term, `joiner` starting each nested `** (EXIT)`
+/// line (each level of nesting indents four more).
+fn format_exit(t: &Term, joiner: &str) -> String {
+    let Term::Tuple(items) = t else {
+        return match t.as_atom().map(|a| a.as_str()) {
+            Some("normal") => "normal".into(),
+            Some("shutdown") => "shutdown".into(),
+            Some("killed") => "killed".into(),
+            Some("timeout") => "time out".into(),
+            Some("calling_self") => "process attempted to call itself".into(),
+            Some("noconnection") => "no connection".into(),
+            Some("noproc") => ExitReason::Noproc.to_string(),
+            _ => t.to_string(),
+        };
+    };
+    match items.as_slice() {
+        // A supervisor whose child failed to start, `{:EXIT, reason}` when the child crashed.
+        [shutdown, Term::Tuple(failed)]
+            if shutdown.is_atom("shutdown")
+                && failed.len() == 3
+                && failed[0].is_atom("failed_to_start_child") =>
+        {
+            let why = match &failed[2] {
+                Term::Tuple(e) if e.len() == 2 && e[0].is_atom("EXIT") => &e[1],
+                other => other,
+            };
+            format!(
+                "shutdown: failed to start child: {}{joiner}** (EXIT) {}",
+                failed[1],
+                format_exit(why, &format!("{joiner}    "))
+            )
+        }
+        [shutdown, why] if shutdown.is_atom("shutdown") => format!("shutdown: {why}"),
+        [nodedown, Term::Atom(node)] if nodedown.is_atom("nodedown") => {
+            format!("no connection to {}", node.as_str())
+        }
+        [tag, value] => match tag.as_atom().map(|a| a.as_str()) {
+            Some("already_started") => format!("already started: {value}"),
+            Some("bad_return_value") => format!("bad return value: {value}"),
+            Some("bad_call") => format!("bad call: {value}"),
+            Some("bad_cast") => format!("bad cast: {value}"),
+            _ => t.to_string(),
+        },
+        _ => t.to_string(),
     }
 }
 
@@ -265,5 +298,66 @@ impl StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_term())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Pid;
+
+    /// Each reason as Elixir 1.14's `Exception.format_exit/1` words it (checked in iex).
+    #[test]
+    fn reasons_read_as_exception_format_exit() {
+        let pid = Term::Pid(Pid(117));
+        let tuple = |items: Vec<Term>| Term::Tuple(items);
+        let cases = [
+            (ExitReason::Normal, "normal".to_string()),
+            (ExitReason::Shutdown, "shutdown".into()),
+            (ExitReason::Killed, "killed".into()),
+            (ExitReason::atom("boom"), ":boom".into()),
+            (ExitReason::atom("timeout"), "time out".into()),
+            (
+                ExitReason::atom("calling_self"),
+                "process attempted to call itself".into(),
+            ),
+            (
+                ExitReason::from_term(tuple(vec![atom("shutdown"), Term::Int(1)])),
+                "shutdown: 1".into(),
+            ),
+            (
+                ExitReason::from_term(tuple(vec![atom("boom"), Term::Int(1)])),
+                "{:boom, 1}".into(),
+            ),
+            (
+                ExitReason::from_term(tuple(vec![
+                    atom("shutdown"),
+                    tuple(vec![
+                        atom("failed_to_start_child"),
+                        atom("Elixir.Todo.ProcessRegistry"),
+                        tuple(vec![atom("already_started"), pid.clone()]),
+                    ]),
+                ])),
+                "shutdown: failed to start child: Todo.ProcessRegistry\n    ** (EXIT) already started: #PID<0.117.0>".into(),
+            ),
+            (
+                ExitReason::from_term(tuple(vec![
+                    atom("shutdown"),
+                    tuple(vec![
+                        atom("failed_to_start_child"),
+                        atom("x"),
+                        tuple(vec![atom("EXIT"), atom("boom")]),
+                    ]),
+                ])),
+                "shutdown: failed to start child: :x\n    ** (EXIT) :boom".into(),
+            ),
+            (
+                ExitReason::from_term(tuple(vec![atom("bad_return_value"), Term::Int(1)])),
+                "bad return value: 1".into(),
+            ),
+        ];
+        for (reason, words) in cases {
+            assert_eq!(reason.to_string(), words, "{reason:?}");
+        }
     }
 }

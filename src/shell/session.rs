@@ -20,7 +20,7 @@ use super::ast::{Command, CommandName, Line, Span};
 use super::context::{Ctx, Env, Eval};
 use super::printer::Style;
 use super::report::{self, Level};
-use super::{commands, parser, printer};
+use super::{commands, parser, printer, system};
 
 /// The longest a line's consequences are waited for before the next prompt. Restarts and
 /// their `Starting …` lines take a few milliseconds; the limit only matters when some
@@ -391,6 +391,7 @@ impl Session {
             lines.push(format!(
                 "** (EXIT from {pid}) shell process exited with reason: {words}"
             ));
+            lines.extend(system::start_link_hint(reason).map(str::to_string));
             self.respawn();
             lines.push(String::new());
             lines.push(banner(&self.node));

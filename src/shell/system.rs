@@ -57,9 +57,45 @@ pub async fn stop_system(ev: &mut Eval<'_>) {
     }
 }
 
-/// The top supervisor of the running tree.
+/// The top supervisor of the to-do system: the tree booted or started with `start`, or any
+/// other `Todo.Supervisor` tree, however it was started (the book's `start_link` typed in a
+/// bare shell), the newest when there are several.
 pub fn top(ev: &Eval<'_>) -> Option<Pid> {
-    *ev.ctx.system.lock().unwrap()
+    let node = &ev.ctx.node;
+    let mut held = ev.ctx.system.lock().unwrap();
+    if let Some(pid) = *held
+        && node.alive(pid)
+    {
+        return Some(pid);
+    }
+    let found = node.pids().into_iter().rev().find(|pid| {
+        node.info(*pid)
+            .is_some_and(|i| &*i.label == todo::supervisor::LABEL)
+    });
+    *held = found;
+    found
+}
+
+/// The hint after the shell's exit when the book's `Todo.Supervisor.start_link` met the tree
+/// otplab booted: the BEAM's answer (the registry's name is taken) says what happened, not
+/// why the name was taken.
+pub fn start_link_hint(reason: &ExitReason) -> Option<&'static str> {
+    let ExitReason::Other(Term::Tuple(t)) = reason else {
+        return None;
+    };
+    let [shutdown, Term::Tuple(failed)] = t.as_slice() else {
+        return None;
+    };
+    let [what, child, Term::Tuple(why)] = failed.as_slice() else {
+        return None;
+    };
+    (shutdown.is_atom("shutdown")
+        && what.is_atom("failed_to_start_child")
+        && child.is_atom("Elixir.Todo.ProcessRegistry")
+        && why.first().is_some_and(|w| w.is_atom("already_started")))
+    .then_some(
+        "    hint: otplab boots the to-do system at start, so its names are taken; the booted tree keeps running (see `tree`); start otplab with --bare to start it yourself",
+    )
 }
 
 /// The pid of a list's server through the current system, started on first use.

@@ -11,6 +11,10 @@ use crate::runtime::{Node, Pid, Process, StartError};
 
 use super::{Config, cache, database, process_registry, server_supervisor, system_supervisor};
 
+/// The label of the top supervisor's process: what makes a tree *the* to-do system for the
+/// shell, however it was started.
+pub const LABEL: &str = "Todo.Supervisor";
+
 /// The top supervisor's spec for this configuration.
 pub fn spec(config: Arc<Config>) -> Spec {
     if config.flat {
@@ -20,17 +24,13 @@ pub fn spec(config: Arc<Config>) -> Spec {
             server_supervisor::child_spec(),
             cache::child_spec(config),
         ];
-        Spec::new("Todo.Supervisor", Flags::new(Strategy::OneForOne), children)
+        Spec::new(LABEL, Flags::new(Strategy::OneForOne), children)
     } else {
         let children = vec![
             process_registry::child_spec(),
             system_supervisor::child_spec(config),
         ];
-        Spec::new(
-            "Todo.Supervisor",
-            Flags::new(Strategy::RestForOne),
-            children,
-        )
+        Spec::new(LABEL, Flags::new(Strategy::RestForOne), children)
     }
 }
 

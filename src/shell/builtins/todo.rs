@@ -13,7 +13,7 @@ use super::function::{Function, undefined_function};
 use crate::shell::context::{
     CALL_TIMEOUT, Eval, R, call_result, date_of, int_of, keyword, ok, pid_of, start_result, str_of,
 };
-use crate::shell::system::{self, stop_system};
+use crate::shell::system;
 
 /// The timeout of `Todo.Server.sync`, as `todo::server::sync` calls with it.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -117,14 +117,16 @@ pub async fn supervisor(ev: &mut Eval<'_>, args: Vec<Term>) -> R {
             config.cache = todo::CacheKind::Ets;
         }
     }
-    // The booted tree holds the names; the tree the user starts replaces it, as if the
-    // application had not been started.
-    stop_system(ev).await;
+    // A tree already running (the booted one) holds the names, so this start fails as on the
+    // BEAM: the new supervisor cannot start its registry, exits, and takes the linked shell
+    // with it (the session adds a hint). A tree that starts is the system from now on.
     let config = Arc::new(config);
-    *ev.ctx.config.lock().unwrap() = config.clone();
-    Ok(start_result(
-        todo::supervisor::start_link(ev.p, config).await,
-    ))
+    let started = todo::supervisor::start_link(ev.p, config.clone()).await;
+    if let Ok(pid) = started {
+        *ev.ctx.config.lock().unwrap() = config;
+        *ev.ctx.system.lock().unwrap() = Some(pid);
+    }
+    Ok(start_result(started))
 }
 
 /// `Todo.Cache.fun(args)`.

@@ -202,8 +202,7 @@ fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> O
 
 /// The supervision tree, as `tree` prints it.
 async fn tree_text(ev: &mut Eval<'_>) -> String {
-    let top = *ev.ctx.system.lock().unwrap();
-    let Some(top) = top.filter(|p| ev.ctx.node.alive(*p)) else {
+    let Some(top) = crate::shell::system::top(ev) else {
         return "the to-do system is not running (start it with `start`)".into();
     };
     let mut out = String::new();
