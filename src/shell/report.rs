@@ -31,14 +31,14 @@ impl Level {
     }
 }
 
-/// Whether an event is one of the crash reports Erlang's logger prints. The logger is a
-/// process of its own that formats and prints a report some time after the crash, so in
-/// iex's transcripts the report of a crash that happened during a line comes after the
-/// line's answer.
+/// Whether an event is one of the reports Erlang's logger prints (crash reports, and SASL's
+/// progress and supervisor reports). The logger is a process of its own that formats and
+/// prints a report some time after the event, so in iex's transcripts the reports of what
+/// happened during a line come after the line's answer, in the order they were logged.
 pub fn from_logger(event: &Event, level: Level) -> bool {
     level != Level::Short
         && match event {
-            Event::Crash(_) => true,
+            Event::Crash(_) | Event::ChildStarted(_) | Event::ChildTerminated(_) => true,
             Event::Exited { label, reason, .. } => {
                 &**label == crate::runtime::PLAIN_LABEL
                     && matches!(reason, ExitReason::Exception { .. })
