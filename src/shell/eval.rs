@@ -627,23 +627,19 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
                             "bad argument in arithmetic expression: {a} {} {b}",
                             op.text()
                         ),
-                    ));
+                    )
+                    .with_frame(format!(":erlang.{}({a}, {b})", op.text())));
                 }
             },
         },
         BinOp::Div => match (num(&a), num(&b)) {
-            (Some(_), Some(0.0)) => {
-                return Err(raise(
-                    "ArithmeticError",
-                    "bad argument in arithmetic expression",
-                ));
-            }
-            (Some(x), Some(y)) => Float(x / y),
+            (Some(x), Some(y)) if y != 0.0 => Float(x / y),
             _ => {
                 return Err(raise(
                     "ArithmeticError",
                     format!("bad argument in arithmetic expression: {a} / {b}"),
-                ));
+                )
+                .with_frame(format!(":erlang./({a}, {b})")));
             }
         },
         BinOp::Eq => Term::bool(loose_eq(&a, &b)),

@@ -44,6 +44,27 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
         (Event::Output { text, .. }, _) => text.lines().map(str::to_string).collect(),
         (Event::Crash(report), Level::Iex | Level::Sasl) => paint_all(crash_report(report), color),
         (
+            Event::UnexpectedMessage {
+                pid,
+                name,
+                label,
+                message,
+            },
+            level,
+        ) => {
+            let who = name.clone().unwrap_or(Term::Pid(*pid));
+            let text =
+                format!("[error] {label} {who} received unexpected message in handle_info/2: {message}");
+            match level {
+                Level::Short => vec![paint(text, true)],
+                // Elixir's log message ends with a line break of its own: a blank line after.
+                Level::Iex | Level::Sasl => paint_all(
+                    vec![String::new(), format!("{} {text}", timestamp()), String::new()],
+                    color,
+                ),
+            }
+        }
+        (
             Event::Exited {
                 pid,
                 label,
@@ -173,15 +194,66 @@ pub fn crash_report(r: &CrashReport) -> Vec<String> {
         format!("{} [error] GenServer {who} terminating", timestamp()),
     ];
     lines.extend(stop_reason(&r.reason).lines().map(str::to_string));
+    if r.raised {
+        lines.extend(stack_lines(&r.reason, &format!("{}.{}", r.label, r.callback)));
+    }
     match (&r.last_message, r.client) {
         (Some(m), Some(c)) => lines.push(format!("Last message (from {c}): {m}")),
         (Some(m), None) => lines.push(format!("Last message: {m}")),
         _ => {}
     }
     lines.push(format!("State: {}", r.state));
-    if let Some(c) = r.client {
-        lines.push(format!("Client {c} is alive"));
+    match r.client {
+        // The client is waiting in its call: the one frame of its stack otplab can name.
+        Some(c) if r.client_alive => lines.extend([
+            format!("Client {c} is alive"),
+            String::new(),
+            format!("    {CALL_FRAME}"),
+        ]),
+        Some(c) => lines.push(format!("Client {c} is dead")),
+        None => {}
     }
+    lines
+}
+
+/// The frame of an exit raised by `GenServer.call`, as iex names it without its file and line.
+const CALL_FRAME: &str = "GenServer.call/3";
+
+/// The stack lines under a raised reason, indented as iex indents them: an exception's own
+/// frames, or for an exit the call that raised it and then `callback` (where the exit left
+/// the server). iex prints files and line numbers; otplab's built-ins have none, so a frame
+/// is the module and function only.
+fn stack_lines(reason: &ExitReason, callback: &str) -> Vec<String> {
+    let frames: Vec<String> = match reason {
+        ExitReason::Exception { .. } => reason.frames().into_iter().map(str::to_string).collect(),
+        other if call_failure(other).is_some() => vec![CALL_FRAME.to_string(), callback.to_string()],
+        _ => vec![callback.to_string()],
+    };
+    frames.into_iter().map(|f| format!("    {f}")).collect()
+}
+
+/// iex's error block for an evaluation that raised or exited: `** (Kind) message` or
+/// `** (exit) …`, then the stack lines otplab knows, or iex's blank line when the expression
+/// raised it itself (an empty stacktrace).
+pub fn error_block(reason: &ExitReason) -> Vec<String> {
+    let (text, frames) = match reason {
+        ExitReason::Exception { kind, message, .. } => (
+            format!("** ({kind}) {message}"),
+            reason.frames().into_iter().map(str::to_string).collect(),
+        ),
+        other if call_failure(other).is_some() => (
+            format!("** (exit) {}", describe_exit(other)),
+            vec![CALL_FRAME.to_string()],
+        ),
+        other => (format!("** (exit) {}", describe_exit(other)), vec![]),
+    };
+    // Split on every line break: a message that ends with one (Erlang's `ArgumentError`)
+    // leaves the blank line iex prints before the stack.
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    if frames.is_empty() {
+        lines.push(String::new());
+    }
+    lines.extend(frames.iter().map(|f| format!("    {f}")));
     lines
 }
 
@@ -219,7 +291,7 @@ fn child_report(r: &ChildReport, started: bool) -> Vec<String> {
 /// for anything else.
 fn stop_reason(reason: &ExitReason) -> String {
     match reason {
-        ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
+        ExitReason::Exception { kind, message, .. } => format!("** ({kind}) {message}"),
         other => format!("** (stop) {}", describe_exit(other)),
     }
 }
@@ -231,11 +303,17 @@ pub fn describe_exit(reason: &ExitReason) -> String {
         return format!("exited in: {call}\n    ** (EXIT) {}", exit_words(&inner));
     }
     match reason {
-        ExitReason::Exception { kind, message } => {
+        ExitReason::Exception { kind, message, .. } => {
             format!("an exception was raised:\n    ** ({kind}) {message}")
         }
+        // Elixir's `Exception.format_exit/1`: a few reasons in words, any other inspected.
+        ExitReason::Noproc => ExitReason::Noproc.to_string(),
         other => match other.to_term() {
-            Term::Atom(a) => a.as_str().to_string(),
+            Term::Atom(a) if matches!(a.as_str(), "normal" | "shutdown" | "killed") => {
+                a.as_str().to_string()
+            }
+            t if t.is_atom("timeout") => "time out".to_string(),
+            t if t.is_atom("calling_self") => "process attempted to call itself".to_string(),
             t => t.to_string(),
         },
     }
@@ -244,8 +322,12 @@ pub fn describe_exit(reason: &ExitReason) -> String {
 /// The words after `** (EXIT)`.
 pub fn exit_words(reason: &ExitReason) -> String {
     match reason {
-        ExitReason::Exception { kind, message } => {
-            format!("an exception was raised:\n        ** ({kind}) {message}")
+        ExitReason::Exception { kind, message, .. } => {
+            let mut text = format!("an exception was raised:\n        ** ({kind}) {message}");
+            for frame in reason.frames() {
+                text.push_str(&format!("\n            {frame}"));
+            }
+            text
         }
         other => other.to_string(),
     }

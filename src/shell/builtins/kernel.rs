@@ -129,8 +129,9 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             if y == 0 {
                 return Err(raise(
                     "ArithmeticError",
-                    "bad argument in arithmetic expression",
-                ));
+                    format!("bad argument in arithmetic expression: {fun}({x}, {y})"),
+                )
+                .with_frame(format!(":erlang.{fun}({x}, {y})")));
             }
             Ok(Term::Int(if fun == "div" { x / y } else { x % y }))
         }
@@ -141,7 +142,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         },
         "max" => Ok(if a(0) >= a(1) { a(0) } else { a(1) }),
         "min" => Ok(if a(0) <= a(1) { a(0) } else { a(1) }),
-        "node" => Ok(atom("nonode@nohost")),
+        "node" => Ok(atom(crate::runtime::table::NODE_NAME)),
         "flush" => {
             flush(ev);
             ok()

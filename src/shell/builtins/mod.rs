@@ -77,11 +77,30 @@ pub fn module_functions(module: &str) -> Option<&'static [Function]> {
 /// Calls `module.fun(args)`; `module` is `Kernel` for local calls.
 pub async fn call(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -> R {
     let arity = args.len();
-    match module_functions(module) {
-        Some(funs) if funs.iter().any(|(f, a, _)| *f == fun && a.contains(&arity)) => {}
-        Some(funs) => return Err(undefined_function(module, fun, arity, funs)),
-        None => return Err(undefined_module(module, fun, arity)),
-    }
+    let undefined = match module_functions(module) {
+        Some(funs) if funs.iter().any(|(f, a, _)| *f == fun && a.contains(&arity)) => None,
+        Some(funs) => Some(undefined_function(module, fun, arity, funs)),
+        None => Some(undefined_module(module, fun, arity)),
+    };
+    // The frame iex prints under the error: the call with its arguments when the function
+    // does not exist or is an Erlang built-in (`:ets.lookup(:nope, 1)`), else the function
+    // (`Process.info/1`), without the file and line otplab does not have. A local call is
+    // compiled code of the shell's line, which has no frame of its own.
+    let frame = if undefined.is_some() || module.starts_with(':') {
+        let shown: Vec<String> = args.iter().map(Term::to_string).collect();
+        format!("{module}.{fun}({})", shown.join(", "))
+    } else {
+        format!("{module}.{fun}/{arity}")
+    };
+    let result = match undefined {
+        Some(error) => Err(error),
+        None => dispatch(ev, module, fun, args).await,
+    };
+    result.map_err(|e| if module == "Kernel" { e } else { e.with_frame(&frame) })
+}
+
+async fn dispatch(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -> R {
+    let arity = args.len();
     match module {
         "Kernel" if fun == "h" => {
             let topic = args.first().map(to_string);
