@@ -188,7 +188,10 @@ impl Stack {
     }
 
     pub fn frames(&self) -> Vec<&str> {
-        self.0.as_deref().map(|s| s.lines().collect()).unwrap_or_default()
+        self.0
+            .as_deref()
+            .map(|s| s.lines().collect())
+            .unwrap_or_default()
     }
 }
 

@@ -133,8 +133,7 @@ pub trait GenServer: Send + Sized + 'static {
 /// such callback: `attempted to cast GenServer #PID<0.101.0> but no handle_cast/2 clause was
 /// provided`, naming the server by its registered name when it has one, as Elixir does.
 fn no_clause(process: &Process, verb: &str, callback: &str) -> ExitReason {
-    let who = local_name(process)
-        .unwrap_or(Term::Pid(process.pid()));
+    let who = local_name(process).unwrap_or(Term::Pid(process.pid()));
     ExitReason::runtime_error(format!(
         "attempted to {verb} GenServer {who} but no {callback} clause was provided"
     ))
@@ -596,7 +595,10 @@ impl Server {
         callback: &'static str,
     ) -> ExitReason {
         let (reason, raised) = match ending {
-            Ending::Raised(reason) => (reason.with_frame(format!("{}.{callback}", S::module())), true),
+            Ending::Raised(reason) => (
+                reason.with_frame(format!("{}.{callback}", S::module())),
+                true,
+            ),
             Ending::Returned(reason) => (reason, false),
         };
         if !reason.is_clean() {

@@ -152,6 +152,14 @@ impl<'a> Eval<'a> {
                 self.call_with_first(right, first).await
             }
             ExprKind::Binary(op, l, r) => self.binary(*op, l, r).await,
+            // `h` is a macro in iex: `h Process.info` names a function, it does not call it.
+            ExprKind::LocalCall { name, args, .. }
+                if name == "h"
+                    && let [arg] = args.as_slice()
+                    && let Some(topic) = builtins::help_topic(arg) =>
+            {
+                self.local_call(name, vec![Term::str(topic)]).await
+            }
             ExprKind::LocalCall { name, args, .. } => {
                 let args = self.eval_args(args).await?;
                 self.local_call(name, args).await

@@ -53,13 +53,18 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
             level,
         ) => {
             let who = name.clone().unwrap_or(Term::Pid(*pid));
-            let text =
-                format!("[error] {label} {who} received unexpected message in handle_info/2: {message}");
+            let text = format!(
+                "[error] {label} {who} received unexpected message in handle_info/2: {message}"
+            );
             match level {
                 Level::Short => vec![paint(text, true)],
                 // Elixir's log message ends with a line break of its own: a blank line after.
                 Level::Iex | Level::Sasl => paint_all(
-                    vec![String::new(), format!("{} {text}", timestamp()), String::new()],
+                    vec![
+                        String::new(),
+                        format!("{} {text}", timestamp()),
+                        String::new(),
+                    ],
                     color,
                 ),
             }
@@ -195,7 +200,10 @@ pub fn crash_report(r: &CrashReport) -> Vec<String> {
     ];
     lines.extend(stop_reason(&r.reason).lines().map(str::to_string));
     if r.raised {
-        lines.extend(stack_lines(&r.reason, &format!("{}.{}", r.label, r.callback)));
+        lines.extend(stack_lines(
+            &r.reason,
+            &format!("{}.{}", r.label, r.callback),
+        ));
     }
     match (&r.last_message, r.client) {
         (Some(m), Some(c)) => lines.push(format!("Last message (from {c}): {m}")),
@@ -226,7 +234,9 @@ const CALL_FRAME: &str = "GenServer.call/3";
 fn stack_lines(reason: &ExitReason, callback: &str) -> Vec<String> {
     let frames: Vec<String> = match reason {
         ExitReason::Exception { .. } => reason.frames().into_iter().map(str::to_string).collect(),
-        other if call_failure(other).is_some() => vec![CALL_FRAME.to_string(), callback.to_string()],
+        other if call_failure(other).is_some() => {
+            vec![CALL_FRAME.to_string(), callback.to_string()]
+        }
         _ => vec![callback.to_string()],
     };
     frames.into_iter().map(|f| format!("    {f}")).collect()

@@ -1,7 +1,7 @@
 //! `:ets`: tables of the node with their kinds, access, heirs and counters.
 
-use crate::runtime::{Term, atom};
 use crate::runtime::table::{Access, Kind as TableKind, TableOpts, badarg, no_table};
+use crate::runtime::{Term, atom};
 
 use super::function::{Function, undefined_function};
 use crate::shell::context::{Eval, R, arg_error, enumerate, int_of, pid_of};

@@ -12,8 +12,10 @@ mod erlang;
 mod ets;
 mod function;
 mod gen_server;
+mod helpers;
 mod kernel;
 mod process;
+mod process_info;
 mod profiler;
 mod supervisor;
 mod todo;
@@ -26,8 +28,9 @@ use crate::runtime::{ExitReason, Term};
 pub use self::erlang::get_state;
 pub use self::function::Function;
 use self::function::undefined_function;
+pub use self::helpers::{help_text, help_topic};
 pub use self::kernel::{clear, flush};
-pub use self::process::{INFO_KEYS, info};
+pub use self::process_info::INFO_KEYS;
 use super::context::{Eval, R, raise, silent, to_string};
 use super::suggest::{Near, closest};
 
@@ -64,6 +67,11 @@ pub const MODULES: &[(&str, &[Function])] = &[
     (":sys", erlang::SYS),
 ];
 
+/// The `info` command: `Process.info` with otplab's own keys added.
+pub fn info(ev: &Eval<'_>, args: &[Term]) -> R {
+    process_info::info(ev, args, process_info::View::Otplab)
+}
+
 /// Looks a module up, accepting the seed's spelling of the responsive counter.
 pub fn module_functions(module: &str) -> Option<&'static [Function]> {
     let module = if module == "SlowButResponsiveCounter" {
@@ -96,7 +104,13 @@ pub async fn call(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -
         Some(error) => Err(error),
         None => dispatch(ev, module, fun, args).await,
     };
-    result.map_err(|e| if module == "Kernel" { e } else { e.with_frame(&frame) })
+    result.map_err(|e| {
+        if module == "Kernel" {
+            e
+        } else {
+            e.with_frame(&frame)
+        }
+    })
 }
 
 async fn dispatch(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -> R {
@@ -107,6 +121,8 @@ async fn dispatch(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -
             ev.p.puts(help_text(topic.as_deref()));
             Ok(silent())
         }
+        "Kernel" if fun == "i" => helpers::i(ev, &args[0]),
+        "Kernel" if fun == "recompile" => helpers::recompile(ev),
         "Kernel" => kernel::call(ev, fun, args).await,
         "Process" => process::call(ev, fun, args).await,
         "GenServer" => gen_server::call(ev, fun, args).await,
@@ -153,33 +169,4 @@ fn undefined_module(module: &str, fun: &str, arity: usize) -> ExitReason {
         message.push_str(&format!(". Did you mean {best}?"));
     }
     raise("UndefinedFunctionError", message)
-}
-
-/// `h`, `h Module`, `h Module.fun`: the documentation of the built-ins.
-pub fn help_text(topic: Option<&str>) -> String {
-    let Some(topic) = topic.map(|t| t.trim_start_matches("Elixir.")) else {
-        let mut out = String::from("Built-in modules (h Module for its functions):\n");
-        for (m, funs) in MODULES {
-            if !funs.is_empty() {
-                out.push_str(&format!("  {m}\n"));
-            }
-        }
-        return out.trim_end().to_string();
-    };
-    if let Some(funs) = module_functions(topic) {
-        let mut out = format!("{topic}\n");
-        for (f, arities, doc) in funs {
-            let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-            out.push_str(&format!("  {f}/{}  {doc}\n", ar.join(",")));
-        }
-        return out.trim_end().to_string();
-    }
-    if let Some((module, fun)) = topic.rsplit_once('.')
-        && let Some(funs) = module_functions(module)
-        && let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun)
-    {
-        let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-        return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
-    }
-    format!("No documentation for {topic} was found")
 }
