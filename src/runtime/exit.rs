@@ -76,6 +76,15 @@ impl ExitReason {
         ExitReason::exception("RuntimeError", message)
     }
 
+    /// `:erlang`'s `badarith`: the arithmetic `fun` (`/`, `+`, `rem`) failed on `args`. The
+    /// message is the exception's own; iex adds `: 1 / 0` when it prints it (its blame), the
+    /// logger does not.
+    pub fn badarith(fun: &str, args: &[&Term]) -> ExitReason {
+        let shown: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        ExitReason::exception("ArithmeticError", "bad argument in arithmetic expression")
+            .with_frame(format!(":erlang.{fun}({})", shown.join(", ")))
+    }
+
     /// The reason a server crashes with when no clause matches a message it was sent.
     pub fn function_clause(function: &str) -> ExitReason {
         ExitReason::exception(

@@ -629,25 +629,14 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
                     _ => x * y,
                 }),
                 _ => {
-                    return Err(raise(
-                        "ArithmeticError",
-                        format!(
-                            "bad argument in arithmetic expression: {a} {} {b}",
-                            op.text()
-                        ),
-                    )
-                    .with_frame(format!(":erlang.{}({a}, {b})", op.text())));
+                    return Err(ExitReason::badarith(op.text(), &[&a, &b]));
                 }
             },
         },
         BinOp::Div => match (num(&a), num(&b)) {
             (Some(x), Some(y)) if y != 0.0 => Float(x / y),
             _ => {
-                return Err(raise(
-                    "ArithmeticError",
-                    format!("bad argument in arithmetic expression: {a} / {b}"),
-                )
-                .with_frame(format!(":erlang./({a}, {b})")));
+                return Err(ExitReason::badarith("/", &[&a, &b]));
             }
         },
         BinOp::Eq => Term::bool(loose_eq(&a, &b)),

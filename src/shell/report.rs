@@ -242,13 +242,55 @@ fn stack_lines(reason: &ExitReason, callback: &str) -> Vec<String> {
     frames.into_iter().map(|f| format!("    {f}")).collect()
 }
 
+/// What iex's `Exception.blame` adds to an `ArithmeticError` from `:erlang`: the expression
+/// that failed, `: 1 / 0` or `: rem(7, 0)`, read from the frame that raised it.
+fn blame(kind: &str, frames: &[&str]) -> String {
+    let Some(call) = frames.first().and_then(|f| f.strip_prefix(":erlang.")) else {
+        return String::new();
+    };
+    let Some((fun, args)) = call.split_once('(') else {
+        return String::new();
+    };
+    let args = args.strip_suffix(')').unwrap_or(args);
+    match (kind, top_level_args(args).as_slice()) {
+        ("ArithmeticError", [a, b]) if matches!(fun, "+" | "-" | "*" | "/") => {
+            format!(": {a} {fun} {b}")
+        }
+        ("ArithmeticError", _) => format!(": {fun}({args})"),
+        _ => String::new(),
+    }
+}
+
+/// The arguments of an inspected call, split at the commas outside brackets and strings.
+fn top_level_args(args: &str) -> Vec<&str> {
+    let (mut depth, mut quoted, mut start, mut out) = (0i32, false, 0, vec![]);
+    let mut chars = args.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '(' | '[' | '{' | '<' if !quoted => depth += 1,
+            ')' | ']' | '}' | '>' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out
+}
+
 /// iex's error block for an evaluation that raised or exited: `** (Kind) message` or
 /// `** (exit) …`, then the stack lines otplab knows, or iex's blank line when the expression
 /// raised it itself (an empty stacktrace).
 pub fn error_block(reason: &ExitReason) -> Vec<String> {
     let (text, frames) = match reason {
         ExitReason::Exception { kind, message, .. } => (
-            format!("** ({kind}) {message}"),
+            format!("** ({kind}) {message}{}", blame(kind, &reason.frames())),
             reason.frames().into_iter().map(str::to_string).collect(),
         ),
         other if call_failure(other).is_some() => (

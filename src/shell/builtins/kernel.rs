@@ -135,11 +135,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         "div" | "rem" => {
             let (x, y) = (int_of(&a(0))?, int_of(&a(1))?);
             if y == 0 {
-                return Err(raise(
-                    "ArithmeticError",
-                    format!("bad argument in arithmetic expression: {fun}({x}, {y})"),
-                )
-                .with_frame(format!(":erlang.{fun}({x}, {y})")));
+                return Err(ExitReason::badarith(fun, &[&a(0), &a(1)]));
             }
             Ok(Term::Int(if fun == "div" { x / y } else { x % y }))
         }
