@@ -92,7 +92,7 @@ fn crash_reports_in_iex_and_sasl_style_are_shown_whole() {
                     after.iter().position(|r| r == ":ok"),
                     at("[error] GenServer {:todo_server, \"Bob's list\"} terminating"),
                     at("** (FunctionClauseError) no function clause matching in Todo.Server.handle_cast/2"),
-                    after.iter().position(|r| r == "Last message: :bad"),
+                    after.iter().position(|r| r == "Last message: {:\"$gen_cast\", :bad}"),
                     after.iter().position(|r| r.starts_with("State: {\"Bob's list\", %Todo.List{")),
                 ) else {
                     return false;
@@ -249,7 +249,7 @@ fn a_shell_crash_while_typing_replaces_the_prompt_with_iex_1() {
             let after = s.after("iex(2)> x = 1");
             after.iter().any(|r| {
                 r.starts_with("** (EXIT from #PID<")
-                    && r.ends_with("shell process exited with reason: boom")
+                    && r.ends_with("shell process exited with reason: :boom")
             }) && after.iter().any(|r| r.starts_with("Interactive otplab"))
                 && !s.contains("iex(3)>")
                 && s.last_row() == Some("iex(1)>")

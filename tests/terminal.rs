@@ -33,7 +33,7 @@ fn completion_and_output_above_a_half_typed_line() {
     p.exp_string("iex(3)> ").unwrap();
     p.send("1 + ").unwrap();
     p.exp_string("[exit] fn #PID<0.").unwrap();
-    p.exp_string(": boom").unwrap();
+    p.exp_string(": :boom").unwrap();
     p.send_line("41").unwrap();
     p.exp_string("42").unwrap();
     p.exp_string("iex(4)> ").unwrap();
