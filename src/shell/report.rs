@@ -443,6 +443,77 @@ mod tests {
     }
 
     #[test]
+    fn iex_blames_arithmetic_errors_from_their_frame() {
+        let cases = [
+            (
+                ExitReason::badarith("/", &[&Term::Int(1), &Term::Int(0)]),
+                ": 1 / 0",
+            ),
+            (
+                ExitReason::badarith("rem", &[&Term::Int(7), &Term::Int(0)]),
+                ": rem(7, 0)",
+            ),
+            (
+                ExitReason::badarith(
+                    "+",
+                    &[&Term::List(vec![Term::Int(1), Term::Int(2)]), &atom("a")],
+                ),
+                ": [1, 2] + :a",
+            ),
+            (
+                ExitReason::badarith("+", &[&Term::str("a, b"), &Term::Int(1)]),
+                ": \"a, b\" + 1",
+            ),
+        ];
+        for (reason, blamed) in cases {
+            let block = error_block(&reason);
+            assert_eq!(
+                block[0],
+                format!("** (ArithmeticError) bad argument in arithmetic expression{blamed}")
+            );
+            assert!(block[1].starts_with("    :erlang."), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn a_raised_crash_names_its_callback_and_the_waiting_caller() {
+        let report = CrashReport {
+            pid: Pid(120),
+            name: None,
+            label: "Counter".into(),
+            reason: ExitReason::runtime_error("boom").with_frame("Counter.handle_call/3"),
+            last_message: Some(atom("boom")),
+            client: Some(Pid(100)),
+            client_alive: true,
+            state: Term::Int(0),
+            callback: "handle_call/3",
+            raised: true,
+        };
+        let lines = crash_report(&report);
+        assert_eq!(
+            lines[2..],
+            [
+                "** (RuntimeError) boom",
+                "    Counter.handle_call/3",
+                "Last message (from #PID<0.100.0>): :boom",
+                "State: 0",
+                "Client #PID<0.100.0> is alive",
+                "",
+                "    GenServer.call/3",
+            ]
+        );
+        let dead = CrashReport {
+            client_alive: false,
+            raised: false,
+            reason: ExitReason::atom("bad"),
+            ..report
+        };
+        let lines = crash_report(&dead);
+        assert_eq!(lines[2], "** (stop) :bad");
+        assert_eq!(lines.last().unwrap(), "Client #PID<0.100.0> is dead");
+    }
+
+    #[test]
     fn short_reports_are_one_line() {
         let event = Event::Exited {
             pid: Pid(158),

@@ -1,7 +1,10 @@
 //! The built-in modules the seeds call, each backed by the real runtime, one file per group
-//! with its table of functions beside its code: `kernel` (`Kernel`, `IO`), `process`,
-//! `gen_server`, `supervisor`, `todo` (`Todo.*`), `counters`, `profiler`, `enumerable`
-//! (`Enum`), `ets`, `erlang` (`:erlang`, `:timer`, `:rand`, `:crypto`, `:sys`). [`MODULES`]
+//! with its table of functions beside its code: `kernel` (`Kernel`, `IO`), `process` (with
+//! `process_info`, `Process.info` and the `info` command), `gen_server`, `supervisor`, `todo`
+//! (`Todo.*`), `counters`, `profiler`, `enumerable` (`Enum`), `ets`, `erlang` (`:erlang`,
+//! `:timer`, `:rand`, `:crypto`, `:sys`), and `helpers` (iex's `h`, `i`, `recompile`).
+//! An error raised by a built-in gets the frame iex would print under it ([`call`]).
+//! [`MODULES`]
 //! names every module's table in the order `h` lists them; `h`, completion and the
 //! did-you-mean of `UndefinedFunctionError` all read it, so they cannot drift from what
 //! [`call`] accepts.
