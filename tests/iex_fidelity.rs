@@ -220,25 +220,11 @@ async fn ets_info_has_otp_25s_keys_and_undefined_for_a_gone_table() {
         .lines()
         .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k))
         .collect();
+    // As iex 1.14 on OTP 25 lists them.
     assert_eq!(
-        keys,
-        [
-            "id",
-            "decentralized_counters",
-            "read_concurrency",
-            "write_concurrency",
-            "compressed",
-            "memory",
-            "owner",
-            "heir",
-            "name",
-            "size",
-            "node",
-            "named_table",
-            "type",
-            "keypos",
-            "protection"
-        ]
+        keys.join(", "),
+        "id, decentralized_counters, read_concurrency, write_concurrency, compressed, memory, \
+         owner, heir, name, size, node, named_table, type, keypos, protection"
     );
     let cases: &[(&str, &[&str])] = &[
         (":ets.info(t, :owner) == self()", &["true"]),

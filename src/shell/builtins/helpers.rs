@@ -97,19 +97,14 @@ fn describe(ev: &Eval<'_>, t: &Term) -> Vec<(&'static str, String)> {
     let mut out = vec![("Term", t.to_string())];
     let mut add = |title: &'static str, body: String| out.push((title, body));
     match t {
-        Term::Int(_) => {
-            add("Data type", "Integer".into());
-            add("Reference modules", "Integer".into());
-            add("Implemented protocols", SCALAR_PROTOCOLS.into());
-        }
-        Term::Float(_) => {
-            add("Data type", "Float".into());
-            add("Reference modules", "Float".into());
-            add("Implemented protocols", SCALAR_PROTOCOLS.into());
-        }
-        Term::Atom(_) => {
-            add("Data type", "Atom".into());
-            add("Reference modules", "Atom".into());
+        Term::Int(_) | Term::Float(_) | Term::Atom(_) => {
+            let kind = match t {
+                Term::Int(_) => "Integer",
+                Term::Float(_) => "Float",
+                _ => "Atom",
+            };
+            add("Data type", kind.into());
+            add("Reference modules", kind.into());
             add("Implemented protocols", SCALAR_PROTOCOLS.into());
         }
         Term::Str(s) => {

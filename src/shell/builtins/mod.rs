@@ -33,7 +33,6 @@ pub use self::function::Function;
 use self::function::undefined_function;
 pub use self::helpers::{help_text, help_topic};
 pub use self::kernel::{clear, flush};
-pub use self::process_info::INFO_KEYS;
 use super::context::{Eval, R, raise, silent, to_string};
 use super::suggest::{Near, closest};
 

@@ -31,41 +31,11 @@ const BEAM_KEYS: &[&str] = &[
     "suspending",
 ];
 
-/// What the `info` command shows.
-const OTPLAB_KEYS: &[&str] = &[
-    "registered_name",
-    "current_function",
-    "initial_call",
-    "status",
-    "message_queue_len",
-    "links",
-    "monitors",
-    "trap_exit",
-    "memory",
-    "parent",
-    "restarts",
-];
+/// The keys of `Process.info/2` the BEAM has beyond those of `Process.info/1`.
+const BEAM_MORE: &[&str] = &["monitors", "monitored_by", "memory", "messages"];
 
-/// Every key `Process.info/2` accepts: the BEAM's that otplab fills (for `info` also its own).
-pub const INFO_KEYS: &[&str] = &[
-    "registered_name",
-    "current_function",
-    "initial_call",
-    "status",
-    "message_queue_len",
-    "links",
-    "dictionary",
-    "trap_exit",
-    "priority",
-    "suspending",
-    "monitors",
-    "monitored_by",
-    "memory",
-    "messages",
-    "parent",
-    "restarts",
-    "label",
-];
+/// What the `info` command adds to `Process.info/1`'s keys.
+const OTPLAB_SHOWN: &[&str] = &["monitors", "memory", "parent", "restarts"];
 
 /// The keys only the `info` command knows: they are not the BEAM's.
 const OTPLAB_ONLY: &[&str] = &["parent", "restarts", "label"];
@@ -123,21 +93,28 @@ pub fn info(ev: &Eval<'_>, args: &[Term], view: View) -> R {
         let a = t
             .as_atom()
             .ok_or_else(|| arg_error(format!("not an info key: {t}")))?;
-        INFO_KEYS
+        let mine = match view {
+            View::Beam => &[][..],
+            View::Otplab => OTPLAB_ONLY,
+        };
+        BEAM_KEYS
             .iter()
+            .chain(BEAM_MORE)
+            .chain(mine)
             .copied()
-            .filter(|k| view == View::Otplab || !OTPLAB_ONLY.contains(k))
             .find(|k| *k == a.as_str())
             .ok_or_else(|| arg_error(format!("unknown Process.info key: {t}")))
     };
     match args.get(1) {
         None => {
-            let keys = match view {
-                View::Beam => BEAM_KEYS,
-                View::Otplab => OTPLAB_KEYS,
+            let extra = match view {
+                View::Beam => &[][..],
+                View::Otplab => OTPLAB_SHOWN,
             };
             Ok(Term::keyword(
-                keys.iter()
+                BEAM_KEYS
+                    .iter()
+                    .chain(extra)
                     .filter(|k| **k != "registered_name" || info.registered_name.is_some())
                     .map(|k| (*k, value(k)))
                     .collect(),
