@@ -93,7 +93,7 @@ fn crash_reports_in_iex_and_sasl_style_are_shown_whole() {
                 let (Some(ok), Some(head), Some(last), Some(state)) = (
                     after.iter().position(|r| r == ":ok"),
                     at("[error] GenServer {:todo_server, \"Bob's list\"} terminating"),
-                    after.iter().position(|r| r == "Last message: :bad"),
+                    after.iter().position(|r| r == "Last message: {:\"$gen_cast\", :bad}"),
                     after.iter().position(|r| r.starts_with("State: {\"Bob's list\", %Todo.List{")),
                 ) else {
                     return false;

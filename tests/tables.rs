@@ -80,7 +80,7 @@ async fn transfer(p: &mut Process) -> Vec<Term> {
 }
 
 fn insufficient_access(r: Result<impl std::fmt::Debug, ExitReason>) -> bool {
-    matches!(r, Err(ExitReason::Exception { ref kind, ref message })
+    matches!(r, Err(ExitReason::Exception { ref kind, ref message, .. })
         if &**kind == "ArgumentError" && message.contains("insufficient access rights"))
 }
 

@@ -18,6 +18,15 @@ pub enum Event {
     Output { pid: Pid, text: Arc<str> },
     /// A GenServer is terminating abnormally: iex's `[error] GenServer … terminating` report.
     Crash(Arc<CrashReport>),
+    /// A GenServer without a `handle_info` callback got a plain message: `use GenServer`'s
+    /// default logs it and carries on.
+    UnexpectedMessage {
+        pid: Pid,
+        /// The registered name, which Elixir's log shows instead of the pid.
+        name: Option<Term>,
+        label: Arc<str>,
+        message: Term,
+    },
     /// A process ended. Published for every exit, normal ones included.
     Exited {
         pid: Pid,
@@ -79,9 +88,13 @@ pub struct CrashReport {
     pub last_message: Option<Term>,
     /// The caller whose request was being handled, for calls.
     pub client: Option<Pid>,
+    /// Whether that caller was alive when the server crashed.
+    pub client_alive: bool,
     pub state: Term,
     /// The callback that was running (`handle_call/3`, `handle_continue/2`, …).
     pub callback: &'static str,
+    /// The callback raised (rather than returned `{:stop, …}`), so the report says where.
+    pub raised: bool,
 }
 
 /// The fields of a SASL supervisor report.

@@ -21,8 +21,13 @@ pub enum ExitReason {
     Killed,
     /// The process did not exist.
     Noproc,
-    /// An exception raised inside the process, printed `** (Kind) message`.
-    Exception { kind: Arc<str>, message: Arc<str> },
+    /// An exception raised inside the process, printed `** (Kind) message` and then the
+    /// frames of `stack` that otplab knows.
+    Exception {
+        kind: Arc<str>,
+        message: Arc<str>,
+        stack: Stack,
+    },
     /// Any other term given to `exit/1,2` or returned as a `{:stop, reason, …}`.
     Other(Term),
 }
@@ -36,12 +41,48 @@ impl ExitReason {
         ExitReason::Exception {
             kind: kind.into(),
             message: message.into(),
+            stack: Stack::default(),
+        }
+    }
+
+    /// The exception with `frame` (a line as iex prints it, `Counter.handle_call/3` or
+    /// `:ets.lookup(:nope, 1)`) added below the frames it has, as the next caller out. Other
+    /// reasons carry no stack and are returned as they are.
+    pub fn with_frame(self, frame: impl AsRef<str>) -> ExitReason {
+        match self {
+            ExitReason::Exception {
+                kind,
+                message,
+                stack,
+            } => ExitReason::Exception {
+                kind,
+                message,
+                stack: stack.push(frame.as_ref()),
+            },
+            other => other,
+        }
+    }
+
+    /// The frames of an exception, innermost first; empty for other reasons.
+    pub fn frames(&self) -> Vec<&str> {
+        match self {
+            ExitReason::Exception { stack, .. } => stack.frames(),
+            _ => vec![],
         }
     }
 
     /// `raise "boom"`.
     pub fn runtime_error(message: impl Into<Arc<str>>) -> ExitReason {
         ExitReason::exception("RuntimeError", message)
+    }
+
+    /// `:erlang`'s `badarith`: the arithmetic `fun` (`/`, `+`, `rem`) failed on `args`. The
+    /// message is the exception's own; iex adds `: 1 / 0` when it prints it (its blame), the
+    /// logger does not.
+    pub fn badarith(fun: &str, args: &[&Term]) -> ExitReason {
+        let shown: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        ExitReason::exception("ArithmeticError", "bad argument in arithmetic expression")
+            .with_frame(format!(":erlang.{fun}({})", shown.join(", ")))
     }
 
     /// The reason a server crashes with when no clause matches a message it was sent.
@@ -69,10 +110,7 @@ impl ExitReason {
                     && matches!(&t[0], Term::Atom(a) if a.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
                     && matches!(t[1], Term::Str(_)) =>
             {
-                ExitReason::Exception {
-                    kind: Arc::from(t[0].as_atom().unwrap().as_str()),
-                    message: Arc::from(t[1].as_str().unwrap()),
-                }
+                ExitReason::exception(t[0].as_atom().unwrap().as_str(), t[1].as_str().unwrap())
             }
             _ => ExitReason::Other(term),
         }
@@ -86,7 +124,7 @@ impl ExitReason {
             ExitReason::Kill => atom("kill"),
             ExitReason::Killed => atom("killed"),
             ExitReason::Noproc => atom("noproc"),
-            ExitReason::Exception { kind, message } => Term::Tuple(vec![
+            ExitReason::Exception { kind, message, .. } => Term::Tuple(vec![
                 Term::Atom(
                     super::term::Atom::new(kind)
                         .unwrap_or(super::term::Atom::from_static("exception")),
@@ -132,8 +170,12 @@ impl fmt::Display for ExitReason {
             ExitReason::Noproc => f.write_str(
                 "no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
             ),
-            ExitReason::Exception { kind, message } => {
-                write!(f, "an exception was raised:\n    ** ({kind}) {message}")
+            ExitReason::Exception { kind, message, stack } => {
+                write!(f, "an exception was raised:\n    ** ({kind}) {message}")?;
+                for frame in stack.frames() {
+                    write!(f, "\n        {frame}")?;
+                }
+                Ok(())
             }
             // A call's timeout travels as `{:timeout, call}` in otplab, as `{:timeout, {m, f, a}}`
             // on the BEAM; iex words both `time out`.
@@ -190,6 +232,36 @@ fn format_exit(t: &Term, joiner: &str) -> String {
             _ => t.to_string(),
         },
         _ => t.to_string(),
+    }
+}
+
+/// Where an exception was raised, as far as otplab knows: the frames iex would print, one a
+/// line, innermost first, each without file and line where otplab does not know them. Empty
+/// is an exception raised by the evaluated expression itself, for which iex prints a blank
+/// line. Two reasons that differ only in their stacks are equal: the stack says where a
+/// reason arose, not what it is, and supervisors and tests compare what.
+#[derive(Clone, Debug, Default)]
+pub struct Stack(Option<Arc<str>>);
+
+impl Stack {
+    fn push(self, frame: &str) -> Stack {
+        Stack(Some(match self.0 {
+            Some(lines) => Arc::from(format!("{lines}\n{frame}")),
+            None => Arc::from(frame),
+        }))
+    }
+
+    pub fn frames(&self) -> Vec<&str> {
+        self.0
+            .as_deref()
+            .map(|s| s.lines().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl PartialEq for Stack {
+    fn eq(&self, _: &Stack) -> bool {
+        true
     }
 }
 

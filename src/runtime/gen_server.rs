@@ -70,13 +70,9 @@ pub trait GenServer: Send + Sized + 'static {
         from: &From,
         process: &mut Process,
     ) -> impl Future<Output = Result<Reply, ExitReason>> + Send {
-        let _ = (request, from, process);
-        async {
-            Err(ExitReason::function_clause(&format!(
-                "{}.handle_call/3",
-                Self::module()
-            )))
-        }
+        let _ = (request, from);
+        let reason = no_clause(process, "call", "handle_call/3");
+        async { Err(reason) }
     }
 
     fn handle_cast(
@@ -84,22 +80,25 @@ pub trait GenServer: Send + Sized + 'static {
         request: Term,
         process: &mut Process,
     ) -> impl Future<Output = Result<NoReply, ExitReason>> + Send {
-        let _ = (request, process);
-        async {
-            Err(ExitReason::function_clause(&format!(
-                "{}.handle_cast/2",
-                Self::module()
-            )))
-        }
+        let _ = request;
+        let reason = no_clause(process, "cast", "handle_cast/2");
+        async { Err(reason) }
     }
 
-    /// Plain messages. The default ignores them, as `use GenServer` does (it only logs).
+    /// Plain messages. The default is `use GenServer`'s: the message is logged as unexpected
+    /// (`[error] Counter #PID<0.101.0> received unexpected message in handle_info/2: :hello`)
+    /// and the server carries on.
     fn handle_info(
         &mut self,
         msg: Term,
         process: &mut Process,
     ) -> impl Future<Output = Result<NoReply, ExitReason>> + Send {
-        let _ = (msg, process);
+        process.node().publish(Event::UnexpectedMessage {
+            pid: process.pid(),
+            name: local_name(process),
+            label: Arc::from(Self::module()),
+            message: msg,
+        });
         async { Ok(NoReply::NoReply) }
     }
 
@@ -128,6 +127,26 @@ pub trait GenServer: Send + Sized + 'static {
 
     /// The state as a term, for `:sys.get_state` and crash reports.
     fn state(&self) -> Term;
+}
+
+/// How `use GenServer`'s default `handle_call`/`handle_cast` crash a server that defines no
+/// such callback: `attempted to cast GenServer #PID<0.101.0> but no handle_cast/2 clause was
+/// provided`, naming the server by its registered name when it has one, as Elixir does.
+fn no_clause(process: &Process, verb: &str, callback: &str) -> ExitReason {
+    let who = local_name(process).unwrap_or(Term::Pid(process.pid()));
+    ExitReason::runtime_error(format!(
+        "attempted to {verb} GenServer {who} but no {callback} clause was provided"
+    ))
+}
+
+/// The locally registered name, what `Process.info(self(), :registered_name)` gives (a via
+/// name is not one).
+fn local_name(process: &Process) -> Option<Term> {
+    process
+        .node()
+        .info(process.pid())
+        .and_then(|i| i.registered_name)
+        .map(Term::Atom)
 }
 
 /// A name registry other than the node's local names, for `{:via, module, key}`.
@@ -419,9 +438,9 @@ async fn call_step<S: GenServer>(
             if let Some(t) = reply {
                 p.reply(&from, t);
             }
-            Err(reason)
+            Err(Ending::Returned(reason))
         }
-        Err(reason) => Err(reason),
+        Err(reason) => Err(Ending::Raised(reason)),
     };
     if let Err(reason) = result {
         let client = Some(from.pid);
@@ -438,7 +457,8 @@ async fn cast_step<S: GenServer>(
     server: &mut Server,
     request: Term,
 ) -> Result<(), ExitReason> {
-    let last = request.clone();
+    // gen_server's last message for a cast is the envelope it received.
+    let last = Term::Tuple(vec![atom("$gen_cast"), request.clone()]);
     let outcome = catch_unwind(state.handle_cast(request, p)).await;
     if let Err(reason) = server.after_noreply(outcome, cont) {
         let fut = Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));
@@ -493,7 +513,9 @@ async fn system_step<S: GenServer>(
             Err(reason)
         }
         SystemRequest::Crash => {
-            let reason = ExitReason::runtime_error("crash requested from the shell");
+            // Not raised by a callback: the report names no frame rather than invent one.
+            let reason =
+                Ending::Returned(ExitReason::runtime_error("crash requested from the shell"));
             let fut =
                 Box::pin(server.stop(state, p, reason, Some(atom("crash")), None, "handle_info/2"));
             Err(fut.await)
@@ -536,32 +558,49 @@ struct Server {
     parent: Option<Pid>,
 }
 
+/// How a callback ended the server: it returned `{:stop, reason, …}`, or it raised (an `Err`,
+/// a panic, a failed call), which iex's report follows with where it was raised.
+enum Ending {
+    Returned(ExitReason),
+    Raised(ExitReason),
+}
+
 impl Server {
     fn after_noreply(
         &mut self,
         outcome: Result<NoReply, ExitReason>,
         cont: &mut Option<Term>,
-    ) -> Result<(), ExitReason> {
+    ) -> Result<(), Ending> {
         match outcome {
             Ok(NoReply::NoReply) => Ok(()),
             Ok(NoReply::Continue(c)) => {
                 *cont = Some(c);
                 Ok(())
             }
-            Ok(NoReply::Stop(reason)) | Err(reason) => Err(reason),
+            Ok(NoReply::Stop(reason)) => Err(Ending::Returned(reason)),
+            Err(reason) => Err(Ending::Raised(reason)),
         }
     }
 
-    /// Ends the server: the crash report for abnormal reasons, then `terminate`.
+    /// Ends the server: the crash report for abnormal reasons, then `terminate`. A raised
+    /// exception gets the callback as its frame (`Counter.handle_call/3`): it is the one
+    /// place otplab knows the exception passed through, and where iex's report points.
     async fn stop<S: GenServer>(
         &mut self,
         state: &mut S,
         p: &mut Process,
-        reason: ExitReason,
+        ending: Ending,
         last_message: Option<Term>,
         client: Option<Pid>,
         callback: &'static str,
     ) -> ExitReason {
+        let (reason, raised) = match ending {
+            Ending::Raised(reason) => (
+                reason.with_frame(format!("{}.{callback}", S::module())),
+                true,
+            ),
+            Ending::Returned(reason) => (reason, false),
+        };
         if !reason.is_clean() {
             p.node().publish(Event::Crash(Arc::new(CrashReport {
                 pid: p.pid(),
@@ -572,8 +611,10 @@ impl Server {
                 reason: reason.clone(),
                 last_message,
                 client,
+                client_alive: client.is_some_and(|c| p.node().alive(c)),
                 state: state.state(),
                 callback,
+                raised,
             })));
         }
         let _ = catch_panic(async {

@@ -159,14 +159,16 @@ impl Index {
     }
 }
 
-fn badarg(what: &str) -> ExitReason {
+/// The BEAM's `ArgumentError` for a built-in's bad argument, `what` naming the argument
+/// (`1st argument: …`); its message ends with a line break, as Erlang's does.
+pub fn badarg(what: &str) -> ExitReason {
     ExitReason::exception(
         "ArgumentError",
-        format!("errors were found at the given arguments:\n\n  * {what}"),
+        format!("errors were found at the given arguments:\n\n  * {what}\n"),
     )
 }
 
-fn no_table() -> ExitReason {
+pub fn no_table() -> ExitReason {
     badarg("1st argument: the table identifier does not refer to an existing ETS table")
 }
 
@@ -206,7 +208,7 @@ impl Tables {
         let mut index = self.index.write().unwrap();
         if opts.named {
             if index.by_name.contains_key(&name) {
-                return Err(badarg("2nd argument: table name already exists"));
+                return Err(badarg("1st argument: table name already exists"));
             }
             index.by_name.insert(name, id);
         }
@@ -346,6 +348,41 @@ impl Tables {
         if table.inner.named && index.by_name.get(&table.inner.name) == Some(&table.inner.id) {
             index.by_name.remove(&table.inner.name);
         }
+    }
+}
+
+/// The keys of `:ets.info/1`, in the order OTP 25 lists them.
+pub const INFO_KEYS: &[&str] = &[
+    "id",
+    "decentralized_counters",
+    "read_concurrency",
+    "write_concurrency",
+    "compressed",
+    "memory",
+    "owner",
+    "heir",
+    "name",
+    "size",
+    "node",
+    "named_table",
+    "type",
+    "keypos",
+    "protection",
+];
+
+/// The node's name as `node()` gives it: otplab's node is not distributed.
+pub const NODE_NAME: &str = "nonode@nohost";
+
+/// The bytes a term takes: its own slot and what it points to.
+fn term_bytes(term: &Term) -> usize {
+    let slot = std::mem::size_of::<Term>();
+    slot + match term {
+        Term::Tuple(v) | Term::List(v) => v.iter().map(term_bytes).sum(),
+        Term::Map(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
+        Term::Struct(_, fields) => fields.iter().map(|(_, v)| slot + term_bytes(v)).sum(),
+        Term::Str(s) => s.len(),
+        Term::Binary(b) => b.len(),
+        _ => 0,
     }
 }
 
@@ -602,32 +639,64 @@ impl Table {
         }
     }
 
-    /// `:ets.info/1` as a keyword list.
+    /// `:ets.info/1`: the keyword list of OTP 25, its keys in its order ([`INFO_KEYS`]).
     pub fn info(&self) -> Term {
-        let kind = match self.inner.kind {
-            Kind::Set => "set",
-            Kind::OrderedSet => "ordered_set",
-            Kind::Bag => "bag",
-            Kind::DuplicateBag => "duplicate_bag",
+        Term::keyword(
+            INFO_KEYS
+                .iter()
+                .filter_map(|k| Some((*k, self.info_item(k)?)))
+                .collect(),
+        )
+    }
+
+    /// `:ets.info/2`: one item, `None` for a key ETS does not know (or, for `:stats`, one
+    /// otplab does not keep).
+    pub fn info_item(&self, key: &str) -> Option<Term> {
+        Some(match key {
+            // The reference the table has whether or not it is named, as on OTP 20+.
+            "id" => Term::Ref(Ref(self.inner.id)),
+            // Every table is read-optimised (see the module's comment); writers lock it whole.
+            "read_concurrency" => Term::bool(true),
+            "decentralized_counters" | "write_concurrency" | "compressed" => Term::bool(false),
+            "memory" => Term::Int(self.memory_words() as i64),
+            "owner" => Term::Pid(self.owner()),
+            "heir" => self.heir().map(Term::Pid).unwrap_or_else(|| atom("none")),
+            "name" => Term::Atom(self.inner.name),
+            "size" => Term::Int(self.size() as i64),
+            "node" => atom(NODE_NAME),
+            "named_table" => Term::bool(self.inner.named),
+            "type" => atom(match self.inner.kind {
+                Kind::Set => "set",
+                Kind::OrderedSet => "ordered_set",
+                Kind::Bag => "bag",
+                Kind::DuplicateBag => "duplicate_bag",
+            }),
+            "keypos" => Term::Int(self.inner.keypos as i64),
+            "protection" => atom(match self.inner.access {
+                Access::Public => "public",
+                Access::Protected => "protected",
+                Access::Private => "private",
+            }),
+            // otplab has no `safe_fixtable`: a table is never fixed.
+            "fixed" | "safe_fixed" | "safe_fixed_monotonic_time" => Term::bool(false),
+            _ => return None,
+        })
+    }
+
+    /// The table's size in 8-byte words, as ETS counts `memory`: the table's own record and
+    /// each row's term with what it points to. An estimate (a hash table's empty slots are
+    /// not counted), as otplab's `Process.info(pid, :memory)` is.
+    fn memory_words(&self) -> usize {
+        let rows: usize = match &*self.inner.data.read().unwrap() {
+            Data::Rows(rows) => rows.iter().map(|r| term_bytes(&r.0)).sum(),
+            Data::Set(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
+            Data::Ordered(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
+            Data::Bag(m) => m
+                .iter()
+                .map(|(k, v)| term_bytes(k) + v.iter().map(term_bytes).sum::<usize>())
+                .sum(),
         };
-        let access = match self.inner.access {
-            Access::Public => "public",
-            Access::Protected => "protected",
-            Access::Private => "private",
-        };
-        Term::keyword(vec![
-            ("id", self.id_term()),
-            ("name", Term::Atom(self.inner.name)),
-            ("size", Term::Int(self.size() as i64)),
-            ("type", atom(kind)),
-            ("protection", atom(access)),
-            ("owner", Term::Pid(self.owner())),
-            (
-                "heir",
-                self.heir().map(Term::Pid).unwrap_or_else(|| atom("none")),
-            ),
-            ("named_table", Term::bool(self.inner.named)),
-        ])
+        (std::mem::size_of::<Inner>() + rows).div_ceil(8)
     }
 
     fn live(&self) -> Result<(), ExitReason> {

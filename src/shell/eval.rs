@@ -152,6 +152,14 @@ impl<'a> Eval<'a> {
                 self.call_with_first(right, first).await
             }
             ExprKind::Binary(op, l, r) => self.binary(*op, l, r).await,
+            // `h` is a macro in iex: `h Process.info` names a function, it does not call it.
+            ExprKind::LocalCall { name, args, .. }
+                if name == "h"
+                    && let [arg] = args.as_slice()
+                    && let Some(topic) = builtins::help_topic(arg) =>
+            {
+                self.local_call(name, vec![Term::str(topic)]).await
+            }
             ExprKind::LocalCall { name, args, .. } => {
                 let args = self.eval_args(args).await?;
                 self.local_call(name, args).await
@@ -621,29 +629,14 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
                     _ => x * y,
                 }),
                 _ => {
-                    return Err(raise(
-                        "ArithmeticError",
-                        format!(
-                            "bad argument in arithmetic expression: {a} {} {b}",
-                            op.text()
-                        ),
-                    ));
+                    return Err(ExitReason::badarith(op.text(), &[&a, &b]));
                 }
             },
         },
         BinOp::Div => match (num(&a), num(&b)) {
-            (Some(_), Some(0.0)) => {
-                return Err(raise(
-                    "ArithmeticError",
-                    "bad argument in arithmetic expression",
-                ));
-            }
-            (Some(x), Some(y)) => Float(x / y),
+            (Some(x), Some(y)) if y != 0.0 => Float(x / y),
             _ => {
-                return Err(raise(
-                    "ArithmeticError",
-                    format!("bad argument in arithmetic expression: {a} / {b}"),
-                ));
+                return Err(ExitReason::badarith("/", &[&a, &b]));
             }
         },
         BinOp::Eq => Term::bool(loose_eq(&a, &b)),

@@ -38,7 +38,10 @@ impl Level {
 pub fn from_logger(event: &Event, level: Level) -> bool {
     level != Level::Short
         && match event {
-            Event::Crash(_) | Event::ChildStarted(_) | Event::ChildTerminated(_) => true,
+            Event::Crash(_)
+            | Event::UnexpectedMessage { .. }
+            | Event::ChildStarted(_)
+            | Event::ChildTerminated(_) => true,
             Event::Exited { label, reason, .. } => {
                 &**label == crate::runtime::PLAIN_LABEL
                     && matches!(reason, ExitReason::Exception { .. })
@@ -65,7 +68,7 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
             Event::Exited {
                 pid,
                 label,
-                reason: ExitReason::Exception { kind, message },
+                reason: ExitReason::Exception { kind, message, .. },
                 ..
             },
             Level::Iex | Level::Sasl,
@@ -77,6 +80,32 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
             ],
             color,
         ),
+        (
+            Event::UnexpectedMessage {
+                pid,
+                name,
+                label,
+                message,
+            },
+            level,
+        ) => {
+            let who = name.clone().unwrap_or(Term::Pid(*pid));
+            let text = format!(
+                "[error] {label} {who} received unexpected message in handle_info/2: {message}"
+            );
+            match level {
+                Level::Short => vec![paint(text, true)],
+                // Elixir's log message ends with a line break of its own: a blank line after.
+                Level::Iex | Level::Sasl => paint_all(
+                    vec![
+                        String::new(),
+                        format!("{} {text}", timestamp()),
+                        String::new(),
+                    ],
+                    color,
+                ),
+            }
+        }
         (
             Event::Exited {
                 pid,
@@ -207,15 +236,113 @@ pub fn crash_report(r: &CrashReport) -> Vec<String> {
         format!("{} [error] GenServer {who} terminating", timestamp()),
     ];
     lines.extend(stop_reason(&r.reason).lines().map(str::to_string));
+    if r.raised {
+        lines.extend(stack_lines(
+            &r.reason,
+            &format!("{}.{}", r.label, r.callback),
+        ));
+    }
     match (&r.last_message, r.client) {
         (Some(m), Some(c)) => lines.push(format!("Last message (from {c}): {m}")),
         (Some(m), None) => lines.push(format!("Last message: {m}")),
         _ => {}
     }
     lines.push(format!("State: {}", r.state));
-    if let Some(c) = r.client {
-        lines.push(format!("Client {c} is alive"));
+    match r.client {
+        // The client is waiting in its call: the one frame of its stack otplab can name.
+        Some(c) if r.client_alive => lines.extend([
+            format!("Client {c} is alive"),
+            String::new(),
+            format!("    {CALL_FRAME}"),
+        ]),
+        Some(c) => lines.push(format!("Client {c} is dead")),
+        None => {}
     }
+    lines
+}
+
+/// The frame of an exit raised by `GenServer.call`, as iex names it without its file and line.
+const CALL_FRAME: &str = "GenServer.call/3";
+
+/// The stack lines under a raised reason, indented as iex indents them: an exception's own
+/// frames, or for an exit the call that raised it and then `callback` (where the exit left
+/// the server). iex prints files and line numbers; otplab's built-ins have none, so a frame
+/// is the module and function only.
+fn stack_lines(reason: &ExitReason, callback: &str) -> Vec<String> {
+    let frames: Vec<String> = match reason {
+        ExitReason::Exception { .. } => reason.frames().into_iter().map(str::to_string).collect(),
+        other if call_failure(other).is_some() => {
+            vec![CALL_FRAME.to_string(), callback.to_string()]
+        }
+        _ => vec![callback.to_string()],
+    };
+    frames.into_iter().map(|f| format!("    {f}")).collect()
+}
+
+/// What iex's `Exception.blame` adds to an `ArithmeticError` from `:erlang`: the expression
+/// that failed, `: 1 / 0` or `: rem(7, 0)`, read from the frame that raised it.
+fn blame(kind: &str, frames: &[&str]) -> String {
+    let Some(call) = frames.first().and_then(|f| f.strip_prefix(":erlang.")) else {
+        return String::new();
+    };
+    let Some((fun, args)) = call.split_once('(') else {
+        return String::new();
+    };
+    let args = args.strip_suffix(')').unwrap_or(args);
+    match (kind, top_level_args(args).as_slice()) {
+        ("ArithmeticError", [a, b]) if matches!(fun, "+" | "-" | "*" | "/") => {
+            format!(": {a} {fun} {b}")
+        }
+        ("ArithmeticError", _) => format!(": {fun}({args})"),
+        _ => String::new(),
+    }
+}
+
+/// The arguments of an inspected call, split at the commas outside brackets and strings.
+fn top_level_args(args: &str) -> Vec<&str> {
+    let (mut depth, mut quoted, mut start, mut out) = (0i32, false, 0, vec![]);
+    let mut chars = args.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '(' | '[' | '{' | '<' if !quoted => depth += 1,
+            ')' | ']' | '}' | '>' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out
+}
+
+/// iex's error block for an evaluation that raised or exited: `** (Kind) message` or
+/// `** (exit) …`, then the stack lines otplab knows, or iex's blank line when the expression
+/// raised it itself (an empty stacktrace).
+pub fn error_block(reason: &ExitReason) -> Vec<String> {
+    let (text, frames) = match reason {
+        ExitReason::Exception { kind, message, .. } => (
+            format!("** ({kind}) {message}{}", blame(kind, &reason.frames())),
+            reason.frames().into_iter().map(str::to_string).collect(),
+        ),
+        other if call_failure(other).is_some() => (
+            format!("** (exit) {}", describe_exit(other)),
+            vec![CALL_FRAME.to_string()],
+        ),
+        other => (format!("** (exit) {}", describe_exit(other)), vec![]),
+    };
+    // Split on every line break: a message that ends with one (Erlang's `ArgumentError`)
+    // leaves the blank line iex prints before the stack.
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    if frames.is_empty() {
+        lines.push(String::new());
+    }
+    lines.extend(frames.iter().map(|f| format!("    {f}")));
     lines
 }
 
@@ -253,7 +380,7 @@ fn child_report(r: &ChildReport, started: bool) -> Vec<String> {
 /// for anything else.
 fn stop_reason(reason: &ExitReason) -> String {
     match reason {
-        ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
+        ExitReason::Exception { kind, message, .. } => format!("** ({kind}) {message}"),
         other => format!("** (stop) {}", describe_exit(other)),
     }
 }
@@ -264,14 +391,23 @@ pub fn describe_exit(reason: &ExitReason) -> String {
     if let Some((inner, call)) = call_failure(reason) {
         return format!("exited in: {call}\n    ** (EXIT) {}", exit_words(&inner));
     }
-    reason.to_string()
+    match reason {
+        ExitReason::Exception { kind, message, .. } => {
+            format!("an exception was raised:\n    ** ({kind}) {message}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The words after `** (EXIT)`.
 pub fn exit_words(reason: &ExitReason) -> String {
     match reason {
-        ExitReason::Exception { kind, message } => {
-            format!("an exception was raised:\n        ** ({kind}) {message}")
+        ExitReason::Exception { kind, message, .. } => {
+            let mut text = format!("an exception was raised:\n        ** ({kind}) {message}");
+            for frame in reason.frames() {
+                text.push_str(&format!("\n            {frame}"));
+            }
+            text
         }
         other => other.to_string(),
     }
@@ -332,6 +468,77 @@ mod tests {
             stop_reason(&reason),
             "** (stop) exited in: GenServer.call({:via, Todo.ProcessRegistry, {:database_worker, 1}}, {:get, \"Bob's list\"}, 5000)\n    ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started"
         );
+    }
+
+    #[test]
+    fn iex_blames_arithmetic_errors_from_their_frame() {
+        let cases = [
+            (
+                ExitReason::badarith("/", &[&Term::Int(1), &Term::Int(0)]),
+                ": 1 / 0",
+            ),
+            (
+                ExitReason::badarith("rem", &[&Term::Int(7), &Term::Int(0)]),
+                ": rem(7, 0)",
+            ),
+            (
+                ExitReason::badarith(
+                    "+",
+                    &[&Term::List(vec![Term::Int(1), Term::Int(2)]), &atom("a")],
+                ),
+                ": [1, 2] + :a",
+            ),
+            (
+                ExitReason::badarith("+", &[&Term::str("a, b"), &Term::Int(1)]),
+                ": \"a, b\" + 1",
+            ),
+        ];
+        for (reason, blamed) in cases {
+            let block = error_block(&reason);
+            assert_eq!(
+                block[0],
+                format!("** (ArithmeticError) bad argument in arithmetic expression{blamed}")
+            );
+            assert!(block[1].starts_with("    :erlang."), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn a_raised_crash_names_its_callback_and_the_waiting_caller() {
+        let report = CrashReport {
+            pid: Pid(120),
+            name: None,
+            label: "Counter".into(),
+            reason: ExitReason::runtime_error("boom").with_frame("Counter.handle_call/3"),
+            last_message: Some(atom("boom")),
+            client: Some(Pid(100)),
+            client_alive: true,
+            state: Term::Int(0),
+            callback: "handle_call/3",
+            raised: true,
+        };
+        let lines = crash_report(&report);
+        assert_eq!(
+            lines[2..],
+            [
+                "** (RuntimeError) boom",
+                "    Counter.handle_call/3",
+                "Last message (from #PID<0.100.0>): :boom",
+                "State: 0",
+                "Client #PID<0.100.0> is alive",
+                "",
+                "    GenServer.call/3",
+            ]
+        );
+        let dead = CrashReport {
+            client_alive: false,
+            raised: false,
+            reason: ExitReason::atom("bad"),
+            ..report
+        };
+        let lines = crash_report(&dead);
+        assert_eq!(lines[2], "** (stop) :bad");
+        assert_eq!(lines.last().unwrap(), "Client #PID<0.100.0> is dead");
     }
 
     #[test]

@@ -424,18 +424,17 @@ impl Session {
 
     /// iex's error block for an evaluation that raised or exited.
     fn error_lines(&self, reason: &ExitReason) -> Vec<String> {
-        let text = match reason {
-            ExitReason::Exception { kind, message } => format!("** ({kind}) {message}"),
-            other => format!("** (exit) {}", report::describe_exit(other)),
-        };
-        let text =
-            crate::runtime::term::escape_text(&text.replace('\n', "\u{0}")).replace("\\u{0}", "\n");
-        let text = if self.style.color {
-            owo_colors::OwoColorize::red(&text).to_string()
-        } else {
-            text
-        };
-        text.lines().map(str::to_string).collect()
+        report::error_block(reason)
+            .iter()
+            .map(|line| {
+                let line = crate::runtime::term::escape_text(line);
+                if self.style.color && !line.is_empty() {
+                    owo_colors::OwoColorize::red(&line).to_string()
+                } else {
+                    line
+                }
+            })
+            .collect()
     }
 
     /// The prompt for the next input.

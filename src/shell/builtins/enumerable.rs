@@ -1,7 +1,7 @@
 //! `Enum`: the enumerable functions the seeds use, over lists, ranges and maps. (The file is
 //! not `enum.rs` because `enum` is a reserved word of Rust.)
 
-use crate::runtime::Term;
+use crate::runtime::{ExitReason, Term};
 
 use super::function::{Function, undefined_function};
 use crate::shell::context::{Eval, R, enumerate, int_of, loose_eq, num, ok, raise, to_string};
@@ -74,10 +74,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                     .ok_or_else(|| raise("ArithmeticError", "integer overflow")),
                 (a, b) => match (num(&a), num(&b)) {
                     (Some(a), Some(b)) => Ok(Term::Float(a + b)),
-                    _ => Err(raise(
-                        "ArithmeticError",
-                        format!("bad argument in arithmetic expression: {a} + {b}"),
-                    )),
+                    _ => Err(ExitReason::badarith("+", &[&a, &b])),
                 },
             }),
         "to_list" => Ok(Term::List(items)),

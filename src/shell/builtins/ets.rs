@@ -1,7 +1,7 @@
 //! `:ets`: tables of the node with their kinds, access, heirs and counters.
 
-use crate::runtime::Term;
-use crate::runtime::table::{Access, Kind as TableKind, TableOpts};
+use crate::runtime::table::{Access, Kind as TableKind, TableOpts, badarg, no_table};
+use crate::runtime::{Term, atom};
 
 use super::function::{Function, undefined_function};
 use crate::shell::context::{Eval, R, arg_error, enumerate, int_of, pid_of};
@@ -22,7 +22,11 @@ pub const ETS: &[Function] = &[
     ),
     ("delete", &[1, 2], "deletes a table, or the rows of a key"),
     ("tab2list", &[1], "every row"),
-    ("info", &[1], "the table's settings and size"),
+    (
+        "info",
+        &[1, 2],
+        "the table's settings and size, or one of them (:owner, :size, :heir, …); :undefined once it is gone",
+    ),
     ("give_away", &[3], "makes another process the owner"),
     ("setopts", &[2], "sets {:heir, pid, data} or {:heir, :none}"),
     (
@@ -62,7 +66,10 @@ pub fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         }
         return Ok(node.tables().create(&node, me, name, opts)?.id_term());
     }
-    let table = node.tables().get(&args[0]).ok_or_else(|| arg_error("errors were found at the given arguments:\n\n  * 1st argument: the table identifier does not refer to an existing ETS table"))?;
+    if fun == "info" {
+        return info(ev, &args);
+    }
+    let table = node.tables().get(&args[0]).ok_or_else(no_table)?;
     match fun {
         "insert" => table.insert(me, args[1].clone()).map(|()| Term::bool(true)),
         "insert_new" => table.insert_new(me, args[1].clone()).map(Term::bool),
@@ -73,7 +80,6 @@ pub fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             .map(|()| Term::bool(true)),
         "delete" => table.delete_key(me, &args[1]).map(|()| Term::bool(true)),
         "tab2list" => table.to_list(me).map(Term::List),
-        "info" => Ok(table.info()),
         "give_away" => node
             .tables()
             .give_away(&node, me, &table, pid_of(&args[1])?, args[2].clone())
@@ -96,5 +102,25 @@ pub fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             .update_counter(me, &args[1], int_of(&args[2])?, args.get(3).cloned())
             .map(Term::Int),
         _ => Err(undefined_function(":ets", fun, args.len(), ETS)),
+    }
+}
+
+/// `:ets.info(table)` and `:ets.info(table, item)`: `:undefined` for a table that is gone, as
+/// ETS answers rather than raising.
+fn info(ev: &Eval<'_>, args: &[Term]) -> R {
+    if !matches!(args[0], Term::Atom(_) | Term::Ref(_)) {
+        return Err(badarg("1st argument: not an atom or a table identifier"));
+    }
+    let table = ev.ctx.node.tables().get(&args[0]);
+    match (table, args.get(1)) {
+        (None, _) => Ok(atom("undefined")),
+        (Some(table), None) => Ok(table.info()),
+        (Some(_), Some(item)) if item.is_atom("stats") => Err(badarg(
+            "2nd argument: otplab's tables keep no hash statistics (:stats)",
+        )),
+        (Some(table), Some(item)) => item
+            .as_atom()
+            .and_then(|a| table.info_item(a.as_str()))
+            .ok_or_else(|| badarg("2nd argument: not a valid info item")),
     }
 }

@@ -1,6 +1,7 @@
 //! `Kernel` and iex's helpers (`self`, `spawn`, `send`, `flush`, `v`, `i`, `pid`, …), and `IO`:
 //! what the seeds call without a module, and how a shell process prints.
 
+use crate::runtime::table::badarg;
 use crate::runtime::{ExitReason, Pid, Process, SpawnOpts, Term, atom};
 
 use super::function::{Function, undefined_function};
@@ -56,6 +57,11 @@ pub const KERNEL: &[Function] = &[
     ),
     ("i", &[1], "information about a value"),
     ("h", &[0, 1], "documentation of a module or function"),
+    (
+        "recompile",
+        &[0],
+        "what iex says outside a Mix project: there is nothing to compile",
+    ),
     ("clear", &[0], "clears the screen"),
     (
         "respawn",
@@ -88,10 +94,13 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             (Term::Tuple(t), Some(i)) if i >= 0 && (i as usize) < t.len() => {
                 Ok(t[i as usize].clone())
             }
-            _ => Err(arg_error(format!(
-                "elem({}, {}) is out of range",
-                a(0),
-                a(1)
+            // Kernel's `elem` is `:erlang.element/2`, whose index starts at 1.
+            (Term::Tuple(_), Some(i)) => Err(badarg("1st argument: out of range")
+                .with_frame(format!(":erlang.element({}, {})", i + 1, a(0)))),
+            (_, index) => Err(badarg("2nd argument: not a tuple").with_frame(format!(
+                ":erlang.element({}, {})",
+                index.map(|i| Term::Int(i + 1)).unwrap_or_else(|| a(1)),
+                a(0)
             ))),
         },
         "hd" | "tl" => match a(0) {
@@ -100,9 +109,8 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             } else {
                 Term::List(v.split_off(1))
             }),
-            other => Err(arg_error(format!(
-                "{fun}({other}) of an empty list or non-list"
-            ))),
+            other => Err(badarg("1st argument: not a nonempty list")
+                .with_frame(format!(":erlang.{fun}({other})"))),
         },
         "length" => match a(0) {
             Term::List(v) => Ok(Term::from(v.len())),
@@ -127,10 +135,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         "div" | "rem" => {
             let (x, y) = (int_of(&a(0))?, int_of(&a(1))?);
             if y == 0 {
-                return Err(raise(
-                    "ArithmeticError",
-                    "bad argument in arithmetic expression",
-                ));
+                return Err(ExitReason::badarith(fun, &[&a(0), &a(1)]));
             }
             Ok(Term::Int(if fun == "div" { x / y } else { x % y }))
         }
@@ -141,7 +146,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         },
         "max" => Ok(if a(0) >= a(1) { a(0) } else { a(1) }),
         "min" => Ok(if a(0) <= a(1) { a(0) } else { a(1) }),
-        "node" => Ok(atom("nonode@nohost")),
+        "node" => Ok(atom(crate::runtime::table::NODE_NAME)),
         "flush" => {
             flush(ev);
             ok()
@@ -165,7 +170,6 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                 .filter(|_| idx >= 0)
                 .ok_or_else(|| raise("RuntimeError", format!("v({n}) is out of bounds")))
         }
-        "i" => Ok(Term::str(describe(&a(0)))),
         "clear" => {
             clear(ev);
             Ok(atom("ok"))
@@ -211,27 +215,6 @@ fn parse_pid_text(s: &str) -> R {
             .map_err(|_| arg_error(format!("not a pid: {s:?}"))),
         _ => Err(arg_error(format!("not a pid: {}", Term::str(s)))),
     }
-}
-
-/// `i(term)`: what kind of value it is.
-fn describe(t: &Term) -> String {
-    let kind = match t {
-        Term::Int(_) => "Integer",
-        Term::Float(_) => "Float",
-        Term::Atom(_) => "Atom",
-        Term::Ref(_) => "Reference",
-        Term::Fun(_) => "Function",
-        Term::Opaque(_) => "Opaque",
-        Term::Pid(_) => "PID",
-        Term::Tuple(_) => "Tuple",
-        Term::Map(_) => "Map",
-        Term::Struct(..) => "Struct",
-        Term::Date(_) => "Date",
-        Term::List(_) => "List",
-        Term::Str(_) => "BitString",
-        Term::Binary(_) => "BitString",
-    };
-    format!("Term\n  {t}\nData type\n  {kind}")
 }
 
 /// `flush()`: prints and empties the shell's mailbox.

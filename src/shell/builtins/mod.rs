@@ -1,7 +1,10 @@
 //! The built-in modules the seeds call, each backed by the real runtime, one file per group
-//! with its table of functions beside its code: `kernel` (`Kernel`, `IO`), `process`,
-//! `gen_server`, `supervisor`, `todo` (`Todo.*`), `counters`, `profiler`, `enumerable`
-//! (`Enum`), `ets`, `erlang` (`:erlang`, `:timer`, `:rand`, `:crypto`, `:sys`). [`MODULES`]
+//! with its table of functions beside its code: `kernel` (`Kernel`, `IO`), `process` (with
+//! `process_info`, `Process.info` and the `info` command), `gen_server`, `supervisor`, `todo`
+//! (`Todo.*`), `counters`, `profiler`, `enumerable` (`Enum`), `ets`, `erlang` (`:erlang`,
+//! `:timer`, `:rand`, `:crypto`, `:sys`), and `helpers` (iex's `h`, `i`, `recompile`).
+//! An error raised by a built-in gets the frame iex would print under it ([`call`]).
+//! [`MODULES`]
 //! names every module's table in the order `h` lists them; `h`, completion and the
 //! did-you-mean of `UndefinedFunctionError` all read it, so they cannot drift from what
 //! [`call`] accepts.
@@ -12,8 +15,10 @@ mod erlang;
 mod ets;
 mod function;
 mod gen_server;
+mod helpers;
 mod kernel;
 mod process;
+mod process_info;
 mod profiler;
 mod supervisor;
 mod todo;
@@ -26,8 +31,8 @@ use crate::runtime::{ExitReason, Term};
 pub use self::erlang::get_state;
 pub use self::function::Function;
 use self::function::undefined_function;
+pub use self::helpers::{help_text, help_topic};
 pub use self::kernel::{clear, flush};
-pub use self::process::{INFO_KEYS, info};
 use super::context::{Eval, R, raise, silent, to_string};
 use super::suggest::{Near, closest};
 
@@ -64,6 +69,11 @@ pub const MODULES: &[(&str, &[Function])] = &[
     (":sys", erlang::SYS),
 ];
 
+/// The `info` command: `Process.info` with otplab's own keys added.
+pub fn info(ev: &Eval<'_>, args: &[Term]) -> R {
+    process_info::info(ev, args, process_info::View::Otplab)
+}
+
 /// Looks a module up, accepting the seed's spelling of the responsive counter.
 pub fn module_functions(module: &str) -> Option<&'static [Function]> {
     let module = if module == "SlowButResponsiveCounter" {
@@ -77,17 +87,44 @@ pub fn module_functions(module: &str) -> Option<&'static [Function]> {
 /// Calls `module.fun(args)`; `module` is `Kernel` for local calls.
 pub async fn call(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -> R {
     let arity = args.len();
-    match module_functions(module) {
-        Some(funs) if funs.iter().any(|(f, a, _)| *f == fun && a.contains(&arity)) => {}
-        Some(funs) => return Err(undefined_function(module, fun, arity, funs)),
-        None => return Err(undefined_module(module, fun, arity)),
-    }
+    let undefined = match module_functions(module) {
+        Some(funs) if funs.iter().any(|(f, a, _)| *f == fun && a.contains(&arity)) => None,
+        Some(funs) => Some(undefined_function(module, fun, arity, funs)),
+        None => Some(undefined_module(module, fun, arity)),
+    };
+    // The frame iex prints under the error: the call with its arguments when the function
+    // does not exist or is an Erlang built-in (`:ets.lookup(:nope, 1)`), else the function
+    // (`Process.info/1`), without the file and line otplab does not have. A local call is
+    // compiled code of the shell's line, which has no frame of its own.
+    let frame = if undefined.is_some() || module.starts_with(':') {
+        let shown: Vec<String> = args.iter().map(Term::to_string).collect();
+        format!("{module}.{fun}({})", shown.join(", "))
+    } else {
+        format!("{module}.{fun}/{arity}")
+    };
+    let result = match undefined {
+        Some(error) => Err(error),
+        None => dispatch(ev, module, fun, args).await,
+    };
+    result.map_err(|e| {
+        if module == "Kernel" {
+            e
+        } else {
+            e.with_frame(&frame)
+        }
+    })
+}
+
+async fn dispatch(ev: &mut Eval<'_>, module: &str, fun: &str, args: Vec<Term>) -> R {
+    let arity = args.len();
     match module {
         "Kernel" if fun == "h" => {
             let topic = args.first().map(to_string);
             ev.p.puts(help_text(topic.as_deref()));
             Ok(silent())
         }
+        "Kernel" if fun == "i" => helpers::i(ev, &args[0]),
+        "Kernel" if fun == "recompile" => helpers::recompile(ev),
         "Kernel" => kernel::call(ev, fun, args).await,
         "Process" => process::call(ev, fun, args).await,
         "GenServer" => gen_server::call(ev, fun, args).await,
@@ -134,33 +171,4 @@ fn undefined_module(module: &str, fun: &str, arity: usize) -> ExitReason {
         message.push_str(&format!(". Did you mean {best}?"));
     }
     raise("UndefinedFunctionError", message)
-}
-
-/// `h`, `h Module`, `h Module.fun`: the documentation of the built-ins.
-pub fn help_text(topic: Option<&str>) -> String {
-    let Some(topic) = topic.map(|t| t.trim_start_matches("Elixir.")) else {
-        let mut out = String::from("Built-in modules (h Module for its functions):\n");
-        for (m, funs) in MODULES {
-            if !funs.is_empty() {
-                out.push_str(&format!("  {m}\n"));
-            }
-        }
-        return out.trim_end().to_string();
-    };
-    if let Some(funs) = module_functions(topic) {
-        let mut out = format!("{topic}\n");
-        for (f, arities, doc) in funs {
-            let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-            out.push_str(&format!("  {f}/{}  {doc}\n", ar.join(",")));
-        }
-        return out.trim_end().to_string();
-    }
-    if let Some((module, fun)) = topic.rsplit_once('.')
-        && let Some(funs) = module_functions(module)
-        && let Some((f, arities, doc)) = funs.iter().find(|(f, _, _)| *f == fun)
-    {
-        let ar: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-        return format!("{module}.{f}/{}\n  {doc}", ar.join(","));
-    }
-    format!("No documentation for {topic} was found")
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::runtime::process::Status;
-use crate::runtime::{Atom, ExitReason, Term, atom};
+use crate::runtime::{ExitReason, Term};
 
 use super::function::{Function, undefined_function};
+use super::process_info;
 use crate::shell::context::{Eval, R, arg_error, dest_of, int_of, ok, pid_of};
 
 /// `Process`'s functions: name, arities, what each does.
@@ -107,7 +107,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                 .map(|(a, _)| Term::Atom(a))
                 .collect(),
         )),
-        "info" => info(ev, &args),
+        "info" => process_info::info(ev, &args, process_info::View::Beam),
         "monitor" => Ok(Term::Ref(ev.p.monitor(pid_of(&args[0])?))),
         "demonitor" => {
             let Term::Ref(r) = args[0] else {
@@ -177,113 +177,5 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             })
         }
         _ => Err(undefined_function("Process", fun, args.len(), PROCESS)),
-    }
-}
-
-/// The keys `Process.info/1` shows and `Process.info/2` accepts.
-pub const INFO_KEYS: &[&str] = &[
-    "registered_name",
-    "current_function",
-    "status",
-    "message_queue_len",
-    "links",
-    "monitors",
-    "monitored_by",
-    "trap_exit",
-    "memory",
-    "messages",
-    "parent",
-    "restarts",
-    "label",
-];
-
-/// `Process.info(pid)`, `Process.info(pid, key)`, `Process.info(pid, [keys])`.
-pub fn info(ev: &Eval<'_>, args: &[Term]) -> R {
-    let pid = pid_of(&args[0])?;
-    let node = &ev.ctx.node;
-    let Some(info) = node.info(pid) else {
-        return Ok(Term::nil());
-    };
-    let value = |key: &str| -> Option<Term> {
-        Some(match key {
-            "registered_name" => info
-                .registered_name
-                .map(Term::Atom)
-                .unwrap_or_else(|| Term::List(vec![])),
-            "current_function" => match info.status {
-                Status::Sleeping => Term::Tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
-                _ => Term::Tuple(vec![
-                    Term::Atom(
-                        Atom::new(&format!("Elixir.{}", info.label))
-                            .unwrap_or(Atom::from_static("erlang")),
-                    ),
-                    atom("loop"),
-                    Term::Int(1),
-                ]),
-            },
-            "status" => atom(match info.status {
-                Status::Running => "running",
-                _ => "waiting",
-            }),
-            "message_queue_len" => Term::from(info.message_queue_len),
-            "links" => Term::List(info.links.iter().map(|p| Term::Pid(*p)).collect()),
-            "monitors" => Term::List(
-                info.monitors
-                    .iter()
-                    .map(|p| Term::Tuple(vec![atom("process"), Term::Pid(*p)]))
-                    .collect(),
-            ),
-            "monitored_by" => Term::List(info.monitored_by.iter().map(|p| Term::Pid(*p)).collect()),
-            "trap_exit" => Term::bool(info.trap_exit),
-            "memory" => Term::from(info.memory),
-            "messages" => Term::List(node.messages(pid, 100).unwrap_or_default()),
-            "parent" => info
-                .parent
-                .map(Term::Pid)
-                .unwrap_or_else(|| atom("undefined")),
-            "restarts" => Term::Int(info.restarts as i64),
-            "label" => Term::str(info.label.as_ref()),
-            _ => return None,
-        })
-    };
-    let key_of = |t: &Term| -> Result<&'static str, ExitReason> {
-        let a = t
-            .as_atom()
-            .ok_or_else(|| arg_error(format!("not an info key: {t}")))?;
-        INFO_KEYS
-            .iter()
-            .copied()
-            .find(|k| *k == a.as_str())
-            .ok_or_else(|| arg_error(format!("unknown Process.info key: {t}")))
-    };
-    match args.get(1) {
-        None => Ok(Term::keyword(
-            [
-                "registered_name",
-                "current_function",
-                "status",
-                "message_queue_len",
-                "links",
-                "monitors",
-                "trap_exit",
-                "memory",
-                "parent",
-                "restarts",
-            ]
-            .into_iter()
-            .map(|k| (k, value(k).unwrap()))
-            .collect(),
-        )),
-        Some(Term::List(keys)) => {
-            let pairs: Result<Vec<_>, _> = keys
-                .iter()
-                .map(|k| key_of(k).map(|k| (k, value(k).unwrap())))
-                .collect();
-            Ok(Term::keyword(pairs?))
-        }
-        Some(k) => {
-            let k = key_of(k)?;
-            Ok(Term::Tuple(vec![atom(k), value(k).unwrap()]))
-        }
     }
 }

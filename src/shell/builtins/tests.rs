@@ -30,23 +30,26 @@ async fn kernel_and_io() {
             ("elem({:a, :b}, 1)", ":b"),
             (
                 "hd([])",
-                "** (ArgumentError) hd([]) of an empty list or non-list",
+                "** (ArgumentError) errors were found at the given arguments:\n\n  * 1st argument: not a nonempty list\n\n    :erlang.hd([])",
             ),
             ("length([1, 2, 3])", "3"),
             ("div(7, 2)", "3"),
             (
                 "rem(7, 0)",
-                "** (ArithmeticError) bad argument in arithmetic expression",
+                "** (ArithmeticError) bad argument in arithmetic expression: rem(7, 0)\n    :erlang.rem(7, 0)",
             ),
             ("is_pid(self())", "true"),
             ("to_string(:hello)", "\"hello\""),
             ("inspect(\"a\")", "\"\\\"a\\\"\""),
-            ("i(1.5)", "\"Term\\n  1.5\\nData type\\n  Float\""),
+            (
+                "i(1.5)",
+                "Term\n  1.5\nData type\n  Float\nReference modules\n  Float\nImplemented protocols\n  IEx.Info, Inspect, List.Chars, String.Chars",
+            ),
             ("pid(\"0.5.0\")", "#PID<0.5.0>"),
             ("IO.puts(\"a\\tb\")", "a\tb\n:ok"),
             (
                 "foo(1)",
-                "** (CompileError) iex:1: undefined function foo/1 (there is no such import)",
+                "** (CompileError) iex:1: undefined function foo/1 (there is no such import)\n",
             ),
         ],
     )
@@ -66,10 +69,13 @@ async fn enumerable() {
             ("Enum.reduce(1..4, 0, fn x, acc -> x + acc end)", "10"),
             ("Enum.filter(1..6, fn x -> rem(x, 2) == 0 end)", "[2, 4, 6]"),
             ("Enum.with_index([:a, :b])", "[a: 0, b: 1]"),
-            ("Enum.max([])", "** (Enum.EmptyError) empty error"),
             (
-                "Enum.mapp([1], fn x -> x end)",
-                "** (UndefinedFunctionError) function Enum.mapp/2 is undefined or private. Did you mean map?",
+                "Enum.max([])",
+                "** (Enum.EmptyError) empty error\n    Enum.max/1",
+            ),
+            (
+                "Enum.mapp([1], 2)",
+                "** (UndefinedFunctionError) function Enum.mapp/2 is undefined or private. Did you mean map?\n    Enum.mapp([1], 2)",
             ),
         ],
     )
@@ -87,7 +93,7 @@ async fn process_ets_and_erlang() {
             ("Process.whereis(:nobody)", "nil"),
             (
                 "Proces.alive?(self())",
-                "** (UndefinedFunctionError) function Proces.alive?/1 is undefined (module Proces is not available). Did you mean Process?",
+                "** (UndefinedFunctionError) function Proces.alive?/1 is undefined (module Proces is not available). Did you mean Process?\n    Proces.alive?(#PID<0.100.0>)",
             ),
             (":ets.new(:t, [:named_table, :public])", ":t"),
             (":ets.insert(:t, {:a, 1})", "true"),
@@ -117,7 +123,7 @@ async fn gen_server_and_counters() {
             ("Counter.value(c)", "3"),
             (
                 "GenServer.call(:nobody, :value)",
-                "** (exit) exited in: GenServer.call(:nobody, :value, 5000)\n    ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
+                "** (exit) exited in: GenServer.call(:nobody, :value, 5000)\n    ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started\n    GenServer.call/3",
             ),
         ],
     )
@@ -170,7 +176,7 @@ fn help_reads_the_tables() {
     assert!(!help_text(None).contains("Todo.SystemSupervisor"));
     assert_eq!(
         help_text(Some("Nope")),
-        "No documentation for Nope was found"
+        "Could not load module Nope, got: nofile"
     );
 }
 
