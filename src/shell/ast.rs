@@ -189,7 +189,7 @@ const START_FLAGS: &[FlagSpec] = &[
         takes_value: false,
     },
     FlagSpec {
-        name: "no-batch",
+        name: "coalesce",
         takes_value: false,
     },
     FlagSpec {
@@ -253,7 +253,7 @@ commands! {
         "trace on|off|show|mermaid [PID…] [--wide]",
         "records and shows the messages between processes (--wide: not cut to the terminal)";
     Start "start" (0, 0) START_FLAGS, None,
-        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--no-batch] [--slow-db MS] [--no-fsync]",
+        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--coalesce] [--slow-db MS] [--no-fsync]",
         "starts the to-do system";
     Stop "stop" (0, 0) NO_FLAGS, None, "stop", "stops the to-do system";
     Help "help" (0, 1) NO_FLAGS, None, "help [COMMAND]", "this help";
