@@ -19,6 +19,7 @@
 //! limits) are `format.rs`; this file is the folder: names, the write protocol, the load path.
 
 mod format;
+mod lock;
 mod term;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use format::{
 };
 
 pub use format::{DEFAULT_MAX_FILE, FORMAT_VERSION, LIST_VERSION, MAGIC};
+pub use lock::{FolderLock, LOCK_FILE, LockError};
 pub use term::MAX_DEPTH;
 
 /// The longest list name, in bytes.
