@@ -215,6 +215,16 @@ const FLOOD_FLAGS: &[FlagSpec] = &[
         takes_value: true,
     },
 ];
+const CHAOS_FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "for",
+        takes_value: true,
+    },
+    FlagSpec {
+        name: "only",
+        takes_value: true,
+    },
+];
 const TRACE_FLAGS: &[FlagSpec] = &[FlagSpec {
     name: "wide",
     takes_value: false,
@@ -267,6 +277,9 @@ commands! {
     Profile "profile" (1, 3) NO_FLAGS, None, "profile cache N C",
         "Profiler.run on the cache: N operations by C clients";
     Loadtest "loadtest" (1, 1) NO_FLAGS, None, "loadtest N", "the chapter's put/get load test";
+    Chaos "chaos" (1, 1) CHAOS_FLAGS, None,
+        "chaos RATE [--for DURATION] [--only registry|workers|servers|cache] | chaos off",
+        "kills random processes of the to-do tree, RATE a second, then reports kills, restarts, give-ups and lost entries";
     Report "report" (1, 1) NO_FLAGS, Some(REPORT_CHOICES), "report short|iex|sasl",
         "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
     Record "record" (1, 1) NO_FLAGS, None, "record \"FILE\"|off",

@@ -10,6 +10,7 @@
 //! process or one that spawns per request, loading a list in `init` or in `handle_continue`.
 
 pub mod cache;
+pub mod chaos;
 pub mod chapter7;
 pub mod database;
 pub mod database_worker;

@@ -157,6 +157,14 @@ pub enum Invocation<'c> {
     Record {
         file: Option<&'c Arg>,
     },
+    /// `chaos RATE [--for DURATION] [--only KIND]`.
+    Chaos {
+        rate: &'c Arg,
+        duration: Option<&'c Arg>,
+        only: Option<&'c Arg>,
+    },
+    /// `chaos off`.
+    ChaosOff,
 }
 
 impl<'c> Invocation<'c> {
@@ -287,6 +295,14 @@ impl<'c> Invocation<'c> {
                 }
             }
             (C::Loadtest, [n]) => I::Loadtest { n },
+            (C::Chaos, [off]) if matches!(&off.kind, ArgKind::Word(w) if w == "off") => {
+                I::ChaosOff
+            }
+            (C::Chaos, [rate]) => I::Chaos {
+                rate,
+                duration: flag("for").flatten(),
+                only: flag("only").flatten(),
+            },
             (C::Report, args) => {
                 let word = match args.first().map(|a| &a.kind) {
                     Some(ArgKind::Word(w)) => w.as_str(),
