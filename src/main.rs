@@ -348,7 +348,7 @@ fn read_transcript(
     decode: fn(&[u8]) -> Result<&str, script::TranscriptError>,
 ) -> Result<Vec<script::Step>, script::TranscriptError> {
     let bytes = record::read_bounded(file)?;
-    decode(&bytes).map(script::parse)
+    decode(&bytes).and_then(script::steps_of)
 }
 
 /// The text of a script to run or compare with, or the one error that ends the command.

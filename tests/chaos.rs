@@ -70,7 +70,10 @@ async fn round(s: &mut Session, seconds: u64) -> Vec<String> {
     assert_eq!(said.last().map(String::as_str), Some(":ok"), "{said:?}");
     let mut report = vec![];
     let deadline = Instant::now() + Duration::from_secs(seconds + 60);
-    while !report.iter().any(|l: &String| l.starts_with("chaos: acknowledged")) {
+    while !report
+        .iter()
+        .any(|l: &String| l.starts_with("chaos: acknowledged"))
+    {
         assert!(Instant::now() < deadline, "no report: {report:?}");
         let mut out = s.eval("loadtest 50").await;
         let answer = s.eval("1 + 1").await;

@@ -173,7 +173,11 @@ async fn a_failing_disk_is_reported_once_sync_returns_the_error_and_a_later_stor
     .await;
     assert_eq!(healed, Term::ok());
     let stored = reader.load("Bob's list").unwrap().unwrap();
-    assert_eq!(stored.all().len(), 6, "the later store wrote the whole list");
+    assert_eq!(
+        stored.all().len(),
+        6,
+        "the later store wrote the whole list"
+    );
     let mut said = vec![];
     while let Ok(e) = events.try_recv() {
         if let Event::Output { text, .. } = e {
@@ -184,7 +188,11 @@ async fn a_failing_disk_is_reported_once_sync_returns_the_error_and_a_later_stor
         .iter()
         .filter(|l| l.starts_with("[error] Todo.DatabaseWorker"))
         .collect();
-    assert_eq!(errors.len(), 1, "reported once, not once per entry: {said:?}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "reported once, not once per entry: {said:?}"
+    );
     assert!(
         said.iter()
             .any(|l| l == "[info] Todo.DatabaseWorker stores again, after 7 failed writes"),

@@ -38,6 +38,8 @@ fn holder(dir: &Path) -> (Child, ChildStdin) {
             return (child, stdin);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the first shell ended before answering");
 }
 

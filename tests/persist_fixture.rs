@@ -170,7 +170,11 @@ fn every_term_of_the_v2_fixture_loads_and_version_1_lists_still_do() {
     assert!(err.to_string().ends_with("not a Todo.List: 10000"), "{err}");
     let v1 = Store::attach(fixture_dir());
     for (name, list) in lists() {
-        assert_eq!(v1.load_term(name).unwrap(), Some(list.to_term()), "{name:?}");
+        assert_eq!(
+            v1.load_term(name).unwrap(),
+            Some(list.to_term()),
+            "{name:?}"
+        );
     }
 }
 

@@ -18,7 +18,9 @@ use crate::runtime::supervisor;
 use crate::runtime::{Atom, Date, Dest, Envelope, Event, ExitReason, Pid, Process, Term, atom};
 
 use super::persist::Store;
-use super::{Config, cache, database, database_worker, process_registry, server, server_supervisor};
+use super::{
+    Config, cache, database, database_worker, process_registry, server, server_supervisor,
+};
 
 /// The name the monkey registers under, so that `chaos off` finds it and a second `chaos`
 /// is refused while one runs.
@@ -108,7 +110,9 @@ impl Figures {
             ),
         ];
         if let Some(why) = &self.unreadable {
-            lines.push(format!("chaos: the witness's list could not be read: {why}"));
+            lines.push(format!(
+                "chaos: the witness's list could not be read: {why}"
+            ));
         }
         if self.gone {
             lines.push(
@@ -158,11 +162,21 @@ async fn monkey(m: &mut Process, config: Arc<Config>, top: Pid, plan: Plan) -> E
         let (config, acked, done) = (config.clone(), acked.clone(), done.clone());
         m.spawn_link(move |w: &mut Process| Box::pin(witness(w, config, acked, done)))
     };
+    // The first kill waits for the witness's first acknowledged entry (or 5 s), so that even
+    // a run that brings the tree down at once has something acknowledged to check.
+    let warm = Instant::now() + WITNESS_STOP;
+    while acked.lock().unwrap().is_empty() && Instant::now() < warm {
+        let stop = |e: &Envelope| matches!(e, Envelope::Message(t) if t.is_atom("stop"));
+        if m.receive_match(stop, Some(WITNESS_PAUSE)).await.is_some() {
+            done.store(true, Ordering::SeqCst);
+            break;
+        }
+    }
     let interval = Duration::from_secs_f64(1.0 / plan.rate);
     let mut rng = Rng::seeded();
     let mut figures = Figures::default();
     let mut next = Instant::now();
-    loop {
+    while !done.load(Ordering::SeqCst) {
         next += interval;
         let wait = next.saturating_duration_since(Instant::now());
         let stop = |e: &Envelope| matches!(e, Envelope::Message(t) if t.is_atom("stop"));

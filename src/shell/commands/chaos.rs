@@ -14,16 +14,15 @@ use crate::shell::context::{Eval, R, arg_error, ok, wait_down};
 use crate::shell::system;
 
 /// `chaos RATE …`: starts the monkey and returns at once.
-pub async fn start(
-    ev: &mut Eval<'_>,
-    rate: &Arg,
-    duration: Option<&Arg>,
-    only: Option<&Arg>,
-) -> R {
+pub async fn start(ev: &mut Eval<'_>, rate: &Arg, duration: Option<&Arg>, only: Option<&Arg>) -> R {
     let rate = match value(ev, rate).await? {
         Term::Int(n) => n as f64,
         Term::Float(f) => f,
-        other => return Err(arg_error(format!("chaos takes a rate of kills a second, not {other}"))),
+        other => {
+            return Err(arg_error(format!(
+                "chaos takes a rate of kills a second, not {other}"
+            )));
+        }
     };
     let duration = duration.map(parse_duration).transpose()?;
     let only = match only {

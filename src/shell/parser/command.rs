@@ -187,12 +187,7 @@ fn flag(i: &str) -> R<'_, RawArg<'_>> {
 /// command to read.
 fn duration(i: &str) -> R<'_, &str> {
     let unit = alt((tag("ms"), tag("min"), tag("s"), tag("m")));
-    recognize((
-        token::dec_digits,
-        opt((char('.'), token::dec_digits)),
-        unit,
-    ))
-    .parse(i)
+    recognize((token::dec_digits, opt((char('.'), token::dec_digits)), unit)).parse(i)
 }
 
 fn value_token(i: &str) -> R<'_, RawArg<'_>> {

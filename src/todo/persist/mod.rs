@@ -35,8 +35,8 @@ use data_encoding::{Encoding, HEXLOWER, Specification};
 use sha2::{Digest, Sha256};
 
 use super::list::List;
-use crate::runtime::term::escape_text;
 use crate::runtime::Term;
+use crate::runtime::term::escape_text;
 use format::{
     HEADER_LEN, Stored, decode_file, decode_stored, encode_file, encode_term_file, parse_header,
 };
