@@ -7,45 +7,16 @@
 //! Sizes: CI runs two rounds of `chaos 5 --for 2s`; `OTPLAB_FULL=1` runs one round of ten
 //! minutes, with loadtests back to back while it lasts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use otplab::shell::report::Level;
 use otplab::shell::session::{Options, Session};
 use otplab::todo::Config;
 
-/// Counts the bytes currently allocated, so the memory figure is exact.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
+mod common;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
 
 fn full() -> bool {
     std::env::var_os("OTPLAB_FULL").is_some_and(|v| v != "0")
@@ -136,7 +107,7 @@ async fn chaos_during_a_loadtest_loses_no_acknowledged_entry_and_leaks_nothing()
             );
             tokio::task::yield_now().await;
         }
-        after_round.push(LIVE.load(Ordering::Relaxed));
+        after_round.push(common::alloc::live_bytes());
     }
     if let [first, second] = after_round[..] {
         assert!(
