@@ -279,7 +279,7 @@ commands! {
     Loadtest "loadtest" (1, 1) NO_FLAGS, None, "loadtest N", "the chapter's put/get load test";
     Chaos "chaos" (1, 1) CHAOS_FLAGS, None,
         "chaos RATE [--for DURATION] [--only registry|workers|servers|cache] | chaos off",
-        "kills random processes of the to-do tree, RATE a second, then reports kills, restarts, give-ups and lost entries";
+        "kills random processes of the to-do tree, RATE a second, and reports the damage";
     Report "report" (1, 1) NO_FLAGS, Some(REPORT_CHOICES), "report short|iex|sasl",
         "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
     Record "record" (1, 1) NO_FLAGS, None, "record \"FILE\"|off",
