@@ -20,9 +20,12 @@
 //!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
 //!   reasons, call and start errors), `pid`.
 //! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,
-//!   `persist` (the file format and atomic write protocol), `process_registry`, `database`,
+//!   `persist` (the file format of lists and of any term, the atomic write protocol, and the
+//!   lock that gives a folder one owner), `process_registry`, `database`,
 //!   `database_worker`, `server`, `cache`, `server_supervisor`, `system_supervisor`,
-//!   `supervisor`, and `chapter7` (the unsupervised cache and server of chapter 7.2).
+//!   `supervisor`, `chapter7` (the unsupervised cache and server of chapter 7.2), and
+//!   `chaos` (the chaos monkey of the shell's `chaos`, with its witness of acknowledged
+//!   entries).
 //! - [`counter`]: the talk's `Counter`, `SlowCounter`, `SlowButReponsiveCounter`,
 //!   `ContIncrementer`, and iex's `Crasher`.
 //! - [`profiler`]: `Profiler.run(fun, operations, concurrency)`, and in `profiler::cache` the

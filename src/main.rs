@@ -15,6 +15,7 @@ use otplab::shell::script;
 use otplab::shell::session::{Options, Session};
 use otplab::shell::{editor, replay};
 use otplab::todo::Config;
+use otplab::todo::persist::FolderLock;
 
 #[derive(Parser)]
 #[command(
@@ -211,6 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .persist
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("persist"));
+            let _lock = claim(&persist)?;
             let session = Session::start(options(persist, color)).await;
             start_recording(&session, &cli.record);
             if std::io::stdin().is_terminal() {
@@ -238,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => steps.len(),
             };
             let (persist, _guard) = scratch(&cli.persist)?;
+            let _lock = claim(&persist)?;
             let mut session = Session::start(options(persist, color)).await;
             start_recording(&session, &cli.record);
             let boot = std::mem::take(&mut session.boot_output);
@@ -294,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let outcome = match read_transcript(file, script::decode) {
                         Ok(steps) => {
                             let (persist, _guard) = scratch(&cli.persist)?;
+                            let _lock = claim(&persist)?;
                             let mut session = Session::start(options(persist, false)).await;
                             let inputs = steps.iter().map(|s| s.input.clone()).collect();
                             let ran = replay::replay(&mut session, inputs, false, false).await;
@@ -344,7 +348,7 @@ fn read_transcript(
     decode: fn(&[u8]) -> Result<&str, script::TranscriptError>,
 ) -> Result<Vec<script::Step>, script::TranscriptError> {
     let bytes = record::read_bounded(file)?;
-    decode(&bytes).map(script::parse)
+    decode(&bytes).and_then(script::steps_of)
 }
 
 /// The text of a script to run or compare with, or the one error that ends the command.
@@ -364,6 +368,14 @@ fn start_recording(session: &Session, file: &Option<PathBuf>) {
     {
         eprintln!("otplab: {e}");
     }
+}
+
+/// Takes the persist folder for this process before anything is printed: a second otplab on
+/// one folder would silently overwrite the first one's acknowledged writes (issue 19), and a
+/// folder that cannot be made or written is better said before the prompt than at the first
+/// store. The lock is held while the returned value lives.
+fn claim(persist: &std::path::Path) -> anyhow::Result<FolderLock> {
+    FolderLock::acquire(persist).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The persist folder of a replay: the one given, or a fresh temporary folder removed after.

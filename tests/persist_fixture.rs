@@ -1,4 +1,6 @@
-//! Pins the persist folder's on-disk format to files written by an earlier build.
+//! Pins the persist folder's on-disk format to files written by an earlier build: lists in
+//! `persist-v1/` (format version 1, still what a list is written as) and other terms in
+//! `persist-v2/` (version 2).
 //!
 //! `tests/fixtures/persist-v1/` was written once by the code of format version 1 and is checked
 //! in. This test loads every list from it and asserts the entries, then writes the same lists
@@ -13,9 +15,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use otplab::runtime::Date;
+use otplab::runtime::{Date, Term, atom};
 use otplab::todo::list::List;
-use otplab::todo::persist::Store;
+use otplab::todo::persist::{FORMAT_VERSION, Store, file_name};
 
 /// A name long enough (over 125 bytes, so over 200 base32 characters) to be stored under its
 /// sha256 instead of its base32.
@@ -122,6 +124,76 @@ fn writing_the_same_lists_today_gives_the_same_bytes() {
     let written = files(&dir);
     let fixture = files(&fixture_dir());
     let _ = fs::remove_dir_all(&dir);
+    assert_eq!(
+        written.keys().collect::<Vec<_>>(),
+        fixture.keys().collect::<Vec<_>>()
+    );
+    for (file, bytes) in &fixture {
+        assert!(written[file] == *bytes, "{file} differs from the fixture");
+    }
+}
+
+/// The terms of `tests/fixtures/persist-v2/`, written once by the code of format version 2:
+/// what `Todo.Database.store/2` takes besides lists (seed 003's flood stores integers).
+fn terms() -> Vec<(&'static str, Term)> {
+    let date = Date::new(2023, 12, 19).unwrap();
+    vec![
+        ("flood", Term::Int(10_000)),
+        (
+            "mixed",
+            Term::Tuple(vec![
+                atom("ok"),
+                Term::Float(-1.5),
+                Term::List(vec![Term::str("Bûche 🎄"), Term::Date(date)]),
+                Term::atom_map(vec![("title", Term::str("Dentist"))]),
+            ]),
+        ),
+        ("empty list", Term::List(vec![])),
+    ]
+}
+
+fn fixture_v2_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persist-v2")
+}
+
+#[test]
+fn every_term_of_the_v2_fixture_loads_and_version_1_lists_still_do() {
+    let store = Store::attach(fixture_v2_dir());
+    for (name, expected) in terms() {
+        assert_eq!(store.load_term(name).unwrap(), Some(expected), "{name:?}");
+        // The version is the header's bytes 8 and 9.
+        let bytes = fs::read(store.path(name).unwrap()).unwrap();
+        assert_eq!(bytes[8..10], FORMAT_VERSION.to_le_bytes(), "{name:?}");
+    }
+    // A file of version 2 is no list: `load` says what it holds.
+    let err = store.load("flood").unwrap_err();
+    assert!(err.to_string().ends_with("not a Todo.List: 10000"), "{err}");
+    let v1 = Store::attach(fixture_dir());
+    for (name, list) in lists() {
+        assert_eq!(
+            v1.load_term(name).unwrap(),
+            Some(list.to_term()),
+            "{name:?}"
+        );
+    }
+}
+
+#[test]
+fn writing_the_same_terms_today_gives_the_v2_fixture_and_lists_stay_version_1() {
+    let dir = std::env::temp_dir().join(format!("otplab-fixture-v2-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let store = Store::open(&dir).unwrap().with_fsync(false);
+    for (name, value) in terms() {
+        store.store_term(name, &value, 0).unwrap();
+    }
+    let written = files(&dir);
+    // A list stored as a term is the version 1 file of the list.
+    let (name, list) = lists().remove(0);
+    store.store_term(name, &list.to_term(), 0).unwrap();
+    let as_term = fs::read(store.path(name).unwrap()).unwrap();
+    let _ = fs::remove_dir_all(&dir);
+    assert_eq!(as_term, files(&fixture_dir())[&file_name(name).unwrap()]);
+    let fixture = files(&fixture_v2_dir());
     assert_eq!(
         written.keys().collect::<Vec<_>>(),
         fixture.keys().collect::<Vec<_>>()

@@ -189,7 +189,7 @@ const START_FLAGS: &[FlagSpec] = &[
         takes_value: false,
     },
     FlagSpec {
-        name: "no-batch",
+        name: "coalesce",
         takes_value: false,
     },
     FlagSpec {
@@ -212,6 +212,16 @@ const FLOOD_FLAGS: &[FlagSpec] = &[
     },
     FlagSpec {
         name: "clients",
+        takes_value: true,
+    },
+];
+const CHAOS_FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "for",
+        takes_value: true,
+    },
+    FlagSpec {
+        name: "only",
         takes_value: true,
     },
 ];
@@ -253,7 +263,7 @@ commands! {
         "trace on|off|show|mermaid [PID…] [--wide]",
         "records and shows the messages between processes (--wide: not cut to the terminal)";
     Start "start" (0, 0) START_FLAGS, None,
-        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--no-batch] [--slow-db MS] [--no-fsync]",
+        "start [--flat] [--ets-cache] [--pool|--single-db|--spawn-db|--bypass-db] [--init-load] [--coalesce] [--slow-db MS] [--no-fsync]",
         "starts the to-do system";
     Stop "stop" (0, 0) NO_FLAGS, None, "stop", "stops the to-do system";
     Help "help" (0, 1) NO_FLAGS, None, "help [COMMAND]", "this help";
@@ -267,6 +277,9 @@ commands! {
     Profile "profile" (1, 3) NO_FLAGS, None, "profile cache N C",
         "Profiler.run on the cache: N operations by C clients";
     Loadtest "loadtest" (1, 1) NO_FLAGS, None, "loadtest N", "the chapter's put/get load test";
+    Chaos "chaos" (1, 1) CHAOS_FLAGS, None,
+        "chaos RATE [--for DURATION] [--only registry|workers|servers|cache] | chaos off",
+        "kills random processes of the to-do tree, RATE a second, and reports the damage";
     Report "report" (1, 1) NO_FLAGS, Some(REPORT_CHOICES), "report short|iex|sasl",
         "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
     Record "record" (1, 1) NO_FLAGS, None, "record \"FILE\"|off",

@@ -365,6 +365,33 @@ pub enum TranscriptError {
     Binary { offset: usize },
     /// The last line has no line break: the file was cut off while it was written.
     Truncated { offset: usize },
+    /// More steps than [`MAX_STEPS`].
+    TooManySteps { steps: usize },
+}
+
+/// The most steps `check` replays or compares from one file. A workshop's script has
+/// hundreds; millions of one-line steps fit in [`MAX_TRANSCRIPT_BYTES`] and would replay for
+/// hours, holding every printed line until the comparison.
+pub const MAX_STEPS: usize = 10_000;
+
+/// The steps of a transcript or a recording that `check` reads, within [`MAX_STEPS`],
+/// counted before any step is built. A last prompt line without a line break is a file cut
+/// off while it was written, not a step to run.
+pub fn steps_of(text: &str) -> Result<Vec<Step>, TranscriptError> {
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    if prompt(last.trim_start()).is_some() {
+        return Err(TranscriptError::Truncated {
+            offset: text.len() - last.len(),
+        });
+    }
+    let steps = text
+        .lines()
+        .filter(|l| matches!(prompt(l.trim_start()), Some((false, _))))
+        .count();
+    if steps > MAX_STEPS {
+        return Err(TranscriptError::TooManySteps { steps });
+    }
+    Ok(parse(text))
 }
 
 impl std::fmt::Display for TranscriptError {
@@ -388,6 +415,10 @@ impl std::fmt::Display for TranscriptError {
             TranscriptError::Truncated { offset } => write!(
                 f,
                 "truncated: the last line, at byte {offset}, has no line break (the file was cut off)"
+            ),
+            TranscriptError::TooManySteps { steps } => write!(
+                f,
+                "too many steps ({steps}; a transcript is limited to {MAX_STEPS})"
             ),
         }
     }

@@ -84,7 +84,7 @@ pub fn choose_worker(config: &Config, key: &str) -> usize {
 pub async fn store(p: &Process, config: &Config, key: &str, data: Term) {
     if config.database == DatabaseKind::Bypass {
         let written = database_worker::write(direct(config), 0, key.to_string(), data).await;
-        database_worker::report(p, written);
+        let _ = database_worker::report(p, &config.write_faults, written);
         return;
     }
     let worker = database_worker::key(choose_worker(config, key));
@@ -116,10 +116,12 @@ pub async fn store_confirmed(
 ) -> Result<Term, ExitReason> {
     if config.database == DatabaseKind::Bypass {
         let written = database_worker::write(direct(config), 0, key.to_string(), data).await;
-        return Ok(match written {
-            Ok(()) => Term::ok(),
-            Err(e) => Term::error_tuple(Term::str(e)),
-        });
+        return Ok(
+            match database_worker::report(p, &config.write_faults, written) {
+                Ok(()) => Term::ok(),
+                Err(e) => Term::error_tuple(Term::str(e)),
+            },
+        );
     }
     let worker = database_worker::key(choose_worker(config, key));
     let request = Term::Tuple(vec![atom("store"), Term::str(key), data]);

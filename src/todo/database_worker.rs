@@ -8,19 +8,22 @@
 //! 28 us a new list through the pool, 18 us read in place). The price is that a read from a
 //! disk that hangs holds one of the runtime's worker threads while it hangs.
 //!
-//! Stores of one key still waiting in the mailbox behind the one being handled are folded
-//! into the last of them: only the newest version of a list needs writing, and per-sender
-//! order (S22) means no read of that key can be queued between them.
+//! Every store is written, in the order it arrived, as the book's worker does. With `start
+//! --coalesce` (an opt-in that is not the BEAM's behaviour) stores of one key still waiting
+//! in the mailbox behind the one being handled are folded into the last of them: only the
+//! newest version of a list needs writing, and per-sender order (S22) means no read of that
+//! key can be queued between them. The mailbox then drains in a few writes instead of one
+//! write a store.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts};
 use crate::runtime::supervisor::ChildSpec;
 use crate::runtime::{Envelope, ExitReason, From, Pid, Process, StartError, Term, atom};
 
-use super::list::List;
-use super::persist::{PersistError, PersistErrorKind, Store};
+use super::persist::Store;
 use super::{Config, DatabaseKind, process_registry};
 
 pub struct DatabaseWorker {
@@ -29,7 +32,15 @@ pub struct DatabaseWorker {
     delay: Duration,
     spawn_per_request: bool,
     coalesce: bool,
+    faults: WriteFaults,
 }
+
+/// The failing writes of one database, shared by its workers, their restarts and the
+/// writers that bypass it: a full disk fails every store, and a learner needs to read that
+/// once, not once per entry. The first failure after a success is reported; the next
+/// success reports how many failed meanwhile and clears it.
+#[derive(Clone, Debug, Default)]
+pub struct WriteFaults(Arc<AtomicU64>);
 
 /// `{:database_worker, n}`.
 pub fn key(id: usize) -> Term {
@@ -82,6 +93,7 @@ impl GenServer for DatabaseWorker {
             delay: config.db_delay,
             spawn_per_request: config.database == DatabaseKind::SpawnPerRequest,
             coalesce: config.coalesce_stores,
+            faults: config.write_faults.clone(),
         }))
     }
 
@@ -105,17 +117,18 @@ impl GenServer for DatabaseWorker {
             data = newer.as_tuple().unwrap()[2].clone();
         }
         let (store, id, delay) = (self.store.clone(), self.id, self.delay);
+        let faults = self.faults.clone();
         if self.spawn_per_request {
             let _ = p.spawn(move |w: &mut Process| {
                 Box::pin(async move {
                     w.sleep(delay).await;
-                    report(w, write(store, id, key.to_string(), data).await);
+                    let _ = report(w, &faults, write(store, id, key.to_string(), data).await);
                     ExitReason::Normal
                 })
             });
         } else {
             p.sleep(delay).await;
-            report(p, write(store, id, key.to_string(), data).await);
+            let _ = report(p, &faults, write(store, id, key.to_string(), data).await);
         }
         Ok(NoReply::NoReply)
     }
@@ -149,12 +162,11 @@ impl GenServer for DatabaseWorker {
             Some([tag, Term::Str(key), data]) if tag.is_atom("store") => {
                 let (store, id, delay) = (self.store.clone(), self.id, self.delay);
                 p.sleep(delay).await;
-                Ok(Reply::Reply(
-                    match write(store, id, key.to_string(), data.clone()).await {
-                        Ok(()) => Term::ok(),
-                        Err(e) => Term::error_tuple(Term::str(e)),
-                    },
-                ))
+                let written = write(store, id, key.to_string(), data.clone()).await;
+                Ok(Reply::Reply(match report(p, &self.faults, written) {
+                    Ok(()) => Term::ok(),
+                    Err(e) => Term::error_tuple(Term::str(e)),
+                }))
             }
             Some([tag, Term::Str(key)]) if tag.is_atom("quarantine") => {
                 let (store, key) = (self.store.clone(), key.to_string());
@@ -179,25 +191,15 @@ impl GenServer for DatabaseWorker {
     }
 }
 
-/// The write of one value on the blocking pool. A list is stored as a list; any other term as
-/// itself (seed 003's flood stores integers), which `load` will later refuse as not a list.
+/// The write of one value on the blocking pool. Any term is stored, as `term_to_binary`
+/// takes any term (seed 003's flood stores integers); `get` gives it back.
 pub(crate) async fn write(
     store: Arc<Store>,
     id: usize,
     key: String,
     data: Term,
 ) -> Result<(), String> {
-    let written = tokio::task::spawn_blocking(move || match List::from_term(&data) {
-        Ok(list) => store.store(&key, &list, id),
-        Err(_) => match data.to_wire() {
-            Ok(wire) => store.store(&key, &wire, id),
-            Err(e) => Err(PersistError {
-                path: store.dir().to_path_buf(),
-                kind: PersistErrorKind::Io(e.to_string()),
-            }),
-        },
-    })
-    .await;
+    let written = tokio::task::spawn_blocking(move || store.store_term(&key, &data, id)).await;
     match written {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
@@ -205,17 +207,39 @@ pub(crate) async fn write(
     }
 }
 
-pub(crate) fn report(p: &Process, result: Result<(), String>) {
-    if let Err(e) = result {
-        p.puts(format!("[error] Todo.DatabaseWorker could not store: {e}"));
+/// Reports a write's outcome through `faults` (see [`WriteFaults`]) and hands it back.
+pub(crate) fn report(
+    p: &Process,
+    faults: &WriteFaults,
+    result: Result<(), String>,
+) -> Result<(), String> {
+    match &result {
+        Err(e) => {
+            if faults.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                p.puts(format!(
+                    "[error] Todo.DatabaseWorker could not store: {e} (the lists stay in \
+                     memory; further failures are not reported until a store succeeds)"
+                ));
+            }
+        }
+        Ok(()) => {
+            let failed = faults.0.swap(0, Ordering::SeqCst);
+            if failed > 0 {
+                let s = if failed == 1 { "" } else { "s" };
+                p.puts(format!(
+                    "[info] Todo.DatabaseWorker stores again, after {failed} failed write{s}"
+                ));
+            }
+        }
     }
+    result
 }
 
 /// A read, in place (see the module's note): the list, `nil`, or
 /// `{:error, {:corrupt, path, reason}}`.
 pub(crate) fn read(store: &Store, key: &str) -> Term {
-    match store.load(key) {
-        Ok(Some(list)) => list.to_term(),
+    match store.load_term(key) {
+        Ok(Some(value)) => value,
         Ok(None) => Term::nil(),
         Err(e) => Term::error_tuple(Term::Tuple(vec![
             atom("corrupt"),

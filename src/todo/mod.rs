@@ -10,6 +10,7 @@
 //! process or one that spawns per request, loading a list in `init` or in `handle_continue`.
 
 pub mod cache;
+pub mod chaos;
 pub mod chapter7;
 pub mod database;
 pub mod database_worker;
@@ -64,12 +65,14 @@ pub struct Config {
     pub fsync: bool,
     /// The slow database: every read and write takes at least this long.
     pub db_delay: Duration,
-    /// Fold stores of one key queued behind each other into the last one (the default).
-    /// Off, every store is written, as in the book, so a flood of stores shows the
-    /// mailbox growing.
+    /// Fold stores of one key queued behind each other into the last one (`start
+    /// --coalesce`). Off by default: every store is written, in order, as the book's worker
+    /// does, so a flood of stores shows the mailbox draining one write at a time.
     pub coalesce_stores: bool,
     /// The database's store shares these, so a test can make its writes fail at one step.
     pub failpoints: persist::FailPoints,
+    /// The database's failing writes, so that a failing disk is reported once.
+    pub write_faults: database_worker::WriteFaults,
 }
 
 impl Default for Config {
@@ -82,8 +85,9 @@ impl Default for Config {
             load_in_init: false,
             fsync: true,
             db_delay: Duration::ZERO,
-            coalesce_stores: true,
+            coalesce_stores: false,
             failpoints: persist::FailPoints::default(),
+            write_faults: database_worker::WriteFaults::default(),
         }
     }
 }

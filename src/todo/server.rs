@@ -280,7 +280,17 @@ impl Server {
             }
             other => match List::from_term(other) {
                 Ok(list) => self.list = Some(list),
-                Err(e) => self.corrupt = Some(Term::str(e)),
+                Err(_) => {
+                    // `Todo.Database.store` takes any term, so the list's file may hold one
+                    // that is not a list. The book's server would take it as its state and
+                    // crash on the next change; this one says so at once and refuses changes
+                    // until the file is quarantined, as for a corrupt file.
+                    p.puts(format!(
+                        "[error] could not load the to-do list {}: its file holds {other}, not a %Todo.List{{}}",
+                        crate::runtime::term::inspect_str(&self.name),
+                    ));
+                    self.corrupt = Some(Term::Tuple(vec![atom("not_a_list"), other.clone()]));
+                }
             },
         }
         Ok(())

@@ -2,6 +2,8 @@
 //! waits on explicit signals (events, DOWN messages), never on sleeps.
 #![allow(dead_code)]
 
+pub mod alloc;
+
 use std::time::Duration;
 
 use otplab::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts};

@@ -44,7 +44,8 @@ pub struct StartFlags {
     pub spawn_db: bool,
     pub bypass_db: bool,
     pub init_load: bool,
-    pub no_batch: bool,
+    /// `--coalesce`: queued stores of one list folded into the last (not the book's behaviour).
+    pub coalesce: bool,
     pub no_fsync: bool,
     /// `--slow-db MS`: every read and write of the database takes at least MS milliseconds.
     pub slow_db_ms: Option<u64>,
@@ -156,6 +157,14 @@ pub enum Invocation<'c> {
     Record {
         file: Option<&'c Arg>,
     },
+    /// `chaos RATE [--for DURATION] [--only KIND]`.
+    Chaos {
+        rate: &'c Arg,
+        duration: Option<&'c Arg>,
+        only: Option<&'c Arg>,
+    },
+    /// `chaos off`.
+    ChaosOff,
 }
 
 impl<'c> Invocation<'c> {
@@ -242,7 +251,7 @@ impl<'c> Invocation<'c> {
                 spawn_db: flag("spawn-db").is_some(),
                 bypass_db: flag("bypass-db").is_some(),
                 init_load: flag("init-load").is_some(),
-                no_batch: flag("no-batch").is_some(),
+                coalesce: flag("coalesce").is_some(),
                 no_fsync: flag("no-fsync").is_some(),
                 slow_db_ms: match flag("slow-db") {
                     None => None,
@@ -286,6 +295,14 @@ impl<'c> Invocation<'c> {
                 }
             }
             (C::Loadtest, [n]) => I::Loadtest { n },
+            (C::Chaos, [off]) if matches!(&off.kind, ArgKind::Word(w) if w == "off") => {
+                I::ChaosOff
+            }
+            (C::Chaos, [rate]) => I::Chaos {
+                rate,
+                duration: flag("for").flatten(),
+                only: flag("only").flatten(),
+            },
             (C::Report, args) => {
                 let word = match args.first().map(|a| &a.kind) {
                     Some(ArgKind::Word(w)) => w.as_str(),

@@ -4,9 +4,11 @@
 //! `silent()`. [`args`] takes each command's arguments apart once; the commands themselves are
 //! grouped by what they are for: `todo` (the to-do lists and the tree), `signals` (exits,
 //! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `trace`, `load` (`flood`,
-//! `profile`, `loadtest`) and `session` (`help`, `history`, `speed`, `report`, `record`).
+//! `profile`, `loadtest`), `chaos` (the chaos monkey) and `session` (`help`, `history`,
+//! `speed`, `report`, `record`).
 
 pub mod args;
+mod chaos;
 mod load;
 mod observe;
 mod session;
@@ -68,5 +70,11 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Speed { factor } => session::speed(ev, factor).await,
         I::Report { level } => session::report(ev, level),
         I::Record { file } => session::record(ev, file).await,
+        I::Chaos {
+            rate,
+            duration,
+            only,
+        } => chaos::start(ev, rate, duration, only).await,
+        I::ChaosOff => chaos::off(ev).await,
     }
 }

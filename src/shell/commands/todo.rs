@@ -110,7 +110,7 @@ pub async fn start(ev: &mut Eval<'_>, flags: StartFlags) -> R {
         config.database = DatabaseKind::Bypass;
     }
     config.load_in_init = flags.init_load;
-    config.coalesce_stores = !flags.no_batch;
+    config.coalesce_stores = flags.coalesce;
     if flags.no_fsync {
         config.fsync = false;
     }
@@ -118,8 +118,18 @@ pub async fn start(ev: &mut Eval<'_>, flags: StartFlags) -> R {
         config.db_delay = Duration::from_millis(ms);
     }
     stop_system(ev).await;
+    if config.coalesce_stores {
+        // Said before the tree starts, so that it is read before any flood is watched.
+        ev.p.puts(COALESCE_NOTE);
+    }
     start_system(ev, Arc::new(config)).await
 }
+
+/// What `start --coalesce` changes, printed when it is given: the experiment no longer
+/// shows what the BEAM does.
+const COALESCE_NOTE: &str = "Coalescing stores: a database worker folds the stores of one \
+     list queued behind each other into the last, so its mailbox drains in a few writes \
+     (not the book's behaviour: the BEAM writes every store, in order)";
 
 /// `stop`: the tree stops in order, children first.
 pub async fn stop(ev: &mut Eval<'_>) -> R {

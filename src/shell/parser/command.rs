@@ -183,10 +183,18 @@ fn flag(i: &str) -> R<'_, RawArg<'_>> {
     Ok((i, RawArg::Flag(name, value)))
 }
 
+/// A duration such as `60s`, `500ms` or `10m` (`chaos --for`), kept as a word for the
+/// command to read.
+fn duration(i: &str) -> R<'_, &str> {
+    let unit = alt((tag("ms"), tag("min"), tag("s"), tag("m")));
+    recognize((token::dec_digits, opt((char('.'), token::dec_digits)), unit)).parse(i)
+}
+
 fn value_token(i: &str) -> R<'_, RawArg<'_>> {
     alt((
         token::pid_literal.map(|(a, b, c)| RawArg::Pid(a, b, c)),
         plain_date.map(RawArg::Date),
+        duration.map(RawArg::Word),
         recognize((opt(char('-')), token::float_text)).map(RawArg::Float),
         recognize((opt(char('-')), token::dec_digits)).map(RawArg::Int),
         preceded(char(':'), token::ident).map(RawArg::Atom),

@@ -19,6 +19,8 @@
 //! limits) are `format.rs`; this file is the folder: names, the write protocol, the load path.
 
 mod format;
+mod lock;
+mod term;
 #[cfg(test)]
 mod tests;
 
@@ -33,10 +35,15 @@ use data_encoding::{Encoding, HEXLOWER, Specification};
 use sha2::{Digest, Sha256};
 
 use super::list::List;
+use crate::runtime::Term;
 use crate::runtime::term::escape_text;
-use format::{HEADER_LEN, decode_file, encode_file, parse_header};
+use format::{
+    HEADER_LEN, Stored, decode_file, decode_stored, encode_file, encode_term_file, parse_header,
+};
 
-pub use format::{DEFAULT_MAX_FILE, FORMAT_VERSION, MAGIC};
+pub use format::{DEFAULT_MAX_FILE, FORMAT_VERSION, LIST_VERSION, MAGIC};
+pub use lock::{FolderLock, LOCK_FILE, LockError};
+pub use term::MAX_DEPTH;
 
 /// The longest list name, in bytes.
 pub const MAX_NAME_BYTES: usize = 1024;
@@ -106,7 +113,7 @@ pub enum PersistErrorKind {
     TooLarge,
     /// The file does not start with [`MAGIC`].
     BadMagic,
-    /// The header's version is not [`FORMAT_VERSION`].
+    /// The header's version is neither [`LIST_VERSION`] nor [`FORMAT_VERSION`].
     UnsupportedVersion,
     /// The file's length is not what its header declares (truncated, or padded).
     LengthMismatch,
@@ -228,17 +235,27 @@ impl Store {
     /// untouched. On an error syncing the folder after the rename, the file already holds the
     /// new, complete list, but its durability is not known, which the error reports.
     ///
-    /// Any serialisable value can be stored (the book's `Todo.Database.store("Bob's list", 5)`
-    /// stores an integer); `load` accepts only a valid `Todo.List` back, so anything else is
-    /// reported as a decode error naming the file, never taken for a list.
-    pub fn store<T: serde::Serialize + ?Sized>(
-        &self,
-        name: &str,
-        list: &T,
-        worker: usize,
-    ) -> Result<(), PersistError> {
+    /// A list is written as format version 1, which [`Store::load`] reads back.
+    pub fn store(&self, name: &str, list: &List, worker: usize) -> Result<(), PersistError> {
         let path = self.path(name)?;
         let bytes = encode_file(name, list).map_err(|kind| error(&path, kind))?;
+        self.publish(&path, &bytes, worker)
+    }
+
+    /// Writes any term, as `:erlang.term_to_binary` takes any term (the book's
+    /// `Todo.Database.store("Bob's list", 5)` stores an integer): a list as version 1, anything
+    /// else as version 2, with the same protocol as [`Store::store`]. [`Store::load_term`]
+    /// reads either back; [`Store::load`] accepts only a valid `Todo.List`, so anything else
+    /// is reported as a decode error naming the file, never taken for a list.
+    pub fn store_term(&self, name: &str, value: &Term, worker: usize) -> Result<(), PersistError> {
+        let path = self.path(name)?;
+        let bytes = encode_term_file(name, value).map_err(|kind| error(&path, kind))?;
+        self.publish(&path, &bytes, worker)
+    }
+
+    /// The write protocol of [`Store::store`] for the bytes of a whole file.
+    fn publish(&self, path: &Path, bytes: &[u8], worker: usize) -> Result<(), PersistError> {
+        let path = path.to_path_buf();
         if bytes.len() as u64 > self.max_file {
             // A file the load path would refuse must not replace one it accepts.
             return Err(error(&path, PersistErrorKind::TooLarge));
@@ -256,7 +273,7 @@ impl Store {
             .create_temp(&path, worker)
             .map_err(|e| io_error(&path, "cannot create a temporary file", e))?;
         let published = self
-            .write_temp(file, &bytes)
+            .write_temp(file, bytes)
             .and_then(|()| self.failpoint(WriteStep::Rename))
             .and_then(|()| fs::rename(&tmp, &path));
         if let Err(e) = published {
@@ -282,6 +299,20 @@ impl Store {
         decode_file(name, &bytes)
             .map(Some)
             .map_err(|kind| error(&path, kind))
+    }
+
+    /// Reads back what [`Store::store_term`] wrote: a list as its `%Todo.List{}` term, any
+    /// other term as itself, `None` when there is no file, and the same errors as
+    /// [`Store::load`] for a bad file.
+    pub fn load_term(&self, name: &str) -> Result<Option<Term>, PersistError> {
+        let path = self.path(name)?;
+        let Some(bytes) = self.read_file(&path)? else {
+            return Ok(None);
+        };
+        match decode_stored(name, &bytes).map_err(|kind| error(&path, kind))? {
+            Stored::List(list) => Ok(Some(list.to_term())),
+            Stored::Term(value) => Ok(Some(value)),
+        }
     }
 
     /// Moves a list's file (typically a corrupt one) into `<dir>/quarantine/`, under a name not

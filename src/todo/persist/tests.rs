@@ -244,7 +244,7 @@ fn another_version_is_unsupported() {
     let tmp = TempDir::new("version");
     let store = tmp.store();
     let mut bytes = valid_file("Bob");
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+    bytes[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     plant(&store, "Bob", &bytes);
     check_load_error(&store, "Bob", PersistErrorKind::UnsupportedVersion);
 }
