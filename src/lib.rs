@@ -81,6 +81,7 @@
 
 pub mod bench;
 pub mod counter;
+pub mod observer;
 pub mod profiler;
 pub mod runtime;
 pub mod shell;
