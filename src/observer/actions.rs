@@ -40,7 +40,8 @@ pub fn run(sampler: &mut Sampler, shell: Pid, action: Action) {
                 "info {}\nlabel: {}\nregistered_name: {}\nstatus: {}\nmessage_queue_len: {}\nlinks: {}\nmonitors: {}\nmonitored_by: {}\ntrap_exit: {}\nrestarts: {}\nmemory: {}",
                 info.pid,
                 info.label,
-                info.registered_name.map_or_else(|| "none".into(), |a| format!(":{}", a.as_str())),
+                info.registered_name
+                    .map_or_else(|| "none".into(), |a| format!(":{}", a.as_str())),
                 format!("{:?}", info.status).to_lowercase(),
                 info.message_queue_len,
                 pids(&info.links),

@@ -20,7 +20,10 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, theme: Theme) {
         vec![Line::styled(hint, theme.dim())]
     } else {
         let skip = snap.messages.len().saturating_sub(rows);
-        snap.messages[skip..].iter().map(|m| Line::raw(m.as_str())).collect()
+        snap.messages[skip..]
+            .iter()
+            .map(|m| Line::raw(m.as_str()))
+            .collect()
     };
     let title = format!("messages ({} traced)", snap.traced.len());
     frame.render_widget(Paragraph::new(lines).block(pane_block(&title, false)), area);

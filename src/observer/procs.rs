@@ -103,7 +103,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &View, theme
         .iter()
         .map(|r| {
             let row = Row::new(cells(r, wide));
-            if r.flash { row.style(theme.flash()) } else { row }
+            if r.flash {
+                row.style(theme.flash())
+            } else {
+                row
+            }
         })
         .collect();
     let title = format!(

@@ -30,11 +30,13 @@ pub struct Areas {
 impl Areas {
     /// The rows of process table inside its pane (borders and the column titles excluded).
     pub fn proc_rows(&self) -> usize {
-        self.procs.map_or(1, |a| usize::from(a.height.saturating_sub(3)))
+        self.procs
+            .map_or(1, |a| usize::from(a.height.saturating_sub(3)))
     }
 
     pub fn tree_rows(&self) -> usize {
-        self.tree.map_or(1, |a| usize::from(a.height.saturating_sub(2)))
+        self.tree
+            .map_or(1, |a| usize::from(a.height.saturating_sub(2)))
     }
 }
 
@@ -165,7 +167,9 @@ pub fn draw(frame: &mut Frame, snap: &Snapshot, view: &View) {
         messages::render(frame, r, snap, theme);
     }
     let footer = match &view.input {
-        Some((pid, reason)) => format!("exit #PID<0.{pid}.0> with reason: {reason}▏ (Enter sends, Esc cancels)"),
+        Some((pid, reason)) => {
+            format!("exit #PID<0.{pid}.0> with reason: {reason}▏ (Enter sends, Esc cancels)")
+        }
         None => KEYS.to_string(),
     };
     frame.render_widget(Paragraph::new(footer).style(theme.bar()), a.footer);
@@ -191,9 +195,11 @@ fn notice_box(frame: &mut Frame, notice: &str, theme: Theme) {
     };
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" answer (Esc closes) ").border_style(theme.dim())),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(" answer (Esc closes) ")
+                .border_style(theme.dim()),
+        ),
         rect,
     );
 }

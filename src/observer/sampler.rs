@@ -170,11 +170,14 @@ impl Sampler {
     }
 
     fn traced_message(&mut self, t: &TraceEvent) {
-        let wanted = self.traced.contains(&t.to) || t.from.is_some_and(|f| self.traced.contains(&f));
+        let wanted =
+            self.traced.contains(&t.to) || t.from.is_some_and(|f| self.traced.contains(&f));
         if !wanted {
             return;
         }
-        let from = t.from.map_or_else(|| "outside".to_string(), |p| self.name(p));
+        let from = t
+            .from
+            .map_or_else(|| "outside".to_string(), |p| self.name(p));
         let to = self.name(t.to);
         let text = cut(&escape_text(&t.term.to_string()), MESSAGE_TEXT);
         self.messages
@@ -233,7 +236,12 @@ impl Sampler {
 
     /// Highlights the supervised processes that were not in the tree at the last sample.
     fn flash_new(&mut self, rows: &[ProcessRow], now: Instant) {
-        let sups: HashSet<Pid> = self.node.supervisors().into_iter().map(|(p, _)| p).collect();
+        let sups: HashSet<Pid> = self
+            .node
+            .supervisors()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         let now_in: HashSet<Pid> = rows
             .iter()
             .filter(|r| sups.contains(&r.pid) || r.parent.is_some_and(|p| sups.contains(&p)))
@@ -370,8 +378,9 @@ impl Sampler {
         let mut tables = self.node.tables().all();
         tables.sort_by_key(|t| t.id_term().to_string());
         let owner_name = |pid: Pid| match self.node.info(pid) {
+            // The pid first, so that a narrow column cuts the name rather than the pid.
             Some(i) => format!(
-                "{} {pid}",
+                "{pid} {}",
                 known_name(i.registered_name, i.via_name.as_ref(), &i.label)
             ),
             None => pid.to_string(),

@@ -65,7 +65,10 @@ impl std::fmt::Display for FrameError {
         match self {
             FrameError::Io(e) => write!(f, "{e}"),
             FrameError::TooLong { declared, limit } => {
-                write!(f, "a frame of {declared} bytes is over the limit of {limit}")
+                write!(
+                    f,
+                    "a frame of {declared} bytes is over the limit of {limit}"
+                )
             }
             FrameError::Undecodable(e) => write!(f, "an undecodable frame ({e})"),
             FrameError::Closed => write!(f, "the connection was closed"),

@@ -52,7 +52,9 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &View, theme
     let rows = usize::from(area.height.saturating_sub(2));
     let mut lines: Vec<Line> = vec![];
     if snap.tree.is_empty() {
-        lines.push(Line::raw("no supervisor is running (start the to-do system with `start`)"));
+        lines.push(Line::raw(
+            "no supervisor is running (start the to-do system with `start`)",
+        ));
     }
     // Only the rows that fit are drawn: the tree is already bounded per supervisor.
     for (i, r) in snap.tree.iter().enumerate().skip(view.tree_offset) {

@@ -141,15 +141,23 @@ impl View {
                 self.window.descending = self.window.sort == super::SortBy::Mailbox;
             }
             KeyCode::Char('r') => self.window.descending = !self.window.descending,
-            KeyCode::Char('k') => return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Kill(p))),
+            KeyCode::Char('k') => {
+                return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Kill(p)));
+            }
             KeyCode::Char('x') => {
                 if let Some(p) = pid {
                     self.input = Some((p, String::new()));
                 }
             }
-            KeyCode::Char('s') => return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::State(p))),
-            KeyCode::Char('i') => return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Info(p))),
-            KeyCode::Char('t') => return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Trace(p))),
+            KeyCode::Char('s') => {
+                return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::State(p)));
+            }
+            KeyCode::Char('i') => {
+                return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Info(p)));
+            }
+            KeyCode::Char('t') => {
+                return pid.map_or(Outcome::Redraw, |p| Outcome::Act(Action::Trace(p)));
+            }
             _ => {}
         }
         Outcome::Redraw

@@ -563,7 +563,10 @@ impl Sup {
             })
             .collect();
         Term::atom_map(vec![
-            ("strategy", atom(strategy_name(self.dynamic, self.flags.strategy))),
+            (
+                "strategy",
+                atom(strategy_name(self.dynamic, self.flags.strategy)),
+            ),
             ("intensity", Term::from(self.flags.max_restarts as i64)),
             ("period", Term::from(self.flags.max_seconds as i64)),
             ("children", Term::List(children)),

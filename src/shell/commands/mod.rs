@@ -21,8 +21,8 @@ use super::context::{Eval, R};
 
 pub use self::observe::ps_table;
 pub use self::session::help;
-pub use self::view::OBSERVE_KEYS;
 pub use self::trace::{known_name, mermaid, record as record_trace, sequence_diagram};
+pub use self::view::OBSERVE_KEYS;
 /// Re-exported for the session, which tells a printed-only result by it.
 pub use super::context::silent;
 

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::runtime::{Atom, Pid};
 use crate::runtime::events::{TraceEvent, TraceKind};
 use crate::runtime::process::ProcessInfo;
 use crate::runtime::term::{Term, escape_text};
+use crate::runtime::{Atom, Pid};
 
 use super::args::{Target, TraceAction, target};
 use crate::shell::ast::Arg;
