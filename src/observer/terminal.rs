@@ -61,10 +61,11 @@ impl Drop for Restore {
 }
 
 /// Reads keys on a blocking thread until told to stop. It polls rather than blocks in a
-/// read, so that once the view closes it stops and the line editor gets the next key.
-fn keys(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
+/// read, so that once the view closes it stops, and the view waits for it to stop before it
+/// gives the terminal back: a key typed at the next prompt is the line editor's.
+fn keys(stop: Arc<AtomicBool>) -> (mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
-    tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         while !stop.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(50)) {
                 Ok(true) => match event::read() {
@@ -80,7 +81,7 @@ fn keys(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
             }
         }
     });
-    rx
+    (rx, reader)
 }
 
 /// Runs the view until `q` or Esc, or until the source ends.
@@ -91,7 +92,7 @@ pub async fn run(source: &mut impl Source, color: bool) -> io::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let mut keys = keys(stop.clone());
+    let (mut keys, reader) = keys(stop.clone());
     let mut view = View::new(color);
     let mut snap = Snapshot::default();
     let mut tick = tokio::time::interval(REFRESH);
@@ -129,6 +130,8 @@ pub async fn run(source: &mut impl Source, color: bool) -> io::Result<()> {
         }
     };
     stop.store(true, Ordering::Relaxed);
+    drop(keys);
+    let _ = reader.await;
     drop(restore);
     outcome
 }
