@@ -231,10 +231,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Observe { pid }) => {
+            let path = socket::find(*pid)?;
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 bail!("observe draws a full-screen view: run it in a terminal");
             }
-            let path = socket::find(*pid)?;
             let mut remote = socket::Remote::connect(&path)
                 .await
                 .with_context(|| format!("cannot attach to {}", path.display()))?;

@@ -31,10 +31,16 @@ use crate::runtime::{Node, Pid};
 pub const MAX_TO_INSTANCE: usize = 64 * 1024;
 /// The longest frame a viewer reads: a snapshot of a screenful.
 pub const MAX_TO_VIEWER: usize = 16 * 1024 * 1024;
+/// The most rows of the process table one snapshot carries, whatever a viewer asks: a
+/// terminal has fewer, and a viewer asking for a million must not get them.
+pub const MAX_WINDOW_ROWS: usize = 500;
 /// Snapshots queued for one viewer.
 pub const QUEUE: usize = 2;
 /// Samples in a row that may find a viewer's queue full before it is dropped.
 pub const LAG_LIMIT: u32 = 8;
+/// The kernel's send buffer of a viewer's connection: a few snapshots of a screenful, so
+/// that a viewer that stops reading is noticed in seconds and costs little memory.
+pub const SEND_BUFFER: i32 = 32 * 1024;
 /// The longest one write to a viewer may take.
 pub const WRITE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -184,6 +190,7 @@ pub fn listen(instance: Instance) -> io::Result<Listening> {
 /// One viewer: its requests read on one task, its snapshots written on another, sampled
 /// here at the view's rate.
 async fn serve(stream: UnixStream, instance: Instance) {
+    limit_send_buffer(&stream);
     let (mut rd, mut wr) = stream.into_split();
     let (window_tx, window_rx) = watch::channel(Window::default());
     let (act_tx, mut act_rx) = mpsc::channel::<Action>(16);
@@ -192,7 +199,8 @@ async fn serve(stream: UnixStream, instance: Instance) {
         loop {
             match read_frame::<ToInstance, MAX_TO_INSTANCE>(&mut rd).await {
                 Ok(ToInstance::Window(w)) => {
-                    let _ = window_tx.send(w);
+                    let rows = w.rows.min(MAX_WINDOW_ROWS);
+                    let _ = window_tx.send(Window { rows, ..w });
                 }
                 Ok(ToInstance::Act(a)) => {
                     let _ = act_tx.try_send(a);
@@ -248,6 +256,22 @@ async fn serve(stream: UnixStream, instance: Instance) {
     drop(frames_tx);
     // The writer ends once the queue drains, or at its write limit if the viewer hangs.
     let _ = writer;
+}
+
+fn limit_send_buffer(stream: &UnixStream) {
+    use std::os::fd::AsRawFd;
+    let size = SEND_BUFFER;
+    // SAFETY: the descriptor is the live socket `stream` owns, and the option's value is an
+    // int that lives for the call, its size given.
+    unsafe {
+        nix::libc::setsockopt(
+            stream.as_raw_fd(),
+            nix::libc::SOL_SOCKET,
+            nix::libc::SO_SNDBUF,
+            (&size as *const i32).cast(),
+            std::mem::size_of::<i32>() as nix::libc::socklen_t,
+        );
+    }
 }
 
 /// Why `otplab observe` cannot attach, in one line.
