@@ -254,8 +254,9 @@ async fn serve(stream: UnixStream, instance: Instance) {
     }
     reader.abort();
     drop(frames_tx);
-    // The writer ends once the queue drains, or at its write limit if the viewer hangs.
-    let _ = writer;
+    // The writer ends once the queue drains, or at its write limit if the viewer hangs; it
+    // is left to finish on its own.
+    drop(writer);
 }
 
 fn limit_send_buffer(stream: &UnixStream) {
