@@ -15,7 +15,8 @@
 //! - [`runtime`]: a small OTP on tokio. `node` (the process table, spawn, names, info),
 //!   `signal` (exit signals, links, monitors), `call` (send, cast, call, reply, timers),
 //!   `process` (the handle a process body holds), `task` (the one exit path), `mailbox`,
-//!   `peers` (a process's links and monitors),
+//!   `peers` (a process's links and monitors), `census` (the cheap walk of the process
+//!   table and the supervisors' noted flags that a live view redraws from),
 //!   `reply` (the `from` of a call, late replies dropped as on OTP 24+), `gen_server`,
 //!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
 //!   reasons, call and start errors), `pid`.
@@ -34,6 +35,12 @@
 //! - [`bench`]: the benchmarks of issue 7 (`otplab bench NAME`), one file per
 //!   `scripts/beam/*.exs` they mirror (`cache`, `loadtest`, `entries`, `primitives`, `flood`,
 //!   `recovery`), returning figures for the caller to print.
+//! - [`observer`]: the live view (`observe`, `otplab observe`): `sampler` takes snapshots
+//!   from the runtime's introspection and event stream, never calling a process; `view`
+//!   (the person's choices and keys), the panes `header`, `tree`, `procs`, `tables`,
+//!   `messages` and `render` draw a snapshot with ratatui and do no I/O; `actions` carries a
+//!   key's action out on the node; `terminal` runs the view on a terminal; `socket` is the
+//!   attach protocol (length-prefixed bincode frames over a Unix socket, bounded both ways).
 //! - [`shell`]: everything a person sees, in layers, each importing only those before it:
 //!   `ast` (the `commands!` table that feeds the parser, `help`, hints and completion) and
 //!   `suggest` (the one did-you-mean); `parser` (`mod`, `token`, `lexer`, `expr`, `block`,
@@ -53,7 +60,11 @@
 //! # Layering rules
 //!
 //! - `runtime` imports nothing of this crate but itself: it knows nothing of to-do lists,
-//!   counters or the shell.
+//!   counters, the shell or the observer.
+//! - `observer` imports `runtime` and `shell` (how `trace show` names a process, the reason
+//!   parser, the keys of `help observe`); `shell` never imports `observer`: the REPL opens
+//!   the view through a hook (`editor::FullScreen`) that `main.rs` hands it. `bench`
+//!   imports `observer` for the redraw figures, never `shell`.
 //! - `todo`, `counter` and `profiler` import `runtime` (and `profiler` the `todo` API it
 //!   loads); they never import `shell` or `bench`. `bench` imports `runtime`, `todo` and
 //!   `profiler`, never `shell`; `shell` never imports `bench`.
@@ -84,6 +95,7 @@
 
 pub mod bench;
 pub mod counter;
+pub mod observer;
 pub mod profiler;
 pub mod runtime;
 pub mod shell;

@@ -1,5 +1,6 @@
 //! The `otplab` binary: the REPL (the default), `run FILE` and `check FILE…` for transcripts,
-//! and `bench NAME` for the benchmarks. The only place that uses anyhow: every error here
+//! `bench NAME` for the benchmarks and `observe` to attach the live observer to a running
+//! one. It wires the observer (which sits above the shell) into the REPL. The only place that uses anyhow: every error here
 //! becomes one printed line and an exit code.
 
 use std::io::{IsTerminal, Write as _};
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
+use otplab::observer::{socket, terminal};
 use otplab::shell::record;
 use otplab::shell::report::Level;
 use otplab::shell::script;
@@ -83,7 +85,7 @@ enum Command {
     /// line per figure.
     Bench {
         /// cache-gen, cache-ets, loadtest-chapter, loadtest-system, loadtest-ets, entries,
-        /// call, cast, spawn, genserver-start, flood, recovery, or all.
+        /// call, cast, spawn, genserver-start, flood, recovery, observer, or all.
         name: String,
         /// The size: operations per client, lists, calls, processes or repetitions.
         #[arg(long)]
@@ -97,6 +99,13 @@ enum Command {
         /// Tiny sizes: checks that every benchmark runs and prints its figures.
         #[arg(long)]
         smoke: bool,
+    },
+    /// Shows the live observer of a running otplab (its `observe` view) in this terminal,
+    /// attached over the instance's Unix socket.
+    Observe {
+        /// The process id of the otplab to attach to, when several are running.
+        #[arg(long)]
+        pid: Option<u32>,
     },
 }
 
@@ -216,9 +225,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let session = Session::start(options(persist, color)).await;
             start_recording(&session, &cli.record);
             if std::io::stdin().is_terminal() {
-                editor::repl(session, color).await;
+                let _listening = listen(&session);
+                editor::repl(session, color, Some(live_view())).await;
             } else {
                 replay::piped(session, std::io::stdin()).await;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Observe { pid }) => {
+            let path = socket::find(*pid)?;
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                bail!("observe draws a full-screen view: run it in a terminal");
+            }
+            let mut remote = socket::Remote::connect(&path)
+                .await
+                .with_context(|| format!("cannot attach to {}", path.display()))?;
+            terminal::run(&mut remote, color).await?;
+            if let Some(why) = remote.ended {
+                bail!("{why}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -265,7 +289,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if until.is_some() || *interactive {
                 // The presenter takes over the same session: its bindings and processes.
                 if std::io::stdin().is_terminal() {
-                    editor::repl(session, color).await;
+                    let _listening = listen(&session);
+                    editor::repl(session, color, Some(live_view())).await;
                 } else {
                     replay::piped(session, std::io::stdin()).await;
                 }
@@ -338,6 +363,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+    }
+}
+
+/// The live view the REPL opens for `observe`: snapshots of this node, actions as the shell.
+fn live_view() -> editor::FullScreen {
+    std::sync::Arc::new(|ctx: std::sync::Arc<otplab::shell::context::Ctx>| {
+        Box::pin(async move {
+            let shell = otplab::runtime::Pid(ctx.shell.load(std::sync::atomic::Ordering::Relaxed));
+            let persist = ctx.config().persist_dir.display().to_string();
+            let mut local = terminal::Local {
+                sampler: otplab::observer::Sampler::new(&ctx.node, shell, persist),
+                shell,
+            };
+            terminal::run(&mut local, ctx.color)
+                .await
+                .err()
+                .map(|e| format!("observe: the terminal refused the view ({e})"))
+        })
+    })
+}
+
+/// Lets `otplab observe` attach to this instance; without a socket the shell carries on,
+/// saying why once.
+fn listen(session: &Session) -> Option<socket::Listening> {
+    let instance = socket::Instance {
+        node: session.node.clone(),
+        shell: session.ctx.shell.clone(),
+        persist: session.ctx.config().persist_dir.display().to_string(),
+    };
+    match socket::listen(instance) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!("otplab: `otplab observe` cannot attach to this shell: {e}");
+            None
         }
     }
 }

@@ -155,11 +155,12 @@ fn the_layering_rules_hold() {
         let text = text.split("#[cfg(test)]").next().unwrap().to_string();
         let top = parts[0].as_str();
         let forbidden: &[&str] = match top {
-            "runtime" => &["todo", "counter", "profiler", "bench", "shell"],
-            "todo" | "counter" => &["profiler", "bench", "shell"],
-            "profiler" => &["bench", "shell"],
+            "runtime" => &["todo", "counter", "profiler", "bench", "shell", "observer"],
+            "todo" | "counter" => &["profiler", "bench", "shell", "observer"],
+            "profiler" => &["bench", "shell", "observer"],
             "bench" => &["shell"],
-            "shell" => &["bench"],
+            "shell" => &["bench", "observer"],
+            "observer" => &["bench"],
             _ => &[],
         };
         for f in forbidden {

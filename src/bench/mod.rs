@@ -21,6 +21,7 @@ mod cache;
 mod entries;
 mod flood;
 mod loadtest;
+mod observer;
 mod primitives;
 mod recovery;
 
@@ -44,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "genserver-start",
     "flood",
     "recovery",
+    "observer",
 ];
 
 /// One measured figure: `RESULT <bench>: <metric> <value> <unit>`.
@@ -144,6 +146,7 @@ pub async fn run(name: &str, opts: &Options) -> Result<Vec<Figure>, String> {
         "genserver-start" => primitives::genserver_start(opts).await,
         "flood" => flood::flood(opts).await,
         "recovery" => recovery::recovery(opts).await,
+        "observer" => observer::observer(opts).await,
         other => Err(format!(
             "no benchmark {other:?}; one of: all, {}",
             NAMES.join(", ")

@@ -69,6 +69,9 @@ struct Inner {
     queue: VecDeque<Envelope>,
     waker: Option<Waker>,
     closed: bool,
+    /// Messages ever delivered, counted under the lock the push already holds, so that a
+    /// live view can show messages per second without a shared counter on every send.
+    received: u64,
 }
 
 /// The queue itself, owned by the process entry so senders reach it through the process table.
@@ -83,6 +86,7 @@ impl Mailbox {
                 queue: VecDeque::new(),
                 waker: None,
                 closed: false,
+                received: 0,
             }),
         }
     }
@@ -101,6 +105,7 @@ impl Mailbox {
                 inner.queue.reserve_exact(1);
             }
             inner.queue.push_back(env);
+            inner.received += 1;
             inner.waker.take()
         };
         if let Some(w) = waker {
@@ -118,6 +123,12 @@ impl Mailbox {
 
     pub fn len(&self) -> usize {
         self.inner.lock().unwrap().queue.len()
+    }
+
+    /// The queue's length and how many messages were ever delivered, under one lock.
+    pub fn counts(&self) -> (usize, u64) {
+        let inner = self.inner.lock().unwrap();
+        (inner.queue.len(), inner.received)
     }
 
     /// The queued messages as terms, oldest first.

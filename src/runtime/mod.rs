@@ -2,6 +2,7 @@
 //! supervisors and tables. It knows nothing of to-do lists, counters or the shell.
 
 pub mod call;
+pub mod census;
 pub mod events;
 pub mod exit;
 pub mod gen_server;

@@ -96,6 +96,9 @@ pub(super) struct NodeInner {
     pub(super) timers: Timers,
     /// Divides every sleep of the experiments, so a 10 s increment can be shown in 1 s.
     speed: AtomicU64,
+    /// The strategy and intensity of each supervisor, noted when it starts, so a live view
+    /// can show them without calling a supervisor that may be busy restarting (`census.rs`).
+    pub(super) supervisors: RwLock<HashMap<Pid, super::census::SupervisorFlags>>,
 }
 
 /// The label of a process spawned without one (`spawn(fn -> … end)`), as the shell names it.
@@ -135,6 +138,9 @@ pub(crate) struct Entry {
     /// A via name (`{:todo_server, "Bob's list"}`), for reports and `ps`; boxed, since most
     /// processes have none.
     pub via_name: OnceLock<Box<Term>>,
+    /// The pid number of the server this process is blocked in a call to (0: none), so a
+    /// live view can say whom a waiting process waits for.
+    pub calling: AtomicU64,
 }
 
 /// Links, monitors, names and tables of a process: everything its death must release.
@@ -253,6 +259,7 @@ impl Node {
                 late_replies_dropped: AtomicU64::new(0),
                 timers: Timers::default(),
                 speed: AtomicU64::new(1f64.to_bits()),
+                supervisors: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -298,6 +305,7 @@ impl Node {
             status: AtomicU8::new(Status::Running as u8),
             restarts: AtomicU32::new(0),
             via_name: OnceLock::new(),
+            calling: AtomicU64::new(0),
         });
         self.shard(pid)
             .write()
@@ -466,7 +474,7 @@ impl Node {
             trap_exit: e.trap_exit.load(Ordering::Relaxed),
             parent: e.parent,
             restarts: e.restarts.load(Ordering::Relaxed),
-            memory: std::mem::size_of::<Entry>() + 256 + queue * std::mem::size_of::<Envelope>(),
+            memory: memory(queue),
             tables: s.held.as_ref().map_or(0, |h| h.tables.len()),
         })
     }
@@ -604,6 +612,13 @@ impl Node {
         &self.inner.shards[(pid.0 as usize) % SHARDS]
     }
 
+    /// Visits every entry of the process table, one shard's read lock at a time.
+    pub(super) fn each_entry(&self, mut f: impl FnMut(&Entry)) {
+        for shard in &self.inner.shards {
+            shard.read().unwrap().values().for_each(|e| f(e));
+        }
+    }
+
     pub(crate) fn entry(&self, pid: Pid) -> Option<Arc<Entry>> {
         self.shard(pid).read().unwrap().get(&pid.0).cloned()
     }
@@ -612,6 +627,11 @@ impl Node {
     pub(super) fn remove_entry(&self, pid: Pid) {
         self.shard(pid).write().unwrap().remove(&pid.0);
     }
+}
+
+/// The rough size of a process with `queue` messages, as `Process.info(pid, :memory)` reports.
+pub(super) fn memory(queue: usize) -> usize {
+    std::mem::size_of::<Entry>() + 256 + queue * std::mem::size_of::<Envelope>()
 }
 
 /// One shared `Arc<str>` per module name, so starting a GenServer allocates no label.

@@ -139,20 +139,27 @@ impl Process {
     ) -> Result<Term, CallError> {
         // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
         // `GenServer.call` on the BEAM.
+        // The name is resolved here, once, so the server's pid can be noted for a live view
+        // to show whom this process waits for; the call itself then goes to that pid.
+        let dest = match dest.into() {
+            Dest::Name(name) => match self.node.whereis(name) {
+                Some(pid) => Dest::Pid(pid),
+                None => Dest::Name(name),
+            },
+            pid => pid,
+        };
+        if let Dest::Pid(server) = dest {
+            self.entry.calling.store(server.0, Ordering::Relaxed);
+        }
         self.entry.status.store(IN_CALL, Ordering::Relaxed);
         let reply = self
             .node
-            .call_timed(
-                self.pid(),
-                &dest.into(),
-                request,
-                timeout,
-                Some(&self.timer),
-            )
+            .call_timed(self.pid(), &dest, request, timeout, Some(&self.timer))
             .await;
         self.entry
             .status
             .store(Status::Running as u8, Ordering::Relaxed);
+        self.entry.calling.store(0, Ordering::Relaxed);
         reply
     }
 

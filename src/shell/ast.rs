@@ -258,6 +258,8 @@ commands! {
     Sleep "sleep" (1, 1) NO_FLAGS, None, "sleep MS", "waits MS milliseconds";
     Ps "ps" (0, 0) PS_FLAGS, None, "ps [--sort mailbox]", "lists the processes";
     Tree "tree" (0, 0) NO_FLAGS, None, "tree", "draws the supervision tree";
+    Observe "observe" (0, 0) NO_FLAGS, None, "observe",
+        "the live observer: tree, processes, tables and messages, redrawn as they change (q closes)";
     State "state" (1, 1) NO_FLAGS, None, "state PID", "the state of a GenServer (:sys.get_state)";
     Trace "trace" (1, 64) TRACE_FLAGS, Some(TRACE_CHOICES),
         "trace on|off|show|mermaid [PID…] [--wide]",

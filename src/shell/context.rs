@@ -6,7 +6,7 @@
 //! on it without importing each other.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +61,13 @@ pub struct Ctx {
     pub width: AtomicUsize,
     /// The session's recording (`--record FILE`, `record FILE`), written by the front end.
     pub recording: super::record::Recording,
+    /// The pid of the shell process, kept current when a crash replaces it, for the live
+    /// observer (which sends its signals as the shell does, and names it `shell`).
+    pub shell: Arc<AtomicU64>,
+    /// Set by a front end that can hand the terminal to the live view.
+    pub can_observe: AtomicBool,
+    /// Set by `observe`: the front end opens the view once the line is done.
+    pub observe: AtomicBool,
 }
 
 impl Ctx {

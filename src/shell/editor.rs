@@ -11,11 +11,19 @@ use rustyline::history::DefaultHistory;
 use rustyline::{Editor, ExternalPrinter};
 use tokio::sync::mpsc;
 
+use crate::runtime::term::BoxFuture;
+
+use super::context::Ctx;
 use super::helper::{Known, Reprompt, ShellHelper, history_path};
 use super::parser::{self, Completeness};
 use super::replay::{MAX_LINE, MAX_PENDING};
 use super::screen::{QuietEcho, Screen, erase_prompt, prompt_width, terminal_columns};
 use super::session::{Interrupt, Session, banner};
+
+/// A full-screen view the REPL hands the terminal to when `observe` asks: the live
+/// observer, which sits above the shell, so `main.rs` supplies it. It runs until the person
+/// closes it, and answers an error line if it could not take the terminal.
+pub type FullScreen = Arc<dyn Fn(Arc<Ctx>) -> BoxFuture<'static, Option<String>> + Send + Sync>;
 
 enum FromEditor {
     Input(String),
@@ -25,7 +33,11 @@ enum FromEditor {
 }
 
 /// Runs the interactive REPL until Ctrl-D or `exit`.
-pub async fn repl(mut session: Session, color: bool) {
+pub async fn repl(mut session: Session, color: bool, view: Option<FullScreen>) {
+    session
+        .ctx
+        .can_observe
+        .store(view.is_some(), std::sync::atomic::Ordering::Relaxed);
     let known = Arc::new(Mutex::new(Known::default()));
     let quiet = QuietEcho::new();
     // SIGINT's handler goes in now, before the editor's first read: rustyline puts its own
@@ -99,6 +111,11 @@ pub async fn repl(mut session: Session, color: bool) {
                     screen.print(session.settle().await);
                     refresh_known(&session, &known);
                     screen.flush().await;
+                    if session.ctx.observe.swap(false, std::sync::atomic::Ordering::Relaxed)
+                        && let Some(open) = &view
+                    {
+                        observe(&mut session, &screen, open).await;
+                    }
                     shown = Some(session.counter);
                     let _ = to_editor.send(shown);
                 }
@@ -125,6 +142,25 @@ pub async fn repl(mut session: Session, color: bool) {
     session.shutdown().await;
     screen.flush().await;
     drop(quiet);
+}
+
+/// Hands the terminal to the view until it closes. The editor is not reading meanwhile (no
+/// prompt has been sent to it) and the screen holds every line back, so nothing else
+/// writes to the terminal; what the experiments printed meanwhile comes after, in order.
+async fn observe(session: &mut Session, screen: &Screen, open: &FullScreen) {
+    screen.flush().await;
+    screen.hold(true);
+    let shown = open(session.ctx.clone());
+    tokio::pin!(shown);
+    let failed = loop {
+        tokio::select! {
+            failed = &mut shown => break failed,
+            lines = session.next_output() => screen.print(lines),
+        }
+    };
+    screen.hold(false);
+    screen.print(failed.into_iter().collect());
+    screen.flush().await;
 }
 
 fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {

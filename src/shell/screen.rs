@@ -28,6 +28,9 @@ enum ScreenMsg {
     Printer(Box<dyn ExternalPrinter + Send>),
     /// Answered once every line sent before it is written.
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// While a full-screen view has the terminal, lines are kept, then written when it
+    /// gives the terminal back.
+    Hold(bool),
 }
 
 impl Screen {
@@ -35,6 +38,7 @@ impl Screen {
         let (tx, rx) = std::sync::mpsc::channel::<ScreenMsg>();
         std::thread::spawn(move || {
             let mut printer: Option<Box<dyn ExternalPrinter + Send>> = None;
+            let mut held: Option<Vec<String>> = None;
             while let Ok(msg) = rx.recv() {
                 let mut batch: Vec<String> = vec![];
                 let mut flushes = vec![];
@@ -49,10 +53,22 @@ impl Screen {
                             printer = Some(p);
                         }
                         ScreenMsg::Flush(done) => flushes.push(done),
+                        ScreenMsg::Hold(true) => {
+                            write_lines(&mut printer, std::mem::take(&mut batch));
+                            held.get_or_insert_with(Vec::new);
+                        }
+                        ScreenMsg::Hold(false) => {
+                            let mut kept = held.take().unwrap_or_default();
+                            kept.append(&mut batch);
+                            batch = kept;
+                        }
                     }
                     next = rx.try_recv().ok();
                 }
-                write_lines(&mut printer, batch);
+                match &mut held {
+                    Some(kept) => kept.append(&mut batch),
+                    None => write_lines(&mut printer, batch),
+                }
                 for done in flushes {
                     let _ = done.send(());
                 }
@@ -70,6 +86,12 @@ impl Screen {
             lines.extend(self.recording.lines(&lines));
             let _ = self.lines.send(ScreenMsg::Lines(lines));
         }
+    }
+
+    /// Holds every line back from the terminal (`true`) while a full-screen view has it,
+    /// and writes them, in order, when it is given back (`false`).
+    pub(super) fn hold(&self, on: bool) {
+        let _ = self.lines.send(ScreenMsg::Hold(on));
     }
 
     pub(super) fn set_printer(&self, p: Box<dyn ExternalPrinter + Send>) {

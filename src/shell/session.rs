@@ -191,6 +191,9 @@ impl Session {
             color: opts.color,
             width: Default::default(),
             recording: Default::default(),
+            shell: Default::default(),
+            can_observe: Default::default(),
+            observe: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {
@@ -472,6 +475,7 @@ impl Session {
 /// Spawns a shell process serving evaluation jobs; returns its job queue and pid.
 fn spawn_shell(node: &Node, ctx: Arc<Ctx>) -> (mpsc::UnboundedSender<Job>, Pid) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let shell_slot = ctx.shell.clone();
     let pid = node
         .spawn(SpawnOpts { label: Some(Arc::from("IEx.Evaluator")), ..Default::default() }, move |p: &mut Process| {
             Box::pin(async move {
@@ -497,6 +501,7 @@ fn spawn_shell(node: &Node, ctx: Arc<Ctx>) -> (mpsc::UnboundedSender<Job>, Pid) 
             })
         })
         .expect("the shell process starts");
+    shell_slot.store(pid.0, std::sync::atomic::Ordering::Relaxed);
     (tx, pid)
 }
 

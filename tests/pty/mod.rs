@@ -60,6 +60,22 @@ impl Term {
         color: bool,
         prompt: u32,
     ) -> Term {
+        let mut term = Term::spawn(name, cols, rows, args, color, &[]);
+        term.wait_prompt(prompt);
+        term
+    }
+
+    /// Starts the binary as [`Term::start`] does, with `env` set too, and waits for
+    /// nothing: for `otplab observe`, which shows no prompt. Each binary's runtime folder
+    /// (where the observer's socket goes) is its scratch folder unless `env` says another.
+    pub fn spawn(
+        name: &str,
+        cols: u16,
+        rows: u16,
+        args: &[&str],
+        color: bool,
+        env: &[(&str, &Path)],
+    ) -> Term {
         let dir = scratch(name);
         let size = Winsize {
             ws_row: rows,
@@ -74,6 +90,7 @@ impl Term {
             .arg("--persist")
             .arg(dir.join("persist"))
             .env("XDG_DATA_HOME", &dir)
+            .env("XDG_RUNTIME_DIR", &dir)
             .env("TERM", "xterm-256color")
             .env_remove("NO_COLOR")
             .stdin(Stdio::from(slave.try_clone().unwrap()))
@@ -81,6 +98,9 @@ impl Term {
             .stderr(Stdio::from(slave));
         if !color {
             cmd.env("NO_COLOR", "1");
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         // The binary leads its own session with the terminal as its controlling terminal,
         // so Ctrl-C typed there raises SIGINT in it, as in a real terminal.
@@ -123,15 +143,13 @@ impl Term {
                 }
             }
         });
-        let mut term = Term {
+        Term {
             child,
             master,
             parser,
             raw,
             dir,
-        };
-        term.wait_prompt(prompt);
-        term
+        }
     }
 
     /// Every byte the binary wrote so far, as text (escape sequences included).

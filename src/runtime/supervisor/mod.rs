@@ -119,6 +119,17 @@ impl ChildSpec {
     }
 }
 
+/// The strategy as `:sys.get_state` of a supervisor names it (`dynamic` for a
+/// `DynamicSupervisor`).
+pub fn strategy_name(dynamic: bool, strategy: Strategy) -> &'static str {
+    match (dynamic, strategy) {
+        (true, _) => "dynamic",
+        (_, Strategy::OneForOne) => "one_for_one",
+        (_, Strategy::OneForAll) => "one_for_all",
+        (_, Strategy::RestForOne) => "rest_for_one",
+    }
+}
+
 /// Strategy and restart intensity.
 #[derive(Clone, Copy, Debug)]
 pub struct Flags {

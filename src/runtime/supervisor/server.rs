@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{ChildInfo, ChildKind, ChildSpec, Flags, Restart, Shutdown, Source, Strategy};
+use super::{
+    ChildInfo, ChildKind, ChildSpec, Flags, Restart, Shutdown, Source, Strategy, strategy_name,
+};
 use crate::runtime::events::{ChildReport, Event};
 use crate::runtime::exit::{ExitReason, StartError};
 use crate::runtime::mailbox::{Envelope, SystemRequest};
@@ -85,6 +87,7 @@ pub(super) async fn run(
             return ExitReason::Normal;
         }
     }
+    p.node().note_supervisor(p.pid(), spec.flags, spec.dynamic);
     let mut sup = Sup {
         label: spec.label.clone(),
         name: spec.name.map(Term::Atom),
@@ -559,14 +562,11 @@ impl Sup {
                 ])
             })
             .collect();
-        let strategy = match (self.dynamic, self.flags.strategy) {
-            (true, _) => "dynamic",
-            (_, Strategy::OneForOne) => "one_for_one",
-            (_, Strategy::OneForAll) => "one_for_all",
-            (_, Strategy::RestForOne) => "rest_for_one",
-        };
         Term::atom_map(vec![
-            ("strategy", atom(strategy)),
+            (
+                "strategy",
+                atom(strategy_name(self.dynamic, self.flags.strategy)),
+            ),
             ("intensity", Term::from(self.flags.max_restarts as i64)),
             ("period", Term::from(self.flags.max_seconds as i64)),
             ("children", Term::List(children)),

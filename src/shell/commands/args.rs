@@ -110,6 +110,7 @@ pub enum Invocation<'c> {
         by_mailbox: bool,
     },
     Tree,
+    Observe,
     State {
         target: Target<'c>,
     },
@@ -230,6 +231,7 @@ impl<'c> Invocation<'c> {
                     .is_some_and(|v| matches!(&v.kind, ArgKind::Word(w) if w == "mailbox")),
             },
             (C::Tree, []) => I::Tree,
+            (C::Observe, []) => I::Observe,
             (C::State, [target]) => I::State {
                 target: Target::one(target),
             },

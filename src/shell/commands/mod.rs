@@ -3,9 +3,9 @@
 //! return a term to print; commands that print a table or a diagram print it and return
 //! `silent()`. [`args`] takes each command's arguments apart once; the commands themselves are
 //! grouped by what they are for: `todo` (the to-do lists and the tree), `signals` (exits,
-//! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `trace`, `load` (`flood`,
-//! `profile`, `loadtest`), `chaos` (the chaos monkey) and `session` (`help`, `history`,
-//! `speed`, `report`, `record`).
+//! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `view` (`observe`, the live
+//! view), `trace`, `load` (`flood`, `profile`, `loadtest`), `chaos` (the chaos monkey) and
+//! `session` (`help`, `history`, `speed`, `report`, `record`).
 
 pub mod args;
 mod chaos;
@@ -15,6 +15,7 @@ mod session;
 mod signals;
 mod todo;
 mod trace;
+mod view;
 
 use self::args::Invocation;
 use super::ast::Command;
@@ -22,7 +23,8 @@ use super::context::{Eval, R};
 
 pub use self::observe::ps_table;
 pub use self::session::help;
-pub use self::trace::{mermaid, record as record_trace, sequence_diagram};
+pub use self::trace::{known_name, mermaid, record as record_trace, sequence_diagram};
+pub use self::view::OBSERVE_KEYS;
 /// Re-exported for the session, which tells a printed-only result by it.
 pub use super::context::silent;
 
@@ -50,6 +52,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Info { target, keys } => observe::info(ev, target, keys).await,
         I::Ps { by_mailbox } => observe::ps(ev, by_mailbox),
         I::Tree => observe::tree(ev).await,
+        I::Observe => view::observe(ev),
         I::State { target } => observe::state(ev, target).await,
         I::Trace { action, pids, wide } => trace::trace(ev, action, &pids, wide).await,
         I::FloodDatabase { n } => load::flood_database(ev, n).await,

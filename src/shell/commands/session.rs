@@ -8,6 +8,7 @@ use crate::runtime::Term;
 use crate::runtime::term::escape_text;
 
 use super::args::{list_name, value};
+use super::view::OBSERVE_KEYS;
 use crate::shell::ast::{Arg, CommandName};
 use crate::shell::builtins;
 use crate::shell::context::{Eval, R, arg_error, ok, silent};
@@ -23,7 +24,11 @@ pub fn help_command(ev: &mut Eval<'_>, topic: Option<&str>) -> R {
 pub fn help(topic: Option<&str>) -> String {
     if let Some(topic) = topic.filter(|t| !t.is_empty()) {
         if let Some(cmd) = CommandName::from_word(topic) {
-            return format!("{}\n  {}", cmd.usage(), cmd.summary());
+            let mut text = format!("{}\n  {}", cmd.usage(), cmd.summary());
+            if cmd == CommandName::Observe {
+                text.push_str(&format!("\n  keys: {OBSERVE_KEYS}"));
+            }
+            return text;
         }
         return builtins::help_text(Some(topic));
     }

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::runtime::Pid;
 use crate::runtime::events::{TraceEvent, TraceKind};
 use crate::runtime::process::ProcessInfo;
 use crate::runtime::term::{Term, escape_text};
+use crate::runtime::{Atom, Pid};
 
 use super::args::{Target, TraceAction, target};
 use crate::shell::ast::Arg;
@@ -83,15 +83,21 @@ pub fn record(ctx: &Ctx, event: &Arc<TraceEvent>) {
 /// The name a lifeline is labelled with: the registered name, or the module with the key of
 /// its via name (`Todo.DatabaseWorker 1` for `{:database_worker, 1}`), or the module.
 pub fn lifeline_name(info: &ProcessInfo) -> String {
-    if let Some(name) = info.registered_name {
+    known_name(info.registered_name, info.via_name.as_ref(), &info.label)
+}
+
+/// [`lifeline_name`] from the three things it is made of, for a view that has them without
+/// a whole `Process.info`.
+pub fn known_name(registered: Option<Atom>, via: Option<&Term>, label: &str) -> String {
+    if let Some(name) = registered {
         return Term::Atom(name).to_string();
     }
-    match &info.via_name {
+    match via {
         Some(via) => match via.as_tuple() {
-            Some([_, key]) => format!("{} {key}", info.label),
-            _ => format!("{} {via}", info.label),
+            Some([_, key]) => format!("{label} {key}"),
+            _ => format!("{label} {via}"),
         },
-        None => info.label.to_string(),
+        None => label.to_string(),
     }
 }
 
