@@ -1,8 +1,10 @@
 defmodule Todo.Server do
   # One process per list (chapter 9), registered through the registry as
   # `{:todo_server, name}`; it loads its list in handle_continue and stores it after each
-  # change. `sync/1` is otplab's acknowledgement of the casts before it.
-  use GenServer, restart: :temporary
+  # change. `sync/1` is otplab's acknowledgement of the casts before it. Permanent, as the
+  # first edition's `worker(Todo.Server, [])` under :simple_one_for_one is, and otplab's: a
+  # killed server is restarted at once and registers again.
+  use GenServer
 
   def start_link(name) do
     IO.puts("Starting to-do server for #{name}")
