@@ -48,44 +48,54 @@ defmodule Otplab do
   and their `Starting …` lines) until no other process is runnable, for 200 ms at most, then
   prints the marker line the harness splits the output on, and shows no result.
 
-  Logger prints a crash report after the crash, from its own process and without keeping
-  any process runnable in between, so the wait also flushes Logger and looks again, until
-  a flush finds the node idle.
+  Logger prints a crash report from its own process after the crash, so the wait flushes
+  Logger and then waits again for what the report's printing woke.
   """
   def settle(marker) do
     deadline = System.monotonic_time(:millisecond) + 200
-    settle_logged(deadline)
+    wait_idle(deadline, nil)
+    Logger.flush()
+    wait_idle(deadline, nil)
     IO.puts(marker)
     IEx.dont_display_result()
   end
 
-  defp settle_logged(deadline) do
-    wait_idle(deadline, 0)
-    before = :erlang.statistics(:total_run_queue_lengths_all)
-    Logger.flush()
+  # Idle means that every other process waits in a receive, none of them for its output to
+  # be written, and no port is ready to run, and it must last 30 ms: a message or an output
+  # in flight leaves every process waiting for an instant, with the rest of a restart still
+  # to come, and nothing on the BEAM shows it. otplab sees that at once; here a timer due
+  # within 30 ms of the step's end fires inside the step (scripts/send_after.iex says so).
+  @quiet_ms 30
 
-    if System.monotonic_time(:millisecond) < deadline and
-         (before > 0 or :erlang.statistics(:total_active_tasks_all) > 1) do
-      settle_logged(deadline)
-    end
-  end
+  defp wait_idle(deadline, since) do
+    now = System.monotonic_time(:millisecond)
 
-  # Idle means this process alone is runnable, seen three times in a row with a yield
-  # between (a send makes its receiver runnable at once, so no message is in flight unseen).
-  # No sleep: a timer due in a few milliseconds must not fire inside the step, as it does
-  # not in otplab.
-  defp wait_idle(deadline, quiet) do
     cond do
-      quiet >= 3 ->
+      now >= deadline ->
         :ok
 
-      System.monotonic_time(:millisecond) >= deadline ->
+      not idle?() ->
+        :timer.sleep(1)
+        wait_idle(deadline, nil)
+
+      since != nil and now - since >= @quiet_ms ->
         :ok
 
       true ->
-        :erlang.yield()
-        active = :erlang.statistics(:total_active_tasks_all)
-        wait_idle(deadline, if(active <= 1, do: quiet + 1, else: 0))
+        :timer.sleep(1)
+        wait_idle(deadline, since || now)
     end
+  end
+
+  defp idle? do
+    me = self()
+
+    :erlang.statistics(:total_active_tasks) <= 1 and
+      Enum.all?(Process.list(), fn pid ->
+        pid == me or
+          (Process.info(pid, :status) in [{:status, :waiting}, nil] and
+             Process.info(pid, :current_function) !=
+               {:current_function, {:io, :execute_request, 3}})
+      end)
   end
 end
