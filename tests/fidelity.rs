@@ -249,6 +249,8 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
         input.push_str(&step.input);
         input.push_str(&format!("\nOtplab.settle({STEP_END:?})\n"));
     }
+    // After the shell's crash, iex's new shell does not end at the end of its input.
+    input.push_str("System.halt()\n");
     let mut command = Command::new("iex");
     command
         .arg("-pa")

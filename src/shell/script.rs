@@ -550,9 +550,11 @@ fn mismatch(
     }
 }
 
-/// Lines without trailing blanks, and without the blank lines that end the block.
+/// Lines without trailing blanks, and without the blank lines that end the block. An output
+/// with line breaks in it (the shell's exit) is the lines it shows on the terminal.
 fn trimmed(lines: &[String]) -> Vec<String> {
-    let mut got: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+    let lines = lines.iter().flat_map(|l| l.split('\n'));
+    let mut got: Vec<String> = lines.map(|l| l.trim_end().to_string()).collect();
     while got.last().is_some_and(|l| l.is_empty()) {
         got.pop();
     }
@@ -1080,6 +1082,13 @@ mod tests {
         assert_eq!(compare(&steps, &ran), Ok(()));
         // Any other line starting with `#` is still output.
         assert_eq!(parse("iex(1)> x\n#beamish\n")[0].expected, vec!["#beamish"]);
+    }
+
+    #[test]
+    fn an_output_with_line_breaks_is_compared_as_its_lines() {
+        let steps = parse("iex(1)> spawn_link(fn -> raise \"boom\" end)\n** (EXIT) boom:\n    ** (RuntimeError) boom\n");
+        let shown = vec![vec!["** (EXIT) boom:\n    ** (RuntimeError) boom".to_string()]];
+        assert_eq!(compare(&steps, &shown), Ok(()));
     }
 
     #[test]
