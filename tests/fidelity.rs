@@ -32,8 +32,8 @@ const STEP_END: &str = "#fidelity-step-end";
 /// How long one script may take on either side before it is stopped.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(75);
 /// Scripts replayed at once: most of a script's time is sleeps and timeouts, and the settling
-/// of each step is bounded by time, so more than this on two cores would blur it.
-const PARALLEL: usize = 3;
+/// of each step is bounded by time, so many more than this on two cores would blur it.
+const PARALLEL: usize = 4;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -238,10 +238,6 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
         return Err(missing.join("\n"));
     }
 
-    let mut command = Command::new(otplab());
-    command.args(["run", "--no-color"]).arg(file);
-    let ours = script::parse(&run(command, "")?);
-
     let persist = Scratch::new("beam");
     let given = beam_steps(&steps);
     let mut input = String::new();
@@ -251,15 +247,23 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
     }
     // After the shell's crash, iex's new shell does not end at the end of its input.
     input.push_str("System.halt()\n");
-    let mut command = Command::new("iex");
-    command
-        .arg("-pa")
+    let mut iex = Command::new("iex");
+    iex.arg("-pa")
         .arg(ebin)
         .env("OTPLAB_FIDELITY_PERSIST", &persist.0);
     if !bare(&steps) {
-        command.args(["-e", "Otplab.boot()"]);
+        iex.args(["-e", "Otplab.boot()"]);
     }
-    let beam = beam_output(&run(command, &input)?);
+    // Both sides at once: most of a script's time is its sleeps and timeouts.
+    let mut ours = Command::new(otplab());
+    ours.args(["run", "--no-color"]).arg(file);
+    let (ours, beam) = std::thread::scope(|s| {
+        let ours = s.spawn(|| run(ours, ""));
+        let beam = run(iex, &input);
+        (ours.join().unwrap(), beam)
+    });
+    let ours = script::parse(&ours?);
+    let beam = beam_output(&beam?);
 
     // otplab first: the script is what otplab prints, and the BEAM is compared with it.
     if let Err(m) = script::compare_recording(&steps, &ours) {
@@ -292,11 +296,16 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
         } else {
             String::new()
         };
+        // With `#beam|` lines, iex is held to them: show them beside what it printed.
+        let (theirs, label) = match &step.beam.expected {
+            Some(lines) => (lines.clone(), "the script's #beam| lines"),
+            None => (otplab_lines, "otplab"),
+        };
         return Err(format!(
             "{name}:{}: step {n} `{}`: iex differs from otplab{marked}{missing}\n{}",
             step.line,
             m.input.lines().next().unwrap_or(""),
-            side_by_side(&otplab_lines, &actual[k], "otplab", "iex")
+            side_by_side(&theirs, &actual[k], label, "iex")
         ));
     }
     Ok(())
@@ -443,7 +452,10 @@ fn every_script_prints_on_otplab_what_it_prints_on_the_beam() {
     std::thread::scope(|s| {
         for _ in 0..PARALLEL {
             s.spawn(|| {
-                while let Some(file) = queue.lock().unwrap().pop() {
+                loop {
+                    // The lock is released before the script runs.
+                    let next = queue.lock().unwrap().pop();
+                    let Some(file) = next else { break };
                     if let Err(e) = compare_script(&file, &ebin.0) {
                         failures.lock().unwrap().push(e);
                     }
