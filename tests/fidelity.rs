@@ -491,6 +491,21 @@ fn iex_output_is_cut_into_steps_at_the_settle_marker() {
 }
 
 #[test]
+fn hostile_iex_output_gives_fewer_steps_never_a_panic() {
+    // No prompt at all (iex did not start): no step, and the test says how many answered.
+    assert!(beam_output("").is_empty());
+    assert!(beam_output("Killed\n#fidelity-step-end\n").is_empty());
+    // Prompt-like text that is not a prompt stays; a marker without its line break counts.
+    assert_eq!(
+        beam_output("iex(1)> iex(x)> a\n...(2> b\niex(3)> #fidelity-step-end"),
+        vec![vec!["iex(x)> a", "...(2> b"]]
+    );
+    assert_eq!(strip_prompts("iex(12)> ...(12)> 1"), "1");
+    assert_eq!(normalise("#Reference<0.1.2"), "#Reference<...>");
+    assert_eq!(normalise("1:2:3.456 [error]"), "1:2:3.456 [error]");
+}
+
+#[test]
 fn logger_reports_are_a_stream_of_their_own() {
     let lines: Vec<String> = [
         "#PID<0.124.0>",
