@@ -118,7 +118,11 @@ fn compile_modules(ebin: &Path) -> Result<(), String> {
         .collect();
     files.sort();
     let mut command = Command::new("elixirc");
-    command.arg("--warnings-as-errors").arg("-o").arg(ebin).args(&files);
+    command
+        .arg("--warnings-as-errors")
+        .arg("-o")
+        .arg(ebin)
+        .args(&files);
     run(command, "").map(|_| ())
 }
 
@@ -285,7 +289,10 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
         let marked = if step.beam.reasons.is_empty() {
             String::new()
         } else {
-            format!("\n(accepted for this step: {})", step.beam.reasons.join("; "))
+            format!(
+                "\n(accepted for this step: {})",
+                step.beam.reasons.join("; ")
+            )
         };
         let missing = if beam.len() < pattern.len() {
             format!(
@@ -379,9 +386,10 @@ fn split_reports(lines: &[String]) -> (Vec<String>, Vec<String>) {
     };
     let indented = |l: &str| l.starts_with(' ');
     let text = |l: &str| {
-        indented(l) || ["Last message", "State: ", "Client ", "Parent: ", "Reason: "]
-            .iter()
-            .any(|p| l.starts_with(p))
+        indented(l)
+            || ["Last message", "State: ", "Client ", "Parent: ", "Reason: "]
+                .iter()
+                .any(|p| l.starts_with(p))
     };
     let (mut rest, mut reports) = (vec![], vec![]);
     let mut i = 0;
@@ -439,10 +447,16 @@ fn every_script_prints_on_otplab_what_it_prints_on_the_beam() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "iex"))
-        .filter(|p| only.as_deref().is_none_or(|o| p.to_string_lossy().contains(o)))
+        .filter(|p| {
+            only.as_deref()
+                .is_none_or(|o| p.to_string_lossy().contains(o))
+        })
         .collect();
     scripts.sort();
-    assert!(!scripts.is_empty(), "the seeds' experiments are in scripts/");
+    assert!(
+        !scripts.is_empty(),
+        "the seeds' experiments are in scripts/"
+    );
     let ebin = Scratch::new("ebin");
     if let Err(e) = compile_modules(&ebin.0) {
         panic!("the book's modules of scripts/beam/fidelity/ do not compile: {e}");

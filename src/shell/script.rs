@@ -1078,7 +1078,10 @@ mod tests {
         assert_eq!(steps[1].beam.input.as_deref(), Some(""));
         assert_eq!(steps[1].expected, vec![":ok"]);
         // `check` compares the step's own lines only.
-        let ran = [vec!["true".into(), "[exit] killed".into()], vec![":ok".into()]];
+        let ran = [
+            vec!["true".into(), "[exit] killed".into()],
+            vec![":ok".into()],
+        ];
         assert_eq!(compare(&steps, &ran), Ok(()));
         // Any other line starting with `#` is still output.
         assert_eq!(parse("iex(1)> x\n#beamish\n")[0].expected, vec!["#beamish"]);
@@ -1086,8 +1089,12 @@ mod tests {
 
     #[test]
     fn an_output_with_line_breaks_is_compared_as_its_lines() {
-        let steps = parse("iex(1)> spawn_link(fn -> raise \"boom\" end)\n** (EXIT) boom:\n    ** (RuntimeError) boom\n");
-        let shown = vec![vec!["** (EXIT) boom:\n    ** (RuntimeError) boom".to_string()]];
+        let steps = parse(
+            "iex(1)> spawn_link(fn -> raise \"boom\" end)\n** (EXIT) boom:\n    ** (RuntimeError) boom\n",
+        );
+        let shown = vec![vec![
+            "** (EXIT) boom:\n    ** (RuntimeError) boom".to_string(),
+        ]];
         assert_eq!(compare(&steps, &shown), Ok(()));
     }
 
