@@ -1,12 +1,9 @@
 defmodule Counter do
-  # The talk's counter (seed 000): state kept in a GenServer, %{count: 0, value: 0}.
+  # The talk's counter (seed 000): state kept in a GenServer, %{count: 0, value: 0}. The slow
+  # counters share its start, its state and its reads, as otplab's share `reply_tally`.
   use GenServer
 
-  def new do
-    {:ok, pid} = GenServer.start_link(__MODULE__, nil)
-    pid
-  end
-
+  def new, do: start(__MODULE__)
   def inc_of(pid, value), do: GenServer.call(pid, {:inc_of, value})
   def value(pid), do: GenServer.call(pid, :value)
   def count(pid), do: GenServer.call(pid, :count)
@@ -15,29 +12,30 @@ defmodule Counter do
   def init(_), do: {:ok, %{count: 0, value: 0}}
 
   @impl true
-  def handle_call({:inc_of, value}, _, state), do: {:reply, :ok, Counter.add(state, value)}
-  def handle_call(:value, _, state), do: {:reply, state.value, state}
-  def handle_call(:count, _, state), do: {:reply, state.count, state}
+  def handle_call({:inc_of, value}, _, state), do: {:reply, :ok, add(state, value)}
+  def handle_call(read, _, state) when read in [:value, :count], do: read(read, state)
+
+  def start(module) do
+    {:ok, pid} = GenServer.start_link(module, nil)
+    pid
+  end
 
   def add(state, value), do: %{state | count: state.count + 1, value: state.value + value}
+  def read(read, state), do: {:reply, Map.fetch!(state, read), state}
 end
 
 defmodule SlowCounter do
   # The single-process bottleneck: each increment takes 10 s inside the server, so every
-  # other request waits behind it.
+  # other request waits behind it. Clients wait up to 60 s.
   use GenServer
 
-  def new do
-    {:ok, pid} = GenServer.start_link(__MODULE__, nil)
-    pid
-  end
-
+  def new, do: Counter.start(__MODULE__)
   def inc_of(pid, value), do: GenServer.call(pid, {:inc_of, value}, 60_000)
   def value(pid), do: GenServer.call(pid, :value, 60_000)
   def count(pid), do: GenServer.call(pid, :count, 60_000)
 
   @impl true
-  def init(_), do: {:ok, %{count: 0, value: 0}}
+  defdelegate init(arg), to: Counter
 
   @impl true
   def handle_call({:inc_of, value}, _, state) do
@@ -45,8 +43,7 @@ defmodule SlowCounter do
     {:reply, :ok, Counter.add(state, value)}
   end
 
-  def handle_call(:value, _, state), do: {:reply, state.value, state}
-  def handle_call(:count, _, state), do: {:reply, state.count, state}
+  def handle_call(read, _, state) when read in [:value, :count], do: Counter.read(read, state)
 end
 
 defmodule SlowButReponsiveCounter do
@@ -55,17 +52,13 @@ defmodule SlowButReponsiveCounter do
   # are answered at once.
   use GenServer
 
-  def new do
-    {:ok, pid} = GenServer.start_link(__MODULE__, nil)
-    pid
-  end
-
-  def inc_of(pid, value), do: GenServer.call(pid, {:inc_of, value}, 60_000)
-  def value(pid), do: GenServer.call(pid, :value, 60_000)
-  def count(pid), do: GenServer.call(pid, :count, 60_000)
+  def new, do: Counter.start(__MODULE__)
+  defdelegate inc_of(pid, value), to: SlowCounter
+  defdelegate value(pid), to: SlowCounter
+  defdelegate count(pid), to: SlowCounter
 
   @impl true
-  def init(_), do: {:ok, %{count: 0, value: 0}}
+  defdelegate init(arg), to: Counter
 
   @impl true
   def handle_call({:inc_of, value}, from, state) do
@@ -81,8 +74,7 @@ defmodule SlowButReponsiveCounter do
   end
 
   def handle_call({:update_state, value}, _, state), do: {:reply, :ok, Counter.add(state, value)}
-  def handle_call(:value, _, state), do: {:reply, state.value, state}
-  def handle_call(:count, _, state), do: {:reply, state.count, state}
+  def handle_call(read, _, state) when read in [:value, :count], do: Counter.read(read, state)
 end
 
 defmodule ContIncrementer do
