@@ -23,7 +23,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use otplab::shell::script::{self, Step};
 
@@ -48,10 +49,11 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
-            "otplab-fidelity-{}-{tag}-{:?}",
-            std::process::id(),
-            Instant::now()
+            "otplab-fidelity-{}-{tag}-{n}",
+            std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -457,6 +459,12 @@ fn every_script_prints_on_otplab_what_it_prints_on_the_beam() {
         !scripts.is_empty(),
         "the seeds' experiments are in scripts/"
     );
+    if let Err(e) = Command::new("iex").arg("--version").output() {
+        panic!(
+            "cannot run `iex` ({e}): the fidelity test compares otplab with real iex; install \
+             Debian's `elixir` package (`apt-get install -y elixir`, as .ci/run does)"
+        );
+    }
     let ebin = Scratch::new("ebin");
     if let Err(e) = compile_modules(&ebin.0) {
         panic!("the book's modules of scripts/beam/fidelity/ do not compile: {e}");
