@@ -3,10 +3,10 @@
 //! run`), and the two are compared step by step. A script's expected lines are the pattern
 //! both sides must match: pids bind one to one across the script, `...` stands for figures,
 //! timestamps and references, and the lines of different processes may interleave (the
-//! matcher of `otplab check`, `shell::script`). otplab's run must match the script, and so
-//! must iex's, so that the two agree; a difference the project accepts is written in the
-//! script as `#beam` lines with a `#beam:` reason (see `shell::script::Beam`), and every
-//! other difference fails with both sides' lines.
+//! matcher of `otplab check`, `shell::script`). otplab's run matches the script (that is
+//! tests/scripts.rs), and iex's must match it too, so that the two agree; a difference the
+//! project accepts is written in the script as `#beam` lines with a `#beam:` reason (see
+//! `shell::script::Beam`), and every other difference fails with both sides' lines.
 //!
 //! iex is fed the whole script through a pipe and reads it line by line. After each input it
 //! is given `Otplab.settle/1`, which waits, as otplab does before its next prompt, until no
@@ -51,10 +51,8 @@ impl Scratch {
     fn new(tag: &str) -> Scratch {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "otplab-fidelity-{}-{tag}-{n}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("otplab-fidelity-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -271,16 +269,9 @@ fn compare_script(file: &Path, ebin: &Path) -> Result<(), String> {
     let ours = script::parse(&ours?);
     let beam = beam_output(&beam?);
 
-    // otplab first: the script is what otplab prints, and the BEAM is compared with it.
-    if let Err(m) = script::compare_recording(&steps, &ours) {
-        return Err(format!(
-            "{name}:{}: step {} `{}`: otplab does not print what the script says (see tests/scripts.rs)\n{}",
-            m.line,
-            m.step,
-            m.input.lines().next().unwrap_or(""),
-            side_by_side(&m.expected, &m.actual, "script", "otplab")
-        ));
-    }
+    // otplab is held to the script by tests/scripts.rs (`otplab check`); here its run shows
+    // what otplab printed beside what iex printed. Asserting it again would make this test
+    // fail on otplab's own timing (a 10 ms timer of send_after.iex on a loaded machine) too.
     let (numbers, pattern): (Vec<usize>, Vec<Step>) = given.into_iter().unzip();
     let mut actual = beam.clone();
     actual.resize(pattern.len(), vec![]);
