@@ -61,11 +61,11 @@ defmodule Otplab do
   end
 
   # Idle means that every other process waits in a receive, none of them for its output to
-  # be written, and no port is ready to run, and it must last 30 ms: a message or an output
+  # be written, and no port is ready to run, and it must last 50 ms: a message or an output
   # in flight leaves every process waiting for an instant, with the rest of a restart still
   # to come, and nothing on the BEAM shows it. otplab sees that at once; here a timer due
-  # within 30 ms of the step's end fires inside the step (scripts/send_after.iex says so).
-  @quiet_ms 30
+  # within 50 ms of the step's end fires inside the step (scripts/send_after.iex says so).
+  @quiet_ms 50
 
   defp wait_idle(deadline, since) do
     now = System.monotonic_time(:millisecond)
