@@ -54,8 +54,8 @@
 //!   `helper` (completion, hints, colour of the line being typed), `replay` (scripts and
 //!   piped input, answered line by line as it arrives) and `editor` (rustyline and the REPL).
 //!   `printer` (iex's inspect with colour), `report` (crash and restart reports) and `script`
-//!   (the transcript format of `run` and `check`, the step matcher, and `check`'s report) are
-//!   pure; `record` writes a session's recording and reads transcripts within a size limit.
+//!   (the transcript format of `run` and `check`, the step matcher, `check`'s report, and the
+//!   `#beam` lines that tests/fidelity.rs reads) are pure; `record` writes a session's recording and reads transcripts within a size limit.
 //!
 //! # Layering rules
 //!

@@ -6,6 +6,12 @@
 //! `#` alone or starts with `# ` is a comment; the comments before a prompt are its notes,
 //! which `run` shows as narration.
 //!
+//! Lines starting with `#beam` are the fidelity test's (tests/fidelity.rs), which replays the
+//! script through real iex: `#beam> INPUT` is what iex is given for the step instead of its
+//! input (nothing, when the line is empty: an otplab command with no Elixir equivalent),
+//! `#beam| LINE` a line iex prints instead of the step's lines, `#beam: REASON` why. `check`
+//! and `run` ignore them; see [`Beam`].
+//!
 //! A transcript whose prompts are indented, as in an Elixir `@doc`, is a doctest, read as
 //! ExUnit reads one: the indentation of the prompts is removed, a blank line ends the
 //! expected output (what follows it up to the next prompt is prose), and an input followed
@@ -36,6 +42,49 @@ pub struct Step {
     pub notes: Vec<String>,
     /// False for a doctest input that shows no result: ExUnit does not check it either.
     pub checked: bool,
+    /// Where real iex is given or prints something else: the step's `#beam` lines.
+    pub beam: Beam,
+}
+
+/// The accepted differences of one step between otplab and real iex, written in the script
+/// beside the step so that the fidelity test fails on every other difference.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Beam {
+    /// `#beam> INPUT` lines, joined: the Elixir that iex is given instead of the step's
+    /// input. Empty: iex is given nothing for this step and its output is not compared.
+    pub input: Option<String>,
+    /// `#beam| LINE` lines: what iex prints for this step, matched as expected lines are.
+    pub expected: Option<Vec<String>>,
+    /// `#beam: REASON` lines: why the two differ. The fidelity test refuses a `#beam|` line
+    /// without one.
+    pub reasons: Vec<String>,
+}
+
+/// The marker that starts each of the fidelity test's lines.
+pub const BEAM_MARKER: &str = "#beam";
+
+impl Beam {
+    /// Adds a `#beam` line to the step's; false when the line is not one.
+    fn add(&mut self, line: &str) -> bool {
+        let Some(rest) = line.strip_prefix(BEAM_MARKER) else {
+            return false;
+        };
+        let text = |r: &str| r.strip_prefix(' ').unwrap_or(r).to_string();
+        if let Some(r) = rest.strip_prefix('>') {
+            let input = self.input.get_or_insert_with(String::new);
+            if !input.is_empty() {
+                input.push('\n');
+            }
+            input.push_str(&text(r));
+        } else if let Some(r) = rest.strip_prefix('|') {
+            self.expected.get_or_insert_with(Vec::new).push(text(r));
+        } else if let Some(r) = rest.strip_prefix(':') {
+            self.reasons.push(text(r).trim().to_string());
+        } else {
+            return false;
+        }
+        true
+    }
 }
 
 impl Step {
@@ -46,6 +95,7 @@ impl Step {
             expected: vec![],
             notes,
             checked: true,
+            beam: Beam::default(),
         }
     }
 }
@@ -91,6 +141,15 @@ pub fn parse(text: &str) -> Vec<Step> {
     // In a doctest, whether a blank line has ended the expected output of the last step.
     let mut prose = false;
     for (i, line) in lines.iter().enumerate() {
+        // A fidelity marker belongs to the step above it; before the first step it is
+        // ignored.
+        if line.trim_start().starts_with(BEAM_MARKER) {
+            let mut scratch = Beam::default();
+            let beam = steps.last_mut().map_or(&mut scratch, |s| &mut s.beam);
+            if beam.add(line.trim()) {
+                continue;
+            }
+        }
         if is_comment(line.trim_start()) {
             let text = line.trim_start().trim_end();
             notes.push(
@@ -522,9 +581,11 @@ fn mismatch(
     }
 }
 
-/// Lines without trailing blanks, and without the blank lines that end the block.
+/// Lines without trailing blanks, and without the blank lines that end the block. An output
+/// with line breaks in it (the shell's exit) is the lines it shows on the terminal.
 fn trimmed(lines: &[String]) -> Vec<String> {
-    let mut got: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+    let lines = lines.iter().flat_map(|l| l.split('\n'));
+    let mut got: Vec<String> = lines.map(|l| l.trim_end().to_string()).collect();
     while got.last().is_some_and(|l| l.is_empty()) {
         got.pop();
     }
@@ -1020,6 +1081,46 @@ mod tests {
             ],
         );
         assert_eq!(raised.unwrap_err().step, 1);
+    }
+
+    #[test]
+    fn beam_lines_are_the_fidelity_tests_and_check_ignores_them() {
+        let text = "#beam: before any step, ignored\niex(1)> kill registry\n#beam> Process.whereis(:todo_process_registry) |>\n#beam>   Process.exit(:kill)\n#beam: the short command of the book's line\ntrue\n[exit] killed\n#beam| true\n#beam|\niex(2)> report iex\n#beam>\n:ok\n";
+        let steps = parse(text);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].expected, vec!["true", "[exit] killed"]);
+        assert!(steps[0].notes.is_empty() && steps[1].notes.is_empty());
+        assert_eq!(
+            steps[0].beam,
+            Beam {
+                input: Some(
+                    "Process.whereis(:todo_process_registry) |>\n  Process.exit(:kill)".into()
+                ),
+                expected: Some(vec!["true".into(), "".into()]),
+                reasons: vec!["the short command of the book's line".into()],
+            }
+        );
+        assert_eq!(steps[1].beam.input.as_deref(), Some(""));
+        assert_eq!(steps[1].expected, vec![":ok"]);
+        // `check` compares the step's own lines only.
+        let ran = [
+            vec!["true".into(), "[exit] killed".into()],
+            vec![":ok".into()],
+        ];
+        assert_eq!(compare(&steps, &ran), Ok(()));
+        // Any other line starting with `#` is still output.
+        assert_eq!(parse("iex(1)> x\n#beamish\n")[0].expected, vec!["#beamish"]);
+    }
+
+    #[test]
+    fn an_output_with_line_breaks_is_compared_as_its_lines() {
+        let steps = parse(
+            "iex(1)> spawn_link(fn -> raise \"boom\" end)\n** (EXIT) boom:\n    ** (RuntimeError) boom\n",
+        );
+        let shown = vec![vec![
+            "** (EXIT) boom:\n    ** (RuntimeError) boom".to_string(),
+        ]];
+        assert_eq!(compare(&steps, &shown), Ok(()));
     }
 
     #[test]
