@@ -470,13 +470,27 @@ fn every_script_prints_on_otplab_what_it_prints_on_the_beam() {
                     let next = queue.lock().unwrap().pop();
                     let Some(file) = next else { break };
                     if let Err(e) = compare_script(&file, &ebin.0) {
-                        failures.lock().unwrap().push(e);
+                        failures.lock().unwrap().push((file, e));
                     }
                 }
             });
         }
     });
-    let failures = failures.into_inner().unwrap();
+    // The BEAM side's step boundary is found by waiting for its processes to go idle, a
+    // guess a loaded machine can make too early. A script that differs is run once more,
+    // alone; a difference that is real shows both times, and a second run that passes is
+    // said, so that a flaky step is seen rather than hidden.
+    let differing = failures.into_inner().unwrap();
+    let mut failures: Vec<String> = vec![];
+    for (file, first) in differing {
+        match compare_script(&file, &ebin.0) {
+            Ok(()) => println!(
+                "{} passed on its second run, alone; the first, run beside others, gave:\n{first}",
+                file.display()
+            ),
+            Err(e) => failures.push(e),
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} of {} scripts differ from the BEAM:\n\n{}",
