@@ -116,7 +116,7 @@ async fn right_after_kill_registry_the_new_pids_stand_in_place_highlighted() {
     let expected = [
         "┌ ▶ supervision tree ──────────────────────────────────────────────────────────────────────────────────────────────────┐",
         "│  Todo.Supervisor #PID<0.101.0>  restarts: 0  (rest_for_one, 3 restarts in 5 s)                                       │",
-        "│● ├─ Todo.ProcessRegistry #PID<0.110.0> :todo_process_registry  restarts: 1  ◀ restarted, was #PID<0.102.0>: :killed  │",
+        "│● ├─ Todo.ProcessRegistry #PID<0.110.0> :todo_process_registry  restarts: 1  ◀ restarted, was #PID<0.102.0>: killed   │",
         "│● └─ Todo.SystemSupervisor #PID<0.111.0>  restarts: 1  (one_for_one, 3 restarts in 5 s)  ◀ restarted, was #PID<0.103.0│",
         "│●    ├─ Todo.Database #PID<0.112.0>  restarts: 0  (one_for_one, 3 restarts in 5 s)  ◀ started                         │",
         "│●    │  ├─ Todo.DatabaseWorker 1 #PID<0.113.0>  restarts: 0  ◀ started                                                │",
