@@ -8,11 +8,17 @@ use otplab::shell::session::{Options, Session};
 use otplab::todo::Config;
 
 async fn session(tag: &str, level: Level) -> (Session, std::path::PathBuf) {
+    start(tag, level, false).await
+}
+
+/// A session with its own persist folder; `bare` starts it without the to-do system.
+async fn start(tag: &str, level: Level, bare: bool) -> (Session, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("otplab-exits-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = Config::with_dir(&dir);
     config.fsync = false;
     let options = Options {
+        bare,
         config,
         level,
         ..Options::default()
@@ -230,17 +236,7 @@ async fn the_books_start_link_on_a_booted_shell() {
 /// the short commands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tree_started_by_hand_is_the_system() {
-    let dir = std::env::temp_dir().join(format!("otplab-exits-bare-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::with_dir(&dir);
-    config.fsync = false;
-    let mut s = Session::start(Options {
-        bare: true,
-        config,
-        level: Level::Iex,
-        ..Options::default()
-    })
-    .await;
+    let (mut s, dir) = start("bare", Level::Iex, true).await;
     assert!(all(&mut s, "tree").await[0].contains("not running"));
     let started = all(&mut s, "{:ok, sup} = Todo.Supervisor.start_link").await;
     let sup = started
