@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every benchmark of issue 7 on otplab (`otplab bench NAME`) and on the BEAM
 # (scripts/beam/*.exs, the same work in plain Elixir), alternating the two R times, and prints
-# a markdown table of the medians with the ratio otplab/BEAM and which side is better.
+# a markdown table of the medians with the ratio otplab/BEAM and which side is better. The
+# primitives (call, cast, spawn) also get a floor column: `otplab bench floor`, the same work
+# done with bare tokio on the same runtime in the same rep, run just before them, so each shows
+# how far it is from what tokio itself does on this machine at that moment.
 #
 #   scripts/bench-vs-beam.sh            # R=3, every load test at 1,000,000 lists (about 11 min on 2 cores)
 #   R=5 scripts/bench-vs-beam.sh
@@ -39,7 +42,7 @@ export ELIXIR_ERL_OPTIONS="+P 4000000"
 BEAM=elixir
 B=scripts/beam
 
-# name | otplab arguments | BEAM arguments. Sizes: the BEAM figures' table (anchors), with the
+# name | otplab arguments | BEAM arguments (none: otplab only). Sizes: the BEAM figures' table (anchors), with the
 # ch.9 load tests at 1M lists unless FULL=0 (1M takes the BEAM about a minute per run).
 if [ "$SMOKE" = 1 ]; then S="--smoke"; else S=""; fi
 SYS_N=100000
@@ -54,6 +57,7 @@ BENCHES=(
     "loadtest-system|bench loadtest-system --n $SYS_N|$B/loadtest.exs system --n $SYS_N"
     "loadtest-ets|bench loadtest-ets --n $SYS_N|$B/loadtest.exs ets --n $SYS_N"
     "entries|bench entries $S|$B/entries.exs $S"
+    "floor|bench floor $S|"
     "call|bench call $S|$B/primitives.exs call $S"
     "cast|bench cast $S|$B/primitives.exs cast $S"
     "spawn|bench spawn $S|$B/primitives.exs spawn $S"
@@ -78,11 +82,13 @@ started=$(date +%s)
 for rep in $(seq 1 "$R"); do
     for entry in "${BENCHES[@]}"; do
         IFS='|' read -r name ours theirs <<<"$entry"
-        echo "[$rep/$R] $name: otplab, then BEAM" >&2
+        echo "[$rep/$R] $name: otplab${theirs:+, then BEAM}" >&2
         # shellcheck disable=SC2086
         run_side otplab "$name" $OTPLAB $ours
-        # shellcheck disable=SC2086
-        run_side beam "$name" $BEAM $theirs
+        if [ -n "$theirs" ]; then
+            # shellcheck disable=SC2086
+            run_side beam "$name" $BEAM $theirs
+        fi
     done
 done
 elapsed=$(($(date +%s) - started))
@@ -98,7 +104,8 @@ echo "Sizes: cache 1 client x 100k and 100 clients x 10k; loadtest-chapter $CHAP
     "loadtest-system/-ets $SYS_N lists$([ "$FULL" = 1 ] || echo ' (FULL=0: not 1M, which takes the BEAM a minute a run)');" \
     "entries 20k lists; call, cast, spawn 1M; genserver-start 100k; flood 1 s + 0.5 s; recovery 5 reps."
 echo "otplab memory is resident set size (/proc/self/statm), the BEAM's :erlang.memory(:total);" \
-    "otplab's *_nofsync rows compare with the BEAM's File.write! (no fsync) row of the same name."
+    "otplab's *_nofsync rows compare with the BEAM's File.write! (no fsync) row of the same name;" \
+    "floor is bare tokio doing the primitive's work on the same runtime (otplab bench floor)."
 echo
 awk '
 function median(key,    n, i, j, t, a, s) {
@@ -116,17 +123,22 @@ function fmt(v) {
     side = $1; bench = $2; sub(/:$/, "", bench); metric = $3; value = $4; unit = $5
     key = side SUBSEP bench SUBSEP metric
     vals[key] = vals[key] " " value
+    # The floor is a column of the primitives it measures, not rows of its own: its metric
+    # `call_round_trip` is the floor of bench call, metric round_trip.
+    if (bench == "floor") next
     if (side == "otplab" && !((bench, metric) in seen)) { seen[bench, metric] = 1; order[++n] = bench SUBSEP metric; units[bench, metric] = unit }
 }
 END {
-    print "| bench | metric | unit | otplab | BEAM | otplab/BEAM | better |"
-    print "|---|---|---|---:|---:|---:|---|"
+    print "| bench | metric | unit | otplab | BEAM | floor | otplab/BEAM | otplab/floor | better |"
+    print "|---|---|---|---:|---:|---:|---:|---:|---|"
     for (i = 1; i <= n; i++) {
         split(order[i], p, SUBSEP); bench = p[1]; metric = p[2]; unit = units[bench, metric]
         theirs = metric; sub(/_nofsync$/, "", theirs)
         o = median("otplab" SUBSEP bench SUBSEP metric)
         b = median("beam" SUBSEP bench SUBSEP theirs)
-        ratio = "-"; better = "-"
+        f = median("otplab" SUBSEP "floor" SUBSEP bench "_" metric)
+        ratio = "-"; better = "-"; over = "-"
+        if (o != "" && f != "" && f + 0 != 0) over = sprintf("%.2fx", o / f)
         if (o != "" && b != "" && b + 0 != 0) {
             r = o / b; ratio = sprintf("%.2fx", r)
             higher = (unit ~ /\/s$/)
@@ -134,6 +146,6 @@ END {
             else if ((higher && r > 1) || (!higher && r < 1)) better = "otplab"
             else better = "BEAM"
         }
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", bench, metric, unit, fmt(o), fmt(b), ratio, better
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", bench, metric, unit, fmt(o), fmt(b), fmt(f), ratio, over, better
     }
 }' "$RESULTS"

@@ -2,6 +2,8 @@
 //! `scripts/beam/*.exs` do on the BEAM, one file here per script there, so that `scripts/bench-vs-beam.sh` compares like with like: the profiler through both
 //! caches, the chapter's load tests, `add_entry`/`entries` and the database drain, the cost
 //! of calls, casts, spawns and idle GenServers, a flooded mailbox, and recovery after kills.
+//! `floor` has no script: it does the work of `call`, `cast` and `spawn` with bare tokio on
+//! the same runtime, the yardstick of how far each primitive is from tokio itself.
 //!
 //! It exists so the figures come from the library itself (the `otplab bench` subcommand and
 //! the smoke test both call [`run`]), not from a separate harness that could drift from what
@@ -20,6 +22,7 @@ use tokio::time::Instant;
 mod cache;
 mod entries;
 mod flood;
+mod floor;
 mod loadtest;
 mod observer;
 mod primitives;
@@ -42,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "call",
     "cast",
     "spawn",
+    "floor",
     "genserver-start",
     "flood",
     "recovery",
@@ -143,6 +147,7 @@ pub async fn run(name: &str, opts: &Options) -> Result<Vec<Figure>, String> {
         "call" => primitives::call(opts).await,
         "cast" => primitives::cast(opts).await,
         "spawn" => primitives::spawn(opts).await,
+        "floor" => floor::floor(opts).await,
         "genserver-start" => primitives::genserver_start(opts).await,
         "flood" => flood::flood(opts).await,
         "recovery" => recovery::recovery(opts).await,
