@@ -575,3 +575,46 @@ async fn send_after_to_a_name_resolves_it_when_the_timer_fires() {
     advance(Duration::from_millis(10)).await;
     assert_eq!(queued(&node, second), [atom("hello")]);
 }
+
+/// S26 with the timer a process keeps between calls (from its third call on): a kept timer
+/// due before a later call's deadline fires early and is moved to that deadline, so the
+/// call neither times out early nor late, and a shorter timeout after longer ones still
+/// fires on time.
+#[tokio::test(start_paused = true)]
+async fn s26_a_call_times_out_at_its_own_deadline_whatever_timer_the_caller_kept() {
+    let node = node();
+    let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
+        .await
+        .unwrap();
+    within(&node, move |p: &mut Process| {
+        Box::pin(async move {
+            let short = Some(Duration::from_millis(100));
+            for _ in 0..4 {
+                p.call(pid, atom("get"), short).await.unwrap();
+            }
+            // The kept timer is due 100 ms from now; this call waits 500 ms for its reply.
+            let slow = Term::Tuple(vec![atom("sleep"), Term::Int(500)]);
+            let started = tokio::time::Instant::now();
+            let reply = p.call(pid, slow, Some(Duration::from_millis(1000))).await;
+            assert!(reply.is_ok(), "timed out early: {reply:?}");
+            assert_eq!(started.elapsed(), Duration::from_millis(500));
+            // Due later than a short call's deadline, the kept timer is moved back to it.
+            p.call(pid, atom("get"), Some(Duration::from_secs(60)))
+                .await
+                .unwrap();
+            let stuck = Term::Tuple(vec![atom("sleep"), Term::Int(10_000)]);
+            let started = tokio::time::Instant::now();
+            let err = p.call(pid, stuck, short).await.unwrap_err();
+            assert_eq!(err, CallError::Timeout);
+            assert_eq!(started.elapsed(), Duration::from_millis(100));
+            // And a long deadline after that short one is waited for in full.
+            let started = tokio::time::Instant::now();
+            let late = p
+                .call(pid, atom("get"), Some(Duration::from_millis(20_000)))
+                .await;
+            assert!(late.is_ok(), "{late:?}");
+            assert!(started.elapsed() >= Duration::from_millis(9_900));
+        })
+    })
+    .await;
+}
