@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::runtime::{Term, atom};
 
+use super::primitives::cast_figures;
 use super::{Figure, Options, rss_bytes, us_per};
 
 /// A request of the floor's server: a call carries where its reply goes, a cast does not.
@@ -46,6 +47,11 @@ async fn server(mut rx: mpsc::UnboundedReceiver<Request>) {
             }
         }
     }
+}
+
+fn start_server() -> (mpsc::UnboundedSender<Request>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (tx, tokio::spawn(server(rx)))
 }
 
 async fn call(server: &mpsc::UnboundedSender<Request>, request: Term) -> Result<Term, String> {
@@ -77,8 +83,7 @@ pub(super) async fn floor(opts: &Options) -> Result<Vec<Figure>, String> {
 
 async fn round_trips(n: u64) -> Result<Vec<Figure>, String> {
     in_task(async move {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let served = tokio::spawn(server(rx));
+        let (tx, served) = start_server();
         let ping = atom("ping");
         let t = Instant::now();
         for _ in 0..n {
@@ -93,8 +98,7 @@ async fn round_trips(n: u64) -> Result<Vec<Figure>, String> {
 
 async fn casts(n: u64) -> Result<Vec<Figure>, String> {
     in_task(async move {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let served = tokio::spawn(server(rx));
+        let (tx, served) = start_server();
         let inc = atom("inc");
         let t = Instant::now();
         for _ in 0..n {
@@ -107,15 +111,7 @@ async fn casts(n: u64) -> Result<Vec<Figure>, String> {
         if got.as_int() != Some(n as i64) {
             return Err(format!("the floor's server counted {got}, not {n}"));
         }
-        Ok(vec![
-            Figure::new(
-                "floor",
-                "cast_throughput",
-                n as f64 / total.as_secs_f64(),
-                "msg/s",
-            ),
-            Figure::new("floor", "cast_issue_cost", us_per(issued, n), "us"),
-        ])
+        Ok(cast_figures("floor", "cast_", n, issued, total))
     })
     .await
 }

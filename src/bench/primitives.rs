@@ -105,18 +105,30 @@ pub(super) async fn cast(opts: &Options) -> Result<Vec<Figure>, String> {
                 return Err(format!("the server counted {got}, not {n}"));
             }
             p.exit(pid, ExitReason::Kill);
-            Ok(vec![
-                Figure::new(
-                    "cast",
-                    "throughput",
-                    n as f64 / total.as_secs_f64(),
-                    "msg/s",
-                ),
-                Figure::new("cast", "issue_cost", us_per(issued, n), "us"),
-            ])
+            Ok(cast_figures("cast", "", n, issued, total))
         })
     })
     .await?
+}
+
+/// The two figures of `n` casts: messages handled per second, counting until the last is
+/// handled, and the cost of issuing one; `prefix` goes before each metric's name.
+pub(super) fn cast_figures(
+    bench: &'static str,
+    prefix: &str,
+    n: u64,
+    issued: Duration,
+    total: Duration,
+) -> Vec<Figure> {
+    vec![
+        Figure::new(
+            bench,
+            format!("{prefix}throughput"),
+            n as f64 / total.as_secs_f64(),
+            "msg/s",
+        ),
+        Figure::new(bench, format!("{prefix}issue_cost"), us_per(issued, n), "us"),
+    ]
 }
 
 /// `spawn(fn -> receive do :stop -> :ok end end)` x 1M: time and resident memory per process
