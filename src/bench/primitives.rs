@@ -127,7 +127,12 @@ pub(super) fn cast_figures(
             n as f64 / total.as_secs_f64(),
             "msg/s",
         ),
-        Figure::new(bench, format!("{prefix}issue_cost"), us_per(issued, n), "us"),
+        Figure::new(
+            bench,
+            format!("{prefix}issue_cost"),
+            us_per(issued, n),
+            "us",
+        ),
     ]
 }
 

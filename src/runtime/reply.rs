@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -19,13 +20,18 @@ struct State {
     waker: Option<Waker>,
     /// The caller timed out or was cancelled: a reply now is late and dropped.
     caller_gone: bool,
-    replied: bool,
-    /// Live `From` handles; when the last one goes without a reply the caller is told.
-    handles: usize,
 }
 
+/// The cell a call's reply goes through. `replied` and `handles` sit beside the lock, not
+/// under it: the common call (one `From`, answered once) then takes the lock once on each
+/// side, to hand over the value and to take it, and dropping the answered `From` and the
+/// finished caller's end take it not at all. They were two of the five locks of a round trip.
 struct Cell {
     state: Mutex<State>,
+    /// Set, under the lock, by the one reply that counts; read without it by the drops.
+    replied: AtomicBool,
+    /// Live `From` handles; when the last one goes without a reply the caller is told.
+    handles: AtomicUsize,
 }
 
 /// Where a reply goes: the caller's pid and the call's reference, like `{pid, [:alias | ref]}`.
@@ -56,10 +62,10 @@ impl From {
     pub(crate) fn try_reply(&self, value: Term) -> (Delivery, Option<Term>) {
         let waker = {
             let mut s = self.cell.state.lock().unwrap();
-            if s.replied {
+            if self.cell.replied.load(Ordering::Relaxed) {
                 return (Delivery::AlreadyReplied, Some(value));
             }
-            s.replied = true;
+            self.cell.replied.store(true, Ordering::Release);
             if s.caller_gone {
                 return (Delivery::LateDropped, Some(value));
             }
@@ -83,7 +89,7 @@ impl From {
 
 impl Clone for From {
     fn clone(&self) -> From {
-        self.cell.state.lock().unwrap().handles += 1;
+        self.cell.handles.fetch_add(1, Ordering::Relaxed);
         From {
             pid: self.pid,
             tag: self.tag,
@@ -94,13 +100,17 @@ impl Clone for From {
 
 impl Drop for From {
     fn drop(&mut self) {
+        if self.cell.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // The last handle: the caller is woken to find it unanswered, unless it was answered.
+        // `replied` is written under the lock, so read under it here it cannot be stale.
         let waker = {
             let mut s = self.cell.state.lock().unwrap();
-            s.handles -= 1;
-            if s.handles == 0 && !s.replied {
-                s.waker.take()
-            } else {
+            if self.cell.replied.load(Ordering::Relaxed) {
                 None
+            } else {
+                s.waker.take()
             }
         };
         if let Some(w) = waker {
@@ -128,9 +138,9 @@ pub fn channel(caller: Pid, tag: Ref) -> (From, Pending) {
             value: None,
             waker: None,
             caller_gone: false,
-            replied: false,
-            handles: 1,
         }),
+        replied: AtomicBool::new(false),
+        handles: AtomicUsize::new(1),
     });
     (
         From {
@@ -149,7 +159,7 @@ impl Future for Pending {
         if let Some(v) = s.value.take() {
             return Poll::Ready(Some(v));
         }
-        if s.handles == 0 {
+        if self.cell.handles.load(Ordering::Acquire) == 0 {
             return Poll::Ready(None);
         }
         match &s.waker {
@@ -164,6 +174,11 @@ impl Drop for Pending {
     /// Giving up on a call (timeout, or the caller cancelled) closes the alias: later replies
     /// are dropped.
     fn drop(&mut self) {
+        // Answered already: a later reply is refused as a second one, whatever the caller
+        // does, so there is no alias to close. The answer, if never taken, goes with the cell.
+        if self.cell.replied.load(Ordering::Acquire) {
+            return;
+        }
         let mut s = self.cell.state.lock().unwrap();
         s.caller_gone = true;
         s.value = None;
