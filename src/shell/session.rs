@@ -153,6 +153,10 @@ pub struct Session {
     /// Set by a Ctrl-C: cancels the evaluation in progress.
     cancel: Arc<Mutex<Interrupt>>,
     seq: u64,
+    /// The evaluation after which a settle last found the node quiet. A second settle for the
+    /// same evaluation (an error settles before its lines, and the front end after them)
+    /// needs one more quiet look, not three: nothing of the shell ran between the two.
+    settled: Option<u64>,
     /// What booting the system printed, before the first prompt.
     pub boot_output: Vec<String>,
 }
@@ -207,6 +211,7 @@ impl Session {
             style: Style { color: opts.color },
             cancel: Arc::new(Mutex::new(Interrupt::default())),
             seq: 0,
+            settled: None,
             boot_output: vec![],
         };
         if !opts.bare {
@@ -320,12 +325,14 @@ impl Session {
     /// runtime (about 6 ms) that were most of the wall time from start to the first prompt.
     async fn settle_looking(&mut self, gap: Option<Duration>) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
-        let mut quiet = 0;
+        let mut quiet = if self.settled == Some(self.seq) { 2 } else { 0 };
+        self.settled = None;
         while tokio::time::Instant::now() < deadline {
             let now_quiet = self.node.quiescent(self.shell);
             if now_quiet {
                 quiet += 1;
                 if quiet >= 3 {
+                    self.settled = Some(self.seq);
                     break;
                 }
             } else {
