@@ -34,7 +34,8 @@
 //!   and `loadtest` and the benchmarks share.
 //! - [`bench`]: the benchmarks of issue 7 (`otplab bench NAME`), one file per
 //!   `scripts/beam/*.exs` they mirror (`cache`, `loadtest`, `entries`, `primitives`, `flood`,
-//!   `recovery`), returning figures for the caller to print.
+//!   `recovery`), and `floor` (the same work as `call`, `cast` and `spawn` with bare tokio),
+//!   returning figures for the caller to print.
 //! - [`observer`]: the live view (`observe`, `otplab observe`): `sampler` takes snapshots
 //!   from the runtime's introspection and event stream, never calling a process; `view`
 //!   (the person's choices and keys), the panes `header`, `tree`, `procs`, `tables`,
