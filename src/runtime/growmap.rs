@@ -182,7 +182,10 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> GrowMap<K, V, S> {
         if self.old.is_empty() {
             return;
         }
-        let end = self.next.saturating_add(buckets).min(self.old.num_buckets());
+        let end = self
+            .next
+            .saturating_add(buckets)
+            .min(self.old.num_buckets());
         while self.next < end && !self.old.is_empty() {
             if let Ok(entry) = self.old.get_bucket_entry(self.next) {
                 let (slot, _) = entry.remove();
@@ -291,7 +294,10 @@ mod tests {
             let moving = m.moving();
             if moving > before {
                 // A growth: everything but the slots of the first few buckets is still old.
-                assert!(moving + MOVES_PER_INSERT + 1 >= i as usize, "{moving} at {i}");
+                assert!(
+                    moving + MOVES_PER_INSERT + 1 >= i as usize,
+                    "{moving} at {i}"
+                );
                 grew_at.push(i);
             } else {
                 assert!(moving == 0 || before - moving <= MOVES_PER_INSERT, "{i}");
