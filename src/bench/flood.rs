@@ -79,10 +79,12 @@ pub(super) async fn flood_one(
             p.spawn(move |c: &mut Process| {
                 Box::pin(async move {
                     let data = Term::str("data");
-                    let mut tick = tokio::time::interval(Duration::from_millis(10));
                     let mut i = 0i64;
                     loop {
-                        tick.tick().await;
+                        // `Process.sleep(10)` before each cast, as the BEAM side does: an
+                        // interval's first tick is at once and later ones do not drift, so
+                        // each client cast one more time, and more often, than its twin.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                         if start.elapsed() >= flood_for {
                             break;
                         }

@@ -6,6 +6,7 @@ pub mod census;
 pub mod events;
 pub mod exit;
 pub mod gen_server;
+pub mod growmap;
 pub mod mailbox;
 pub mod node;
 mod peers;

@@ -12,7 +12,7 @@
 //! every shard, which costs a few more atomics per insert; tables here are read far more
 //! often than written.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,7 @@ use crossbeam_utils::sync::ShardedLock;
 use rustc_hash::FxBuildHasher;
 
 use super::exit::ExitReason;
+use super::growmap::GrowMap;
 use super::node::{Dest, Node};
 use super::pid::{Pid, Ref};
 use super::term::{Atom, Term, atom};
@@ -70,7 +71,6 @@ impl Default for TableOpts {
 /// the id, the key). The BEAM's ETS hash is unkeyed too; a table's keys are its own session's
 /// terms, and a flood of colliding keys would only slow the session that typed them.
 type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
-type FastSet<T> = HashSet<T, FxBuildHasher>;
 
 /// A row of a `:set` keyed by its first element; hashed, compared and looked up by that key.
 struct Row(Term);
@@ -110,7 +110,8 @@ enum Data {
     /// tuple, and found by its key through [`Row`]'s `Borrow`. Storing the key beside the
     /// tuple doubled the room of a slot (and a hash table keeps up to half its slots empty):
     /// the ETS cache's table was 240 bytes a list at a million lists, now 120.
-    Rows(FastSet<Row>),
+    /// The rows grow a little at a time (`growmap`), as an ETS hash table does.
+    Rows(GrowMap<Row, (), FxBuildHasher>),
     /// A `:set` keyed by another element.
     Set(FastMap<Term, Term>),
     Ordered(BTreeMap<Term, Term>),
@@ -186,7 +187,7 @@ impl Tables {
             .ok_or_else(|| badarg("the calling process is not alive"))?;
         let id = node.make_ref().0;
         let data = match opts.kind {
-            Kind::Set if opts.keypos <= 1 => Data::Rows(FastSet::default()),
+            Kind::Set if opts.keypos <= 1 => Data::Rows(GrowMap::default()),
             Kind::Set => Data::Set(FastMap::default()),
             Kind::OrderedSet => Data::Ordered(BTreeMap::new()),
             Kind::Bag | Kind::DuplicateBag => Data::Bag(FastMap::default()),
@@ -473,7 +474,7 @@ impl Table {
         for (key, obj) in keyed {
             match &mut *data {
                 Data::Rows(rows) => {
-                    rows.replace(Row(obj));
+                    rows.replace(Row(obj), ());
                 }
                 Data::Set(m) => {
                     m.insert(key, obj);
@@ -498,7 +499,7 @@ impl Table {
         let key = self.key_of(&object)?;
         let mut data = self.inner.data.write().unwrap();
         let exists = match &*data {
-            Data::Rows(rows) => rows.contains(&key),
+            Data::Rows(rows) => rows.contains_key(&key),
             Data::Set(m) => m.contains_key(&key),
             Data::Ordered(m) => m.contains_key(&key),
             Data::Bag(m) => m.contains_key(&key),
@@ -507,7 +508,7 @@ impl Table {
             return Ok(false);
         }
         match &mut *data {
-            Data::Rows(rows) => drop(rows.insert(Row(object))),
+            Data::Rows(rows) => drop(rows.insert(Row(object), ())),
             Data::Set(m) => drop(m.insert(key, object)),
             Data::Ordered(m) => drop(m.insert(key, object)),
             Data::Bag(m) => m.entry(key).or_default().push(object),
@@ -520,7 +521,11 @@ impl Table {
         self.can_read(caller)?;
         let data = self.inner.data.read().unwrap();
         Ok(match &*data {
-            Data::Rows(rows) => rows.get(key).map(|r| r.0.clone()).into_iter().collect(),
+            Data::Rows(rows) => rows
+                .get_key_value(key)
+                .map(|(r, _)| r.0.clone())
+                .into_iter()
+                .collect(),
             Data::Set(m) => m.get(key).cloned().into_iter().collect(),
             Data::Ordered(m) => m.get(key).cloned().into_iter().collect(),
             Data::Bag(m) => m.get(key).cloned().unwrap_or_default(),
@@ -532,7 +537,7 @@ impl Table {
         self.can_read(caller)?;
         let data = self.inner.data.read().unwrap();
         let row = match &*data {
-            Data::Rows(rows) => rows.get(key).map(|r| &r.0),
+            Data::Rows(rows) => rows.get_key_value(key).map(|(r, _)| &r.0),
             Data::Set(m) => m.get(key),
             Data::Ordered(m) => m.get(key),
             Data::Bag(m) => m.get(key).and_then(|b| b.first()),
@@ -574,15 +579,15 @@ impl Table {
             Ok((row, value))
         };
         match &mut *data {
-            Data::Rows(rows) => match rows.take(key) {
-                Some(mut row) => {
+            Data::Rows(rows) => match rows.remove_entry(key) {
+                Some((mut row, ())) => {
                     let bumped = bump(&mut row.0, incr);
-                    rows.insert(row);
+                    rows.insert(row, ());
                     bumped
                 }
                 None => {
                     let (row, value) = fresh(default)?;
-                    rows.insert(Row(row));
+                    rows.insert(Row(row), ());
                     Ok(value)
                 }
             },
@@ -612,7 +617,7 @@ impl Table {
         let data = self.inner.data.read().unwrap();
         Ok(match &*data {
             Data::Rows(rows) => {
-                let mut v: Vec<Term> = rows.iter().map(|r| r.0.clone()).collect();
+                let mut v: Vec<Term> = rows.keys().map(|r| r.0.clone()).collect();
                 v.sort();
                 v
             }
@@ -688,7 +693,7 @@ impl Table {
     /// not counted), as otplab's `Process.info(pid, :memory)` is.
     fn memory_words(&self) -> usize {
         let rows: usize = match &*self.inner.data.read().unwrap() {
-            Data::Rows(rows) => rows.iter().map(|r| term_bytes(&r.0)).sum(),
+            Data::Rows(rows) => rows.keys().map(|r| term_bytes(&r.0)).sum(),
             Data::Set(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Ordered(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Bag(m) => m

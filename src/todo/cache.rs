@@ -10,10 +10,10 @@
 //! The chapter 7 cache ([`start`], `server_process/2`) is an unsupervised process holding a
 //! map `name => pid`, its servers linked to it: a crash of one takes everything down.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
+use crate::runtime::growmap::GrowMap;
 use crate::runtime::supervisor::ChildSpec;
 use crate::runtime::table::{Access, Table, TableOpts};
 use crate::runtime::{
@@ -175,7 +175,7 @@ fn requested_name(request: &Term) -> Result<&Arc<str>, ExitReason> {
 /// The chapter 7 cache: a map `name => pid` inside one unsupervised process.
 pub struct ChapterSeven {
     config: Arc<Config>,
-    servers: HashMap<String, Pid>,
+    servers: GrowMap<String, Pid>,
 }
 
 /// `Todo.Cache.start()` of chapter 7: `{:ok, cache}`.
@@ -223,7 +223,7 @@ impl GenServer for ChapterSeven {
         }
         Ok(Init::Ok(ChapterSeven {
             config,
-            servers: HashMap::new(),
+            servers: GrowMap::new(),
         }))
     }
 

@@ -3,17 +3,18 @@
 //! registry and no database) on the first lookup of a name. The chapter's load test runs on it,
 //! to compare with the chapter 9 system.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::runtime::gen_server::{self, GenServer, Init, Reply, StartOpts};
+use crate::runtime::growmap::GrowMap;
 use crate::runtime::{ExitReason, From, Pid, Process, Term};
 
 use super::list::List;
 
-/// The chapter 7.2 `Todo.Cache`: a map `name => pid`.
+/// The chapter 7.2 `Todo.Cache`: a map `name => pid`, grown a little at a time as a BEAM map
+/// is (`runtime::growmap` says why).
 pub struct ChapterCache {
-    servers: HashMap<Arc<str>, Pid>,
+    servers: GrowMap<Arc<str>, Pid>,
 }
 
 impl GenServer for ChapterCache {
@@ -25,7 +26,7 @@ impl GenServer for ChapterCache {
 
     async fn init(_: (), _p: &mut Process) -> Result<Init<Self>, ExitReason> {
         Ok(Init::Ok(ChapterCache {
-            servers: HashMap::new(),
+            servers: GrowMap::new(),
         }))
     }
 
