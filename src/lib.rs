@@ -95,6 +95,7 @@
 
 pub mod bench;
 pub mod counter;
+pub mod dist;
 pub mod observer;
 pub mod profiler;
 pub mod runtime;
