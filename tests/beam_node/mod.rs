@@ -14,7 +14,8 @@
 //! the test process.
 //!
 //! Without `elixir` on PATH the start fails and says to install Debian's `elixir` package,
-//! as `.ci/run` does. `OTPLAB_BIN=path` runs another build of otplab.
+//! as `.ci/run` does. `OTPLAB_BIN=path` runs another build of otplab. The benchmark of
+//! `examples/bench_node.rs` starts its nodes through this file too.
 #![allow(dead_code)]
 
 use std::collections::hash_map::RandomState;
@@ -39,8 +40,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `$OTPLAB_BIN`, else the binary cargo built for the tests, else (for the benchmark, an
+/// example, which cargo tells no binary's path) the release build.
 pub fn otplab_bin() -> String {
-    std::env::var("OTPLAB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_otplab").into())
+    std::env::var("OTPLAB_BIN").unwrap_or_else(|_| {
+        option_env!("CARGO_BIN_EXE_otplab").map_or_else(
+            || root().join("target/release/otplab").display().to_string(),
+            String::from,
+        )
+    })
 }
 
 /// A random number from the standard library's randomly keyed hasher: names and cookies

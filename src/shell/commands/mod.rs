@@ -14,6 +14,7 @@ mod observe;
 mod session;
 mod signals;
 mod todo;
+mod remote_trace;
 mod trace;
 mod view;
 
