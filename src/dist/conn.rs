@@ -484,6 +484,25 @@ impl Connection {
         args: Vec<W>,
         timeout: Duration,
     ) -> Result<W, DistError> {
+        let reply = self.call_raw(m, f, args, timeout).await?;
+        match &reply {
+            W::Tuple(t) if matches!(t.elements.as_slice(), [W::Atom(a), _] if a.name == "badrpc") => {
+                Err(DistError::BadRpc(super::convert::View { home: &self.shared.peer_text }
+                    .term(&t.elements[1])
+                    .to_string()))
+            }
+            _ => Ok(reply),
+        }
+    }
+
+    /// As [`Connection::call`], with `{:badrpc, reason}` returned as the reply it is.
+    pub async fn call_raw(
+        &self,
+        m: &str,
+        f: &str,
+        args: Vec<W>,
+        timeout: Duration,
+    ) -> Result<W, DistError> {
         let me = self.self_pid();
         let request = W::from(eetf::Tuple::from(vec![
             W::from(eetf::Atom::from("call")),
@@ -509,13 +528,6 @@ impl Connection {
                 timeout,
             )
             .await?;
-        match &reply {
-            W::Tuple(t) if matches!(t.elements.as_slice(), [W::Atom(a), _] if a.name == "badrpc") => {
-                Err(DistError::BadRpc(super::convert::View { home: &self.shared.peer_text }
-                    .term(&t.elements[1])
-                    .to_string()))
-            }
-            _ => Ok(reply),
-        }
+        Ok(reply)
     }
 }

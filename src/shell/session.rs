@@ -194,6 +194,7 @@ impl Session {
             shell: Default::default(),
             can_observe: Default::default(),
             observe: Default::default(),
+            remote: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {
@@ -238,6 +239,25 @@ impl Session {
     pub async fn eval(&mut self, text: &str) -> Vec<String> {
         self.ctx.history.lock().unwrap().push(text.to_string());
         let mut out = self.drain();
+        out.extend(commands::remote::check_down(&self.ctx));
+        if let Some(remote) = self.ctx.remote() {
+            // On a node, a line that is not a command is the node's Elixir, sent as typed:
+            // the node's parser is the judge, not otplab's subset.
+            if !commands::remote::is_command(text) {
+                if text.trim().is_empty() {
+                    return out;
+                }
+                match commands::remote::eval_text(&self.ctx, &remote, text).await {
+                    Ok(value) => {
+                        out.extend(printer::inspect(&value, &self.style).lines().map(str::to_string));
+                        self.counter += 1;
+                    }
+                    Err(reason) => out.extend(self.error_lines(&reason)),
+                }
+                out.extend(commands::remote::check_down(&self.ctx));
+                return out;
+            }
+        }
         let line = match parser::parse_line(text) {
             Ok(line) => line,
             Err(e) => {
@@ -442,7 +462,8 @@ impl Session {
 
     /// The prompt for the next input.
     pub fn prompt(&self) -> String {
-        format!("iex({})> ", self.counter)
+        let node = self.ctx.remote().map(|r| r.node());
+        crate::shell::context::prompt(self.counter, node.as_deref(), false)
     }
 
     /// Stops the system in order and the shell, for a clean exit.
