@@ -46,7 +46,8 @@ impl Timer {
             self.session.send(line);
         }
         self.session.send(&mark);
-        self.session.read_until(|l| l.trim_end_matches('\r') == mark);
+        self.session
+            .read_until(|l| l.trim_end_matches('\r') == mark);
         let took = start.elapsed();
         // Only the last screenful is kept: 100,000 rows a round would otherwise pile up.
         let keep = self.session.seen.len().saturating_sub(100);

@@ -67,6 +67,22 @@ fn a_node_halts_by_itself_when_the_harness_goes_away() {
     );
 }
 
+/// The tree's lines of `text`, one for each group of [`TODO_TREE`]: the first group's line,
+/// then each other group's line after it, in any order.
+fn tree_lines(text: &str) -> Result<Vec<&str>, String> {
+    let top = in_order(text, &TODO_TREE[..1])?[0];
+    let below = &text[text.find(top).unwrap_or(0)..];
+    let mut found = vec![top];
+    for group in &TODO_TREE[1..] {
+        let line = below
+            .lines()
+            .find(|l| group.iter().all(|n| l.contains(n)))
+            .ok_or_else(|| format!("no line with {group:?} below {top:?} in:\n{text}"))?;
+        found.push(line);
+    }
+    Ok(found)
+}
+
 /// The lines of `text` that hold, in this order, each group of `needles` (all of a group on
 /// one line); the first group not found, if any.
 fn in_order<'a>(text: &'a str, groups: &[&[&str]]) -> Result<Vec<&'a str>, String> {
@@ -81,12 +97,14 @@ fn in_order<'a>(text: &'a str, groups: &[&[&str]]) -> Result<Vec<&'a str>, Strin
     Ok(found)
 }
 
-/// The to-do tree's lines as `tree` draws it, top to bottom: each group is one line's marks.
+/// The to-do tree's lines as `tree` draws it: the top supervisor first, then each child's
+/// line (each group is one line's marks), the children in any order, as the BEAM's
+/// `which_children` lists them newest first.
 const TODO_TREE: &[&[&str]] = &[
     &["rest_for_one"],
     &["Todo.ProcessRegistry", ":todo_process_registry"],
-    &["Todo.SystemSupervisor", "one_for_one"],
-    &["Todo.Database", "one_for_one"],
+    &["Todo.SystemSupervisor"],
+    &["Todo.Database #PID"],
     &["{:database_worker, 1}"],
     &["{:database_worker, 2}"],
     &["{:database_worker, 3}"],
@@ -96,7 +114,9 @@ const TODO_TREE: &[&[&str]] = &[
 
 /// The first `#PID<…>` of a line.
 fn pid_of(line: &str) -> &str {
-    let at = line.find("#PID<").unwrap_or_else(|| panic!("no pid in {line:?}"));
+    let at = line
+        .find("#PID<")
+        .unwrap_or_else(|| panic!("no pid in {line:?}"));
     let end = line[at..].find('>').map_or(line.len(), |e| at + e + 1);
     &line[at..end]
 }
@@ -118,7 +138,7 @@ fn tree_shows_the_nodes_to_do_tree() {
     let node = BeamNode::start();
     let run = node.run("tree\n");
     assert!(run.status.success(), "{}", run.all());
-    let lines = in_order(&run.stdout, TODO_TREE).unwrap();
+    let lines = tree_lines(&run.stdout).unwrap();
     // Pids print as on the node, as iex --remsh prints them there.
     for line in lines {
         assert!(line.contains("#PID<0."), "{line:?}\n{}", run.all());
@@ -131,7 +151,7 @@ fn kill_registry_restarts_the_rest_of_the_tree_under_rest_for_one() {
     let mut s = node.session();
     let mut n = 0;
     let before = answer(&mut s, "tree", &mut n);
-    let old: Vec<String> = in_order(&before, TODO_TREE)
+    let old: Vec<String> = tree_lines(&before)
         .unwrap()
         .iter()
         .map(|l| pid_of(l).to_string())
@@ -142,7 +162,7 @@ fn kill_registry_restarts_the_rest_of_the_tree_under_rest_for_one() {
     let deadline = Instant::now() + beam_node::PATIENCE;
     let new = loop {
         let after = answer(&mut s, "tree", &mut n);
-        if let Ok(lines) = in_order(&after, TODO_TREE) {
+        if let Ok(lines) = tree_lines(&after) {
             let pids: Vec<String> = lines.iter().map(|l| pid_of(l).to_string()).collect();
             if pids[1] != old[1] && pids.iter().skip(1).all(|p| !p.is_empty()) {
                 break pids;
@@ -198,7 +218,11 @@ fn a_cast_flood_shows_the_workers_queue_rising_and_falling_in_ps() {
     assert_eq!(queues(&idle).iter().max(), Some(&0), "{idle}");
     // otplab's `--slow-db 2` on the node (scripts/beam/fidelity/database_worker.ex): each
     // store takes 2 ms, so 1,500 casts to one worker take three seconds to drain.
-    answer(&mut s, ":persistent_term.put({Otplab, :slow_db}, 2)", &mut n);
+    answer(
+        &mut s,
+        ":persistent_term.put({Otplab, :slow_db}, 2)",
+        &mut n,
+    );
     answer(
         &mut s,
         "for _ <- 1..1500, do: Todo.Database.store(\"flood\", :x)",
@@ -223,7 +247,10 @@ fn a_cast_flood_shows_the_workers_queue_rising_and_falling_in_ps() {
         if top == 0 && samples.iter().any(|&q| q > 0) {
             break;
         }
-        assert!(Instant::now() < deadline, "the queue never drained: {samples:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the queue never drained: {samples:?}"
+        );
     }
     let peak = samples.iter().max().unwrap();
     assert!(*peak > 0, "{samples:?}");
@@ -237,7 +264,6 @@ fn trace_show_draws_the_messages_of_server_process() {
     let mut n = 0;
     answer(&mut s, "trace on", &mut n);
     let pid = answer(&mut s, "server_process \"Bob's list\"", &mut n);
-    assert!(pid.contains("#PID<0."), "{pid}");
     // The relay forwards the messages as they happen; they are drawn once they are all in.
     let deadline = Instant::now() + beam_node::PATIENCE;
     let shown = loop {
@@ -279,13 +305,16 @@ fn trace_show_draws_the_messages_of_server_process() {
     assert!(gone.lines().any(|l| l == "{nil, {:flags, []}}"), "{gone}");
     let (_, status) = s.finish();
     assert!(status.success());
+    // The server's pid prints as on the node, as the diagram's pids do.
+    assert!(pid.contains("#PID<0."), "{pid}");
 }
 
 #[test]
 fn the_relay_goes_when_otplab_goes() {
     let node = BeamNode::start();
-    let run = node.run("trace on\n");
+    let run = node.run("trace on\nis_pid(Process.whereis(:otplab_trace_relay))\n");
     assert!(run.status.success(), "{}", run.all());
+    assert!(run.stdout.lines().any(|l| l == "true"), "{}", run.all());
     // The relay monitors otplab's pid: the connection's end is its DOWN.
     let mut last = String::new();
     let gone = eventually(beam_node::PATIENCE, || {
@@ -301,19 +330,35 @@ fn the_relay_goes_when_otplab_goes() {
 fn a_wrong_cookie_gives_its_error_line_and_the_shell_carries_on() {
     let node = BeamNode::start();
     let wrong = "NOTTHECOOKIEATALLXYZ";
-    let run = beam_node::run(node.otplab_with_cookie(wrong), "1 + 1\n");
+    // `connect` typed in the shell: the line, then the shell goes on on its own system.
+    let input = format!("connect {}\n1 + 1\n", node.name());
+    let run = beam_node::run(node.otplab_local(wrong), &input);
     let all = run.all();
     assert!(run.status.success(), "{all}");
     let errors: Vec<&str> = all
         .lines()
         .filter(|l| l.to_lowercase().contains("cookie"))
         .collect();
-    assert_eq!(errors.len(), 1, "one line says the cookie was refused:\n{all}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "one line says the cookie was refused:\n{all}"
+    );
     assert!(errors[0].contains(node.name()), "{all}");
-    assert!(!all.contains(wrong), "the cookie is never printed:\n{all}");
-    assert!(!all.contains(node.cookie()), "{all}");
-    // Back on the local system, the line is answered.
     assert!(run.stdout.lines().any(|l| l == "2"), "{all}");
+    // `--connect` on the command line says the same in one line.
+    let run = beam_node::run(node.otplab_with_cookie(wrong), "1 + 1\n");
+    let said = run.all();
+    let errors: Vec<&str> = said
+        .lines()
+        .filter(|l| l.to_lowercase().contains("cookie"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{said}");
+    assert!(errors[0].contains(node.name()), "{said}");
+    for out in [&all, &said] {
+        assert!(!out.contains(wrong), "the cookie is never printed:\n{out}");
+        assert!(!out.contains(node.cookie()), "{out}");
+    }
 }
 
 #[test]
@@ -322,13 +367,10 @@ fn killing_the_node_mid_session_leaves_the_shell_usable() {
     let mut s = node.session();
     let mut n = 0;
     let tree = answer(&mut s, "tree", &mut n);
-    in_order(&tree, TODO_TREE).unwrap();
+    tree_lines(&tree).unwrap();
     node.kill();
     let after = answer(&mut s, "ps", &mut n);
-    let said: Vec<&str> = after
-        .lines()
-        .filter(|l| l.contains(node.name()))
-        .collect();
+    let said: Vec<&str> = after.lines().filter(|l| l.contains(node.name())).collect();
     assert!(!said.is_empty(), "one line says the node is gone:\n{after}");
     // The shell is back on the local system and answers.
     let sum = answer(&mut s, "1 + 1", &mut n);

@@ -9,6 +9,7 @@
 //! - `conn`: EPMD, the handshake, the connection's tasks, calls (`rex`), sends, exits,
 //!   monitors and subscribed local pids, node-down and net-split detection.
 //! - `convert`: terms between the wire and the runtime.
+//! - `trace`: the relay `trace on` starts on the node, and its records read back.
 
 pub mod conn;
 pub mod convert;
@@ -16,6 +17,7 @@ pub mod cookie;
 pub mod error;
 pub mod frame;
 pub mod name;
+pub mod trace;
 
 pub use conn::{Connection, Mailbox, Options, connect};
 pub use convert::{Foreign, View, foreign, wire};

@@ -78,6 +78,8 @@ pub struct Ctx {
 pub struct Remote {
     pub conn: crate::dist::Connection,
     pub bindings: Mutex<Vec<(String, crate::dist::Wire)>>,
+    /// The trace running on the node (`trace on`); dropping it removes the relay there.
+    pub trace: Mutex<Option<crate::dist::trace::RemoteTrace>>,
 }
 
 impl Remote {
@@ -85,6 +87,7 @@ impl Remote {
         Remote {
             conn,
             bindings: Mutex::new(vec![]),
+            trace: Mutex::new(None),
         }
     }
 

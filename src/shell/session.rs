@@ -249,7 +249,11 @@ impl Session {
                 }
                 match commands::remote::eval_text(&self.ctx, &remote, text).await {
                     Ok(value) => {
-                        out.extend(printer::inspect(&value, &self.style).lines().map(str::to_string));
+                        out.extend(
+                            printer::inspect(&value, &self.style)
+                                .lines()
+                                .map(str::to_string),
+                        );
                         self.counter += 1;
                     }
                     Err(reason) => out.extend(self.error_lines(&reason)),

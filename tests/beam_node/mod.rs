@@ -280,12 +280,18 @@ impl BeamNode {
 
     /// The same with another cookie, for the wrong-cookie test.
     pub fn otplab_with_cookie(&self, cookie: &str) -> Command {
+        let mut command = self.otplab_local(cookie);
+        command.arg("--connect").arg(&self.name);
+        command
+    }
+
+    /// otplab on its own system, with `cookie` in `$OTPLAB_COOKIE` for a `connect` typed
+    /// later.
+    pub fn otplab_local(&self, cookie: &str) -> Command {
         let mut command = Command::new(otplab_bin());
         command
             .args(["--no-color", "--persist"])
             .arg(self.persist.with_extension("local"))
-            .arg("--connect")
-            .arg(&self.name)
             .env("OTPLAB_COOKIE", cookie)
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())

@@ -6,7 +6,8 @@
 //! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `view` (`observe`, the live
 //! view), `trace`, `load` (`flood`, `profile`, `loadtest`), `chaos` (the chaos monkey) and
 //! `session` (`help`, `history`, `speed`, `report`, `record`); `connect` (`connect`,
-//! `disconnect`) and `remote` (the commands and Elixir lines that run on a real node).
+//! `disconnect`), `remote` (the commands and Elixir lines that run on a real node) and
+//! `remote_trace` (`trace` there).
 
 pub mod args;
 mod chaos;
@@ -14,10 +15,10 @@ mod connect;
 mod load;
 mod observe;
 pub mod remote;
+mod remote_trace;
 mod session;
 mod signals;
 mod todo;
-mod remote_trace;
 mod trace;
 mod view;
 
@@ -38,6 +39,9 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
     use Invocation as I;
     let invocation = Invocation::parse(cmd, &ev.env)?;
     if let Some(remote) = ev.ctx.remote() {
+        if let I::Trace { action, pids, wide } = &invocation {
+            return remote_trace::trace(ev, &remote, *action, pids, *wide).await;
+        }
         if let Some(result) = remote::run(ev, &remote, &invocation).await {
             return result;
         }

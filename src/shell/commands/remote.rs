@@ -81,7 +81,10 @@ async fn eval_on(
         ))
     };
     let outer = vec![
-        ("otplab_src".to_string(), Wire::from(eetf::Binary::from(src.as_bytes().to_vec()))),
+        (
+            "otplab_src".to_string(),
+            Wire::from(eetf::Binary::from(src.as_bytes().to_vec())),
+        ),
         ("otplab_binding".to_string(), kw(bindings)),
     ];
     let args = vec![
@@ -186,7 +189,11 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
                     _ => return Some(Err(arg_error("info on a node takes keys as words"))),
                 }
             }
-            format!("Process.info({}, [{}])", pid_src(remote, target), names.join(", "))
+            format!(
+                "Process.info({}, [{}])",
+                pid_src(remote, target),
+                names.join(", ")
+            )
         }
         I::State { target } => format!(":sys.get_state({}, 5000)", pid_src(remote, target)),
         I::ServerProcess { list } => {
@@ -247,12 +254,18 @@ impl Args {
 /// The Elixir that finds the process a command names, on the node: a pid as typed, a
 /// variable of the session, a list's to-do server, a registered name, or a well-known part
 /// of the book's tree through the names scripts/beam/node/ registers.
-fn pid_src(remote: &Remote, t: &Target<'_>) -> String {
+pub(super) fn pid_src(remote: &Remote, t: &Target<'_>) -> String {
     let via = |key: String| format!("GenServer.whereis({{:via, Todo.ProcessRegistry, {key}}})");
     match &t.arg.kind {
         ArgKind::Pid(p) => format!(":erlang.list_to_pid(~c\"<0.{}.0>\")", p.number()),
         ArgKind::Str(name) => via(format!("{{:todo_server, {}}}", Term::str(name))),
-        ArgKind::Atom(a) => format!("Process.whereis({})", Term::Atom(crate::runtime::Atom::new(a).unwrap_or(crate::runtime::Atom::from_static("undefined")))),
+        ArgKind::Atom(a) => format!(
+            "Process.whereis({})",
+            Term::Atom(
+                crate::runtime::Atom::new(a)
+                    .unwrap_or(crate::runtime::Atom::from_static("undefined"))
+            )
+        ),
         ArgKind::Word(w) if remote.bindings.lock().unwrap().iter().any(|(k, _)| k == w) => {
             w.clone()
         }
@@ -294,7 +307,12 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     const PAGE: usize = 5000;
     let pids = remote
         .conn
-        .call("erlang", "processes", vec![], crate::shell::context::CALL_TIMEOUT)
+        .call(
+            "erlang",
+            "processes",
+            vec![],
+            crate::shell::context::CALL_TIMEOUT,
+        )
         .await
         .map_err(fault)?;
     let Wire::List(pids) = pids else {
@@ -312,7 +330,11 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
         let (got, _) = eval_on(remote, src, &b).await?;
         let Term::List(items) = got else { continue };
         for item in items {
-            let Some([pid, name, len, status, call]) = item.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+            let Some([pid, name, len, status, call]) = item
+                .as_tuple()
+                .map(|t| t.to_vec())
+                .and_then(|v| <[Term; 5]>::try_from(v).ok())
+            else {
                 continue;
             };
             let module = match call.as_tuple() {
@@ -323,7 +345,9 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
                 Term::List(l) if l.is_empty() => String::new(),
                 other => other.to_string(),
             };
-            let shown = dist::foreign(&pid).map(|f| f.text.clone()).unwrap_or_default();
+            let shown = dist::foreign(&pid)
+                .map(|f| f.text.clone())
+                .unwrap_or_default();
             rows.push((
                 len.clone(),
                 [
@@ -376,7 +400,13 @@ top = otplab_top
 /// `tree [SUPERVISOR]` on the node.
 async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
     let top = match sup {
-        Some(a) => pid_src(remote, &Target { arg: a, number: None }),
+        Some(a) => pid_src(
+            remote,
+            &Target {
+                arg: a,
+                number: None,
+            },
+        ),
         None => TOP.to_string(),
     };
     let src = format!("otplab_top = {top}\n{TREE_SRC}");
@@ -385,18 +415,30 @@ async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
         Wire::from(eetf::FixInteger::from(SUPERVISOR_TIMEOUT_MS as i32)),
     )];
     let (got, _) = eval_on(remote, &src, &b).await?;
-    let Some([top, strategy, children]) = got.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 3]>::try_from(v).ok()) else {
+    let Some([top, strategy, children]) = got
+        .as_tuple()
+        .map(|t| t.to_vec())
+        .and_then(|v| <[Term; 3]>::try_from(v).ok())
+    else {
         return Err(arg_error("no supervisor to draw on the node"));
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}{}", "Todo.Supervisor", shown(&top), strategy_text(&strategy));
+    let _ = writeln!(
+        out,
+        "{} {}{}",
+        "Todo.Supervisor",
+        shown(&top),
+        strategy_text(&strategy)
+    );
     draw(&children, "", &mut out);
     ev.p.puts(out.trim_end().to_string());
     Ok(silent())
 }
 
 fn shown(t: &Term) -> String {
-    dist::foreign(t).map(|f| f.text.clone()).unwrap_or_else(|| t.to_string())
+    dist::foreign(t)
+        .map(|f| f.text.clone())
+        .unwrap_or_else(|| t.to_string())
 }
 
 fn strategy_text(s: &Term) -> String {
@@ -411,12 +453,19 @@ fn strategy_text(s: &Term) -> String {
 
 fn draw(children: &Term, indent: &str, out: &mut String) {
     let Term::List(kids) = children else {
-        let _ = writeln!(out, "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)");
+        let _ = writeln!(
+            out,
+            "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)"
+        );
         return;
     };
     let n = kids.len();
     for (i, k) in kids.iter().enumerate() {
-        let Some([id, pid, kind, info, sub]) = k.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+        let Some([id, pid, kind, info, sub]) = k
+            .as_tuple()
+            .map(|t| t.to_vec())
+            .and_then(|v| <[Term; 5]>::try_from(v).ok())
+        else {
             continue;
         };
         let last = i + 1 == n;

@@ -1,6 +1,7 @@
 # The trace relay of `trace on` on a real node, evaluated there with `Code.eval_string/2` (the
-# node need not have any otplab module loaded) and the bindings `sink`, otplab's pid on
-# otplab's node, and `targets`, `:all` or the pids to trace. It answers `{:ok, relay}`.
+# node need not have any otplab module loaded) and the binding `sink`, otplab's pid on
+# otplab's node, after the line `targets = …` that otplab puts before it: `:all`, or the
+# pids to trace. It answers `{:ok, relay}`.
 #
 # The tracer must be local to the traced node: the BEAM delivers trace messages only to a
 # process (or port) of the node that traces. The relay sets every process's send and
@@ -12,6 +13,12 @@
 #   {:otplab_trace, [monotonic_time, unique], kind, from, to, term}
 #   {:otplab_trace_name, number, registered_name | nil, via_key | nil, label}
 #   {:otplab_trace_full, limit}
+#
+# With no targets, the messages that OTP's own services exchange among themselves (the code
+# server loading a module from the boot loader, the RPC server `rex` and its workers) are
+# left out: otplab's local trace has no such services, and on an interactive node they would
+# bury the system's own messages. A message between one of them and any other process (a
+# database worker's file read, a server's `IO.puts` to its group leader) is kept.
 #
 # `from` and `to` are the middle numbers of the node's pids (`#PID<0.N.0>`), or `:shell` for
 # a process working for otplab (spawned by `rex` or from otplab's node for an RPC, or whose
@@ -67,6 +74,18 @@ vias =
       end
   end
 
+# OTP's and Elixir's own applications, and the processes `init` starts before any of them.
+services = [:kernel, :stdlib, :elixir, :logger, :compiler, :iex, :mix, :sasl, :runtime_tools]
+boot = [:init, :erl_prim_loader, :erts_code_purger]
+
+service? = fn pid, info ->
+  Keyword.get(info, :registered_name) in boot or
+    case :application.get_application(pid) do
+      {:ok, app} -> Enum.member?(services, app)
+      :undefined -> false
+    end
+end
+
 label = fn pid, info ->
   dictionary = Keyword.get(info, :dictionary, [])
 
@@ -92,6 +111,11 @@ who = fn pid, state ->
       info = Process.info(pid, [:registered_name, :group_leader, :dictionary, :initial_call]) || []
       gl = Keyword.get(info, :group_leader)
 
+      state =
+        if info != [] and service?.(pid, info),
+          do: %{state | services: MapSet.put(state.services, pid)},
+          else: state
+
       if is_pid(gl) and node(gl) != node() do
         {:shell, %{state | seen: Map.put(state.seen, pid, :shell)}}
       else
@@ -115,6 +139,7 @@ classify = fn
   {:"$gen_cast", request} -> {:cast, request}
   {ref, reply} when is_reference(ref) -> {:reply, reply}
   {[:alias | ref], reply} when is_reference(ref) -> {:reply, reply}
+  {[[:alias | ref] | _], reply} when is_reference(ref) -> {:reply, reply}
   {:EXIT, _, reason} -> {:exit, reason}
   {:DOWN, _, :process, _, reason} -> {:down, reason}
   message -> {:info, message}
@@ -139,12 +164,30 @@ forward = fn state, ts, from, to, message ->
 
     {f, state} = if is_pid(from), do: who.(from, state), else: {nil, state}
     {t, state} = who.(to, state)
-    {mono, unique} = ts
-    send(state.sink, {:otplab_trace, [mono, unique], kind, f, t, term})
-    %{state | count: state.count + 1}
+    service = fn p, known -> known == :shell or MapSet.member?(state.services, p) end
+
+    if state.targets == :all and service.(from, f) and service.(to, t) do
+      state
+    else
+      {mono, unique} = ts
+      send(state.sink, {:otplab_trace, [mono, unique], kind, f, t, term})
+      %{state | count: state.count + 1}
+    end
   else
     state
   end
+end
+
+# The alias a call's reply will be sent to, and whose it is.
+aliased = fn
+  state, {:"$gen_call", {pid, [:alias | ref]}, _} when is_reference(ref) ->
+    %{state | aliases: Map.put(state.aliases, ref, pid)}
+
+  state, {:"$gen_call", {pid, [[:alias | ref] | _]}, _} when is_reference(ref) ->
+    %{state | aliases: Map.put(state.aliases, ref, pid)}
+
+  state, _ ->
+    state
 end
 
 stop = fn ->
@@ -162,7 +205,15 @@ loop = fn loop, state ->
         if to == self() or node(to) != node() do
           loop.(loop, state)
         else
-          loop.(loop, forward.(state, ts, from, to, message))
+          loop.(loop, forward.(aliased.(state, message), ts, from, to, message))
+        end
+
+      # A reply goes to the alias the call carried (OTP 24 and later), not to a pid: the
+      # caller is known from the call.
+      {:trace_ts, from, :send, message, alias, ts} when is_reference(alias) ->
+        case Map.pop(state.aliases, alias) do
+          {nil, _} -> loop.(loop, state)
+          {to, aliases} -> loop.(loop, forward.(%{state | aliases: aliases}, ts, from, to, message))
         end
 
       {:trace_ts, _, :send, _, _, _} ->
@@ -211,7 +262,17 @@ relay =
     :erlang.trace(self(), false, flags)
     send(caller, {:otplab_trace_started, self()})
 
-    state = %{sink: sink, targets: targets, vias: vias, seen: %{}, count: 0, monitor: monitor}
+    # The process that started the relay is otplab's RPC, the shell.
+    state = %{
+      sink: sink,
+      targets: targets,
+      vias: vias,
+      seen: %{caller => :shell},
+      services: MapSet.new(),
+      aliases: %{},
+      count: 0,
+      monitor: monitor
+    }
     loop.(loop, state)
   end)
 

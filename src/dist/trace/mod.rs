@@ -1,14 +1,13 @@
-//! `trace on|off|show|mermaid` on a real node. The BEAM delivers trace messages only to a
-//! tracer on the traced node, so `trace on` starts a relay there (`relay.exs`, evaluated with
+//! The tracer of `trace on` on a real node. The BEAM delivers trace messages only to a tracer
+//! on the traced node, so a relay is started there (`relay.exs`, evaluated with
 //! `Code.eval_string/2`, since the node need not have any otplab module loaded) that forwards
-//! each message to a pid of otplab's (a [`Mailbox`] of the connection). Here the forwarded
-//! records become the same [`TraceEvent`]s the local trace records, and `trace show` and
-//! `trace mermaid` draw them with the local drawings.
+//! each message to a pid of otplab's (a [`Mailbox`](super::Mailbox) of the connection). Here
+//! the forwarded records become the same [`TraceEvent`]s the local runtime records, which the
+//! shell's `trace show` and `trace mermaid` draw with the local drawings.
 //!
-//! The relay goes away on `trace off`, on a second `trace on` (which replaces it), when this
-//! [`RemoteTrace`] is dropped (`disconnect`, the end of the session), and by itself when
-//! otplab's pid goes away (the relay monitors it, so a killed otplab or a broken connection
-//! removes it too).
+//! The relay goes away when its [`RemoteTrace`] is dropped (`trace off`, a second `trace on`,
+//! `disconnect`, the end of the session), and by itself when otplab's pid goes away: it
+//! monitors the pid, so a killed otplab or a broken connection removes it too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,11 +15,9 @@ use std::time::Duration;
 
 use eetf::Term as W;
 
-use crate::dist::{Connection, DistError, View};
+use super::{Connection, DistError, View};
 use crate::runtime::events::{TraceEvent, TraceKind};
 use crate::runtime::{Atom, Pid, Term};
-
-use super::trace::{known_name, mermaid, sequence_diagram};
 
 /// The relay's source, evaluated on the node.
 const RELAY: &str = include_str!("relay.exs");
@@ -31,7 +28,18 @@ const RELAY_NAME: &str = "otplab_trace_relay";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The lifeline of the processes that work for otplab on the node (its RPCs): the shell.
 /// No pid of the node has this number.
-const SHELL: Pid = Pid(u64::MAX);
+pub const SHELL: Pid = Pid(u64::MAX);
+
+/// What a process was known by when the relay first saw it: the parts of the name a lifeline
+/// is labelled with (the shell's `known_name`).
+#[derive(Clone, Debug)]
+pub struct Known {
+    pub registered: Option<Atom>,
+    /// The key it is registered under through the book's registry.
+    pub via: Option<Term>,
+    /// Its module (from `$initial_call`), or its initial call.
+    pub label: String,
+}
 
 /// What the relay forwarded so far.
 #[derive(Default)]
@@ -39,9 +47,17 @@ struct Log {
     /// Each message with its place in the node's order of events (strict monotonic time):
     /// messages of different processes may reach the relay out of that order.
     events: Vec<((i64, i64), Arc<TraceEvent>)>,
-    names: HashMap<Pid, String>,
+    names: HashMap<Pid, Known>,
     /// The relay's limit, once it stopped at it.
     full: Option<i64>,
+}
+
+/// The trace so far: the messages in the node's order, what each process was known by, and
+/// the relay's limit if it stopped at it.
+pub struct Snapshot {
+    pub events: Vec<Arc<TraceEvent>>,
+    pub names: HashMap<Pid, Known>,
+    pub full: Option<i64>,
 }
 
 /// A trace running on a node: the relay's records arriving in the background.
@@ -52,19 +68,24 @@ pub struct RemoteTrace {
 }
 
 impl RemoteTrace {
-    /// Starts the relay for `targets` (every process when empty).
-    pub async fn start(conn: &Connection, targets: Vec<W>) -> Result<RemoteTrace, DistError> {
+    /// Starts the relay. `targets` is the Elixir that finds the processes to trace on the
+    /// node (a list of expressions, as the shell finds a command's process there), or `None`
+    /// for every process.
+    pub async fn start(
+        conn: &Connection,
+        targets: Option<&[String]>,
+    ) -> Result<RemoteTrace, DistError> {
         let mut mailbox = conn.mailbox();
-        let targets = if targets.is_empty() {
-            atom("all")
-        } else {
-            W::from(eetf::List::from(targets))
+        let targets = match targets {
+            None => ":all".to_string(),
+            Some(found) => format!("[{}]", found.join(", ")),
         };
-        let bindings = W::from(eetf::List::from(vec![
-            pair(atom("sink"), W::from(mailbox.pid.clone())),
-            pair(atom("targets"), targets),
-        ]));
-        let source = W::from(eetf::Binary::from(RELAY.as_bytes().to_vec()));
+        let bindings = W::from(eetf::List::from(vec![pair(
+            atom("sink"),
+            W::from(mailbox.pid.clone()),
+        )]));
+        let source = format!("targets = {targets}\n{RELAY}");
+        let source = W::from(eetf::Binary::from(source.into_bytes()));
         let reply = conn
             .call(
                 "Elixir.Code",
@@ -108,32 +129,16 @@ impl RemoteTrace {
         })
     }
 
-    /// The recorded messages as `trace show` draws them.
-    pub fn show(&self, width: Option<usize>) -> String {
-        let (events, names, full) = self.snapshot();
-        let mut out = sequence_diagram(&events, &names, SHELL, width);
-        if let Some(limit) = full {
-            out.push_str(&full_note(limit));
-        }
-        out
-    }
-
-    /// The recorded messages as `trace mermaid` writes them.
-    pub fn mermaid(&self) -> String {
-        let (events, names, _) = self.snapshot();
-        mermaid(&events, &names, SHELL)
-    }
-
-    /// The events in the node's order, and the names.
-    fn snapshot(&self) -> (Vec<Arc<TraceEvent>>, HashMap<Pid, String>, Option<i64>) {
+    /// The trace so far.
+    pub fn snapshot(&self) -> Snapshot {
         let log = self.log.lock().unwrap();
         let mut events = log.events.clone();
         events.sort_by_key(|(at, _)| *at);
-        (
-            events.into_iter().map(|(_, e)| e).collect(),
-            log.names.clone(),
-            log.full,
-        )
+        Snapshot {
+            events: events.into_iter().map(|(_, e)| e).collect(),
+            names: log.names.clone(),
+            full: log.full,
+        }
     }
 }
 
@@ -141,15 +146,9 @@ impl Drop for RemoteTrace {
     fn drop(&mut self) {
         // The relay clears the tracing it set when told to stop; were this message lost
         // with the connection, the relay's monitor of otplab's pid stops it as well.
-        let _ = self
-            .conn
-            .send_named(RELAY_NAME, atom("otplab_trace_stop"));
+        let _ = self.conn.send_named(RELAY_NAME, atom("otplab_trace_stop"));
         self.task.abort();
     }
-}
-
-fn full_note(limit: i64) -> String {
-    format!("\n(the relay stopped after {limit} messages: `trace on` again to go on)")
 }
 
 fn atom(name: &str) -> W {
@@ -169,7 +168,7 @@ fn started(result: Option<&W>) -> bool {
 #[derive(Debug)]
 enum Record {
     Event((i64, i64), TraceEvent),
-    Name(Pid, String),
+    Name(Pid, Known),
     Full(i64),
 }
 
@@ -178,7 +177,9 @@ enum Record {
 fn record(message: &W, view: &View) -> Option<Record> {
     let W::Tuple(t) = message else { return None };
     match t.elements.as_slice() {
-        [W::Atom(tag), W::List(at), W::Atom(kind), from, to, term] if tag.name == "otplab_trace" => {
+        [W::Atom(tag), W::List(at), W::Atom(kind), from, to, term]
+            if tag.name == "otplab_trace" =>
+        {
             let at = match at.elements.as_slice() {
                 [a, b] => (int(a)?, int(b)?),
                 _ => return None,
@@ -213,9 +214,12 @@ fn record(message: &W, view: &View) -> Option<Record> {
                 W::Atom(a) if a.name == "nil" => None,
                 other => Some(home_pids(view.term(other), view)),
             };
-            let label = String::from_utf8_lossy(&label.bytes);
-            let name = known_name(registered, via.as_ref(), &label);
-            Some(Record::Name(Pid(u64::try_from(int(n)?).ok()?), name))
+            let known = Known {
+                registered,
+                via,
+                label: String::from_utf8_lossy(&label.bytes).into_owned(),
+            };
+            Some(Record::Name(Pid(u64::try_from(int(n)?).ok()?), known))
         }
         [W::Atom(tag), limit] if tag.name == "otplab_trace_full" => Some(Record::Full(int(limit)?)),
         _ => None,
@@ -242,7 +246,7 @@ fn lifeline(w: &W) -> Option<Pid> {
 /// there and as the lifelines are numbered; every other foreign term stays as it came.
 fn home_pids(t: Term, view: &View) -> Term {
     match t {
-        Term::Opaque(_) => match crate::dist::foreign(&t).map(|f| &f.term) {
+        Term::Opaque(_) => match super::foreign(&t).map(|f| &f.term) {
             Some(W::Pid(p)) if p.node.name == view.home && p.serial == 0 => {
                 Term::Pid(Pid(u64::from(p.id)))
             }
@@ -310,7 +314,10 @@ mod tests {
                         from: Some(SHELL),
                         to: Pid(184),
                         kind: TraceKind::Call,
-                        term: crate::tuple!(Term::Atom(Atom::new("server_process").unwrap()), Term::str("Bob's list")),
+                        term: crate::tuple!(
+                            Term::Atom(Atom::new("server_process").unwrap()),
+                            Term::str("Bob's list")
+                        ),
                     },
                 )),
             ),
@@ -362,7 +369,17 @@ mod tests {
                     tuple(vec![atom("todo_server"), text("Bob's list")]),
                     text("Todo.Server"),
                 ]),
-                Some(Record::Name(Pid(198), "Todo.Server \"Bob's list\"".into())),
+                Some(Record::Name(
+                    Pid(198),
+                    Known {
+                        registered: None,
+                        via: Some(crate::tuple!(
+                            Term::Atom(Atom::new("todo_server").unwrap()),
+                            Term::str("Bob's list")
+                        )),
+                        label: "Todo.Server".into(),
+                    },
+                )),
             ),
             (
                 tuple(vec![
@@ -372,7 +389,14 @@ mod tests {
                     atom("nil"),
                     text("Todo.ProcessRegistry"),
                 ]),
-                Some(Record::Name(Pid(184), ":todo_process_registry".into())),
+                Some(Record::Name(
+                    Pid(184),
+                    Known {
+                        registered: Some(Atom::new("todo_process_registry").unwrap()),
+                        via: None,
+                        label: "Todo.ProcessRegistry".into(),
+                    },
+                )),
             ),
             (
                 tuple(vec![atom("otplab_trace_full"), int(20_000)]),
@@ -417,7 +441,10 @@ mod tests {
     #[test]
     fn another_nodes_pids_stay_foreign() {
         let t = View { home: HOME }.term(&pid("otplab@vm", 3));
-        assert!(matches!(home_pids(t, &View { home: HOME }), Term::Opaque(_)));
+        assert!(matches!(
+            home_pids(t, &View { home: HOME }),
+            Term::Opaque(_)
+        ));
     }
 
     #[test]
