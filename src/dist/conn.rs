@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use eetf::Term as W;
 use erl_dist::handshake::{ClientSideHandshake, HandshakeError, HandshakeStatus};
 use erl_dist::message::Message;
+use erl_dist::DistributionFlags;
 use erl_dist::node::{Creation, LocalNode};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -153,7 +154,13 @@ async fn handshake(
     let local = local_name();
     let creation = Creation::random();
     let name = local.parse().map_err(|_| DistError::BadName(local.clone()))?;
-    let me = LocalNode::new(name, creation);
+    let mut me = LocalNode::new(name, creation);
+    // Monitors of remote processes (the evaluator's `:DOWN`), and SEND_SENDER for the sends
+    // that name their sender; no atom cache and no fragments, so every frame the node sends
+    // is one pass-through message.
+    me.flags |= DistributionFlags::DIST_MONITOR
+        | DistributionFlags::DIST_MONITOR_NAME
+        | DistributionFlags::SEND_SENDER;
     let mut hs = ClientSideHandshake::new(stream.compat(), me, cookie.secret());
     let refused = |e: HandshakeError| match e {
         // The node closes the socket without a word when our digest does not match its cookie.

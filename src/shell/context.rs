@@ -78,6 +78,27 @@ pub struct Ctx {
 pub struct Remote {
     pub conn: crate::dist::Connection,
     pub bindings: Mutex<Vec<(String, crate::dist::Wire)>>,
+    /// The long-lived process on the node that evaluates the lines, as iex's evaluator,
+    /// started on the first line and again after it dies.
+    pub evaluator: tokio::sync::Mutex<Option<Evaluator>>,
+    /// The task that serves the evaluator's group leader (its `IO.puts`).
+    pub io: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The evaluator on the node: its pid, the local pid its answers and its `:DOWN` come to,
+/// and the monitor.
+pub struct Evaluator {
+    pub pid: crate::dist::WirePid,
+    pub inbox: crate::dist::Mailbox,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.get_mut().unwrap().take() {
+            io.abort();
+        }
+        self.conn.close();
+    }
 }
 
 impl Remote {
@@ -85,6 +106,8 @@ impl Remote {
         Remote {
             conn,
             bindings: Mutex::new(vec![]),
+            evaluator: Default::default(),
+            io: Mutex::new(None),
         }
     }
 
