@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use eetf::Term as W;
 use erl_dist::handshake::{ClientSideHandshake, HandshakeError, HandshakeStatus};
 use erl_dist::message::Message;
+use erl_dist::DistributionFlags;
 use erl_dist::node::{Creation, LocalNode};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -66,12 +67,7 @@ pub struct Mailbox {
 
 impl Drop for Mailbox {
     fn drop(&mut self) {
-        self.conn
-            .shared
-            .inboxes
-            .lock()
-            .unwrap()
-            .remove(&self.pid.id);
+        self.conn.shared.inboxes.lock().unwrap().remove(&self.pid.id);
     }
 }
 
@@ -157,10 +153,14 @@ async fn handshake(
     let _ = stream.set_nodelay(true);
     let local = local_name();
     let creation = Creation::random();
-    let name = local
-        .parse()
-        .map_err(|_| DistError::BadName(local.clone()))?;
-    let me = LocalNode::new(name, creation);
+    let name = local.parse().map_err(|_| DistError::BadName(local.clone()))?;
+    let mut me = LocalNode::new(name, creation);
+    // Monitors of remote processes (the evaluator's `:DOWN`), and SEND_SENDER for the sends
+    // that name their sender; no atom cache and no fragments, so every frame the node sends
+    // is one pass-through message.
+    me.flags |= DistributionFlags::DIST_MONITOR
+        | DistributionFlags::DIST_MONITOR_NAME
+        | DistributionFlags::SEND_SENDER;
     let mut hs = ClientSideHandshake::new(stream.compat(), me, cookie.secret());
     let refused = |e: HandshakeError| match e {
         // The node closes the socket without a word when our digest does not match its cookie.
@@ -240,8 +240,7 @@ async fn read_loop(mut read: tokio::net::tcp::OwnedReadHalf, shared: std::sync::
     loop {
         let got = frame::read(&mut read).await;
         let Some(s) = shared.upgrade() else { return };
-        s.heard
-            .store(s.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        s.heard.store(s.started.elapsed().as_millis() as u64, Ordering::Relaxed);
         match got {
             Ok(None) => {}
             Ok(Some(m)) => s.route(m),
@@ -301,14 +300,10 @@ impl Shared {
             Message::SendSender(m) => (m.to_pid.id, m.message),
             Message::SendTt(m) => (m.to_pid.id, m.message),
             Message::SendSenderTt(m) => (m.to_pid.id, m.message),
-            Message::MonitorPExit(m) => (
-                m.to_pid.id,
-                down_message(m.reference, m.from_proc, m.reason),
-            ),
-            Message::PayloadMonitorPExit(m) => (
-                m.to_pid.id,
-                down_message(m.reference, m.from_proc, m.reason),
-            ),
+            Message::MonitorPExit(m) => (m.to_pid.id, down_message(m.reference, m.from_proc, m.reason)),
+            Message::PayloadMonitorPExit(m) => {
+                (m.to_pid.id, down_message(m.reference, m.from_proc, m.reason))
+            }
             // Links, exits to the connection's pids and spawn replies are not used: otplab
             // never links to a remote process.
             _ => return,
@@ -499,13 +494,9 @@ impl Connection {
         let reply = self.call_raw(m, f, args, timeout).await?;
         match &reply {
             W::Tuple(t) if matches!(t.elements.as_slice(), [W::Atom(a), _] if a.name == "badrpc") => {
-                Err(DistError::BadRpc(
-                    super::convert::View {
-                        home: &self.shared.peer_text,
-                    }
+                Err(DistError::BadRpc(super::convert::View { home: &self.shared.peer_text }
                     .term(&t.elements[1])
-                    .to_string(),
-                ))
+                    .to_string()))
             }
             _ => Ok(reply),
         }

@@ -25,5 +25,5 @@ pub use cookie::Cookie;
 pub use error::DistError;
 pub use name::NodeName;
 
-/// The wire term type of the crate the distribution uses.
-pub use eetf::Term as Wire;
+/// The wire term types of the crate the distribution uses.
+pub use eetf::{Pid as WirePid, Reference as WireRef, Term as Wire};

@@ -80,6 +80,27 @@ pub struct Remote {
     pub bindings: Mutex<Vec<(String, crate::dist::Wire)>>,
     /// The trace running on the node (`trace on`); dropping it removes the relay there.
     pub trace: Mutex<Option<crate::dist::trace::RemoteTrace>>,
+    /// The long-lived process on the node that evaluates the lines, as iex's evaluator,
+    /// started on the first line and again after it dies.
+    pub evaluator: tokio::sync::Mutex<Option<Evaluator>>,
+    /// The task that serves the evaluator's group leader (its `IO.puts`).
+    pub io: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The evaluator on the node: its pid, the local pid its answers and its `:DOWN` come to,
+/// and the monitor.
+pub struct Evaluator {
+    pub pid: crate::dist::WirePid,
+    pub inbox: crate::dist::Mailbox,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.get_mut().unwrap().take() {
+            io.abort();
+        }
+        self.conn.close();
+    }
 }
 
 impl Remote {
@@ -88,6 +109,8 @@ impl Remote {
             conn,
             bindings: Mutex::new(vec![]),
             trace: Mutex::new(None),
+            evaluator: Default::default(),
+            io: Mutex::new(None),
         }
     }
 

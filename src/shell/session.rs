@@ -247,7 +247,10 @@ impl Session {
                 if text.trim().is_empty() {
                     return out;
                 }
-                match commands::remote::eval_text(&self.ctx, &remote, text).await {
+                let result = commands::remote::eval_text(&self.ctx, &remote, text).await;
+                // What the line printed (its group leader is otplab) comes before its value.
+                out.extend(self.drain());
+                match result {
                     Ok(value) => {
                         out.extend(
                             printer::inspect(&value, &self.style)
@@ -537,6 +540,14 @@ async fn run_line(ev: &mut Eval<'_>, line: &Line) -> Outcome {
         Line::Command(c) => commands::run(ev, c).await,
         Line::Bind { var, command, .. } => {
             let v = commands::run(ev, command).await?;
+            // On a node the variable is the node's, for the Elixir lines that follow.
+            if let Some(remote) = ev.ctx.remote() {
+                if let Some(w) = crate::dist::wire(&v) {
+                    let mut b = remote.bindings.lock().unwrap();
+                    b.retain(|(k, _)| k != var);
+                    b.push((var.clone(), w));
+                }
+            }
             ev.env.vars.insert(var.clone(), v.clone());
             Ok(v)
         }

@@ -52,13 +52,213 @@ pub fn check_down(ctx: &Ctx) -> Vec<String> {
     vec![format!("** {why}; back on otplab's own system")]
 }
 
-/// Evaluates `text` on the node with the session's bindings.
+/// The evaluator on the node: a loop like IEx.Evaluator's, whose group leader is otplab, so
+/// what a line prints with `IO.puts` is shown here, as iex --remsh shows it.
+const EVALUATOR: &str = r#"
+gl = otplab_gl
+spawn(fn ->
+  Process.group_leader(self(), gl)
+  loop = fn loop ->
+    receive do
+      {:otplab_eval, from, ref, src, binding} ->
+        reply =
+          try do
+            {value, binding} = Code.eval_string(src, binding, file: "iex")
+            {:ok, value, binding}
+          rescue
+            e -> {:error, inspect(e.__struct__), Exception.message(e)}
+          catch
+            kind, reason -> {:error, Atom.to_string(kind), inspect(reason)}
+          end
+        send(from, {ref, reply})
+        loop.(loop)
+    end
+  end
+  loop.(loop)
+end)
+"#;
+
+/// Evaluates `text` on the node with the session's bindings, in the session's evaluator.
 pub async fn eval_text(ctx: &Ctx, remote: &Remote, text: &str) -> R {
+    let mut slot = remote.evaluator.lock().await;
+    if slot.is_none() {
+        *slot = Some(start_evaluator(ctx, remote).await?);
+    }
+    let ev = slot.as_mut().expect("started above");
+    let r = remote.conn.make_ref();
     let bindings = remote.bindings.lock().unwrap().clone();
-    let (value, binding) = eval_on(remote, text, &bindings).await?;
-    *remote.bindings.lock().unwrap() = binding;
-    let _ = ctx;
-    Ok(value)
+    let request = Wire::from(eetf::Tuple::from(vec![
+        Wire::from(eetf::Atom::from("otplab_eval")),
+        Wire::from(ev.inbox.pid.clone()),
+        Wire::from(r.clone()),
+        Wire::from(eetf::Binary::from(text.as_bytes().to_vec())),
+        keyword_list(&bindings),
+    ]));
+    remote.conn.send(&ev.pid, request).map_err(fault)?;
+    let node = remote.node();
+    let view = View { home: &node };
+    loop {
+        let Some(msg) = ev.inbox.rx.recv().await else {
+            *slot = None;
+            return Err(fault(remote.conn.closed().await));
+        };
+        let Wire::Tuple(t) = msg else { continue };
+        match t.elements.as_slice() {
+            [Wire::Reference(got), reply] if got.id == r.id => {
+                let (value, binding) = answer(&view, reply)?;
+                *remote.bindings.lock().unwrap() = binding;
+                return Ok(value);
+            }
+            [Wire::Atom(down), _, _, pid, reason] if down.name == "DOWN" => {
+                // The evaluator died (`Process.exit(self(), :kill)`): iex starts a new one,
+                // and the bindings go with the old one.
+                *slot = None;
+                remote.bindings.lock().unwrap().clear();
+                return Err(ExitReason::exception(
+                    "EXIT from ".to_string() + &shown(&view.term(pid)),
+                    format!("shell process exited with reason: {}", exit_text(&view.term(reason))),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Starts the evaluator, and the local group leader that prints what it writes.
+async fn start_evaluator(ctx: &Ctx, remote: &Remote) -> Result<crate::shell::context::Evaluator, ExitReason> {
+    let gl = remote.conn.mailbox();
+    let gl_pid = gl.pid.clone();
+    let io = tokio::spawn(serve_io(
+        remote.conn.clone(),
+        gl,
+        ctx.node.clone(),
+        ctx.shell.clone(),
+    ));
+    if let Some(old) = remote.io.lock().unwrap().replace(io) {
+        old.abort();
+    }
+    let args = vec![
+        Wire::from(eetf::Binary::from(EVALUATOR.as_bytes().to_vec())),
+        keyword_list(&[("otplab_gl".to_string(), Wire::from(gl_pid))]),
+    ];
+    let reply = remote
+        .conn
+        .call("Elixir.Code", "eval_string", args, crate::shell::context::CALL_TIMEOUT)
+        .await
+        .map_err(fault)?;
+    let pid = match &reply {
+        Wire::Tuple(t) => match t.elements.first() {
+            Some(Wire::Pid(p)) => p.clone(),
+            _ => return Err(arg_error("the node did not start an evaluator")),
+        },
+        _ => return Err(arg_error("the node did not start an evaluator")),
+    };
+    let inbox = remote.conn.mailbox();
+    remote.conn.monitor(&inbox.pid, &pid).map_err(fault)?;
+    Ok(crate::shell::context::Evaluator { pid, inbox })
+}
+
+/// The group leader of the evaluator: each `put_chars` request prints on the shell's output
+/// and is answered `:ok`, as the io protocol asks; other requests (reading input) are
+/// answered `{:error, :enotsup}`.
+async fn serve_io(
+    conn: dist::Connection,
+    mut gl: dist::Mailbox,
+    node: crate::runtime::Node,
+    shell: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    while let Some(msg) = gl.rx.recv().await {
+        let Wire::Tuple(t) = msg else { continue };
+        let [Wire::Atom(tag), Wire::Pid(from), reply_as, request] = t.elements.as_slice() else {
+            continue;
+        };
+        if tag.name != "io_request" {
+            continue;
+        }
+        let answer = match chars_of(request) {
+            Some(text) => {
+                let pid = crate::runtime::Pid(shell.load(std::sync::atomic::Ordering::Relaxed));
+                let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
+                node.puts(pid, text);
+                Wire::from(eetf::Atom::from("ok"))
+            }
+            None => Wire::from(eetf::Tuple::from(vec![
+                Wire::from(eetf::Atom::from("error")),
+                Wire::from(eetf::Atom::from("enotsup")),
+            ])),
+        };
+        let reply = Wire::from(eetf::Tuple::from(vec![
+            Wire::from(eetf::Atom::from("io_reply")),
+            reply_as.clone(),
+            answer,
+        ]));
+        let _ = conn.send(from, reply);
+    }
+}
+
+/// The text of a `put_chars` request (`{:put_chars, :unicode, chars}` or
+/// `{:put_chars, chars}`), chars being a binary or an iolist.
+fn chars_of(request: &Wire) -> Option<String> {
+    let Wire::Tuple(t) = request else { return None };
+    let chars = match t.elements.as_slice() {
+        [Wire::Atom(p), _, chars] if p.name == "put_chars" => chars,
+        [Wire::Atom(p), chars] if p.name == "put_chars" => chars,
+        _ => return None,
+    };
+    let mut bytes = vec![];
+    iolist(chars, &mut bytes)?;
+    Some(String::from_utf8_lossy(&bytes).to_string())
+}
+
+fn iolist(w: &Wire, out: &mut Vec<u8>) -> Option<()> {
+    match w {
+        Wire::Binary(b) => out.extend_from_slice(&b.bytes),
+        Wire::ByteList(b) => out.extend_from_slice(&b.bytes),
+        Wire::FixInteger(i) => {
+            let c = char::from_u32(u32::try_from(i.value).ok()?)?;
+            out.extend_from_slice(c.to_string().as_bytes());
+        }
+        Wire::List(l) => {
+            for e in &l.elements {
+                iolist(e, out)?;
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+fn keyword_list(pairs: &[(String, Wire)]) -> Wire {
+    Wire::from(eetf::List::from(
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                Wire::from(eetf::Tuple::from(vec![
+                    Wire::from(eetf::Atom::from(k.as_str())),
+                    v.clone(),
+                ]))
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The wrapper's answer, `{:ok, value, binding}` or `{:error, kind, message}`.
+fn answer(view: &View<'_>, reply: &Wire) -> Result<(Term, Vec<(String, Wire)>), ExitReason> {
+    let inner = match reply {
+        Wire::Tuple(t) => t.elements.clone(),
+        _ => vec![],
+    };
+    match inner.as_slice() {
+        [Wire::Atom(ok), v, b] if ok.name == "ok" => Ok((view.term(v), keyword(b))),
+        [Wire::Atom(e), kind, message] if e.name == "error" => {
+            let text = |w: &Wire| match w {
+                Wire::Binary(b) => String::from_utf8_lossy(&b.bytes).to_string(),
+                other => view.term(other).to_string(),
+            };
+            Err(ExitReason::exception(text(kind), text(message)))
+        }
+        _ => Err(arg_error(format!("the node answered {}", shown(&view.term(reply))))),
+    }
 }
 
 /// Runs `src` on the node with `bindings`; the value and the bindings after it.
@@ -67,24 +267,9 @@ async fn eval_on(
     src: &str,
     bindings: &[(String, Wire)],
 ) -> Result<(Term, Vec<(String, Wire)>), ExitReason> {
-    let kw = |pairs: &[(String, Wire)]| {
-        Wire::from(eetf::List::from(
-            pairs
-                .iter()
-                .map(|(k, v)| {
-                    Wire::from(eetf::Tuple::from(vec![
-                        Wire::from(eetf::Atom::from(k.as_str())),
-                        v.clone(),
-                    ]))
-                })
-                .collect::<Vec<_>>(),
-        ))
-    };
+    let kw = keyword_list;
     let outer = vec![
-        (
-            "otplab_src".to_string(),
-            Wire::from(eetf::Binary::from(src.as_bytes().to_vec())),
-        ),
+        ("otplab_src".to_string(), Wire::from(eetf::Binary::from(src.as_bytes().to_vec()))),
         ("otplab_binding".to_string(), kw(bindings)),
     ];
     let args = vec![
@@ -98,32 +283,17 @@ async fn eval_on(
         .map_err(fault)?;
     let node = remote.node();
     let view = View { home: &node };
-    let elems = |t: &Wire| match t {
-        Wire::Tuple(t) => t.elements.clone(),
-        _ => vec![],
-    };
     // eval_string answers {result, binding}; the wrapper's result is {:ok, v, b} or {:error, …}.
-    let outer = elems(&reply);
-    let inner = outer.first().map(elems).unwrap_or_default();
-    match inner.as_slice() {
-        [Wire::Atom(ok), v, b] if ok.name == "ok" => Ok((view.term(v), keyword(b))),
-        [Wire::Atom(e), kind, message] if e.name == "error" => {
-            let text = |w: &Wire| match w {
-                Wire::Binary(b) => String::from_utf8_lossy(&b.bytes).to_string(),
-                other => view.term(other).to_string(),
-            };
-            Err(ExitReason::exception(text(kind), text(message)))
-        }
-        _ => match outer.as_slice() {
+    match &reply {
+        Wire::Tuple(t) => match t.elements.as_slice() {
             [Wire::Atom(a), why] if a.name == "badrpc" => Err(arg_error(format!(
                 "the node could not evaluate the line: {}",
-                view.term(why)
+                shown(&view.term(why))
             ))),
-            _ => Err(arg_error(format!(
-                "the node answered {}",
-                view.term(&reply)
-            ))),
+            [result, _] => answer(&view, result),
+            _ => answer(&view, &reply),
         },
+        _ => answer(&view, &reply),
     }
 }
 
@@ -176,7 +346,7 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
             };
             format!("send({}, {m})", pid_src(remote, target))
         }
-        I::Whereis { target } => pid_src(remote, target),
+        I::Whereis { target } => find_src(remote, target),
         I::Alive { target } => format!("Process.alive?({})", pid_src(remote, target)),
         I::Info { target, keys } if keys.is_empty() => {
             format!("Process.info({})", pid_src(remote, target))
@@ -189,11 +359,7 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
                     _ => return Some(Err(arg_error("info on a node takes keys as words"))),
                 }
             }
-            format!(
-                "Process.info({}, [{}])",
-                pid_src(remote, target),
-                names.join(", ")
-            )
+            format!("Process.info({}, [{}])", pid_src(remote, target), names.join(", "))
         }
         I::State { target } => format!(":sys.get_state({}, 5000)", pid_src(remote, target)),
         I::ServerProcess { list } => {
@@ -255,17 +421,26 @@ impl Args {
 /// variable of the session, a list's to-do server, a registered name, or a well-known part
 /// of the book's tree through the names scripts/beam/node/ registers.
 pub(super) fn pid_src(remote: &Remote, t: &Target<'_>) -> String {
+    let what = match &t.arg.kind {
+        ArgKind::Atom(a) => format!(":{a} is not registered"),
+        ArgKind::Str(s) => format!("no to-do server is running for {}", Term::str(s)),
+        ArgKind::Word(w) => format!("{w} is not running"),
+        _ => "no such process".to_string(),
+    };
+    format!(
+        "(case {} do nil -> raise ArgumentError, {}; otplab_p -> otplab_p end)",
+        find_src(remote, t),
+        Term::str(format!("{what} on {}", remote.node()))
+    )
+}
+
+/// As [`pid_src`], `nil` when there is no such process (`whereis`).
+fn find_src(remote: &Remote, t: &Target<'_>) -> String {
     let via = |key: String| format!("GenServer.whereis({{:via, Todo.ProcessRegistry, {key}}})");
     match &t.arg.kind {
         ArgKind::Pid(p) => format!(":erlang.list_to_pid(~c\"<0.{}.0>\")", p.number()),
         ArgKind::Str(name) => via(format!("{{:todo_server, {}}}", Term::str(name))),
-        ArgKind::Atom(a) => format!(
-            "Process.whereis({})",
-            Term::Atom(
-                crate::runtime::Atom::new(a)
-                    .unwrap_or(crate::runtime::Atom::from_static("undefined"))
-            )
-        ),
+        ArgKind::Atom(a) => format!("Process.whereis({})", crate::runtime::term::inspect_atom(a)),
         ArgKind::Word(w) if remote.bindings.lock().unwrap().iter().any(|(k, _)| k == w) => {
             w.clone()
         }
@@ -286,7 +461,7 @@ pub(super) fn pid_src(remote: &Remote, t: &Target<'_>) -> String {
             "supervisor" => TOP.into(),
             "database" => child_src("Todo.Database"),
             "system" | "system_supervisor" => child_src("Todo.SystemSupervisor"),
-            other => format!("Process.whereis(:{other})"),
+            other => format!("Process.whereis({})", crate::runtime::term::inspect_atom(other)),
         },
         _ => "nil".into(),
     }
@@ -307,12 +482,7 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     const PAGE: usize = 5000;
     let pids = remote
         .conn
-        .call(
-            "erlang",
-            "processes",
-            vec![],
-            crate::shell::context::CALL_TIMEOUT,
-        )
+        .call("erlang", "processes", vec![], crate::shell::context::CALL_TIMEOUT)
         .await
         .map_err(fault)?;
     let Wire::List(pids) = pids else {
@@ -330,11 +500,7 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
         let (got, _) = eval_on(remote, src, &b).await?;
         let Term::List(items) = got else { continue };
         for item in items {
-            let Some([pid, name, len, status, call]) = item
-                .as_tuple()
-                .map(|t| t.to_vec())
-                .and_then(|v| <[Term; 5]>::try_from(v).ok())
-            else {
+            let Some([pid, name, len, status, call]) = item.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
                 continue;
             };
             let module = match call.as_tuple() {
@@ -345,9 +511,7 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
                 Term::List(l) if l.is_empty() => String::new(),
                 other => other.to_string(),
             };
-            let shown = dist::foreign(&pid)
-                .map(|f| f.text.clone())
-                .unwrap_or_default();
+            let shown = dist::foreign(&pid).map(|f| f.text.clone()).unwrap_or_default();
             rows.push((
                 len.clone(),
                 [
@@ -400,13 +564,7 @@ top = otplab_top
 /// `tree [SUPERVISOR]` on the node.
 async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
     let top = match sup {
-        Some(a) => pid_src(
-            remote,
-            &Target {
-                arg: a,
-                number: None,
-            },
-        ),
+        Some(a) => pid_src(remote, &Target { arg: a, number: None }),
         None => TOP.to_string(),
     };
     let src = format!("otplab_top = {top}\n{TREE_SRC}");
@@ -415,30 +573,26 @@ async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
         Wire::from(eetf::FixInteger::from(SUPERVISOR_TIMEOUT_MS as i32)),
     )];
     let (got, _) = eval_on(remote, &src, &b).await?;
-    let Some([top, strategy, children]) = got
-        .as_tuple()
-        .map(|t| t.to_vec())
-        .and_then(|v| <[Term; 3]>::try_from(v).ok())
-    else {
+    let Some([top, strategy, children]) = got.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 3]>::try_from(v).ok()) else {
         return Err(arg_error("no supervisor to draw on the node"));
     };
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {}{}",
-        "Todo.Supervisor",
-        shown(&top),
-        strategy_text(&strategy)
-    );
+    let _ = writeln!(out, "{} {}{}", "Todo.Supervisor", shown(&top), strategy_text(&strategy));
     draw(&children, "", &mut out);
     ev.p.puts(out.trim_end().to_string());
     Ok(silent())
 }
 
+/// A reason as `Exception.format_exit/1` words it: an atom without its colon.
+fn exit_text(t: &Term) -> String {
+    match t {
+        Term::Atom(a) => a.as_str().to_string(),
+        other => shown(other),
+    }
+}
+
 fn shown(t: &Term) -> String {
-    dist::foreign(t)
-        .map(|f| f.text.clone())
-        .unwrap_or_else(|| t.to_string())
+    dist::foreign(t).map(|f| f.text.clone()).unwrap_or_else(|| t.to_string())
 }
 
 fn strategy_text(s: &Term) -> String {
@@ -453,19 +607,12 @@ fn strategy_text(s: &Term) -> String {
 
 fn draw(children: &Term, indent: &str, out: &mut String) {
     let Term::List(kids) = children else {
-        let _ = writeln!(
-            out,
-            "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)"
-        );
+        let _ = writeln!(out, "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)");
         return;
     };
     let n = kids.len();
     for (i, k) in kids.iter().enumerate() {
-        let Some([id, pid, kind, info, sub]) = k
-            .as_tuple()
-            .map(|t| t.to_vec())
-            .and_then(|v| <[Term; 5]>::try_from(v).ok())
-        else {
+        let Some([id, pid, kind, info, sub]) = k.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
             continue;
         };
         let last = i + 1 == n;
