@@ -11,7 +11,9 @@
 //!
 //!   cargo build --release && cargo run --release --example bench_node -- [N…] [--rounds R]
 //!
-//! or `scripts/bench-node.sh`. Prints `RESULT node-QUERY-N: SIDE MS ms` lines (medians).
+//! or `scripts/bench-node.sh`. Prints `RESULT node-QUERY-N: SIDE MS ms` lines (medians), each
+//! with the two round trips it is the difference of: below a millisecond or so, the
+//! difference is within the noise of the marker's own round trip.
 
 #[path = "../tests/beam_node/mod.rs"]
 mod beam_node;
@@ -55,19 +57,24 @@ impl Timer {
         took
     }
 
-    /// The median, over `rounds` (after one to warm up), of the query's time less the
-    /// marker's.
-    fn median(&mut self, query: &str, rounds: usize) -> f64 {
-        let mut ms: Vec<f64> = (0..=rounds)
+    /// The medians, over `rounds` (after one to warm up), of the query's time less the
+    /// marker's, of the query with its marker, and of the marker alone, in milliseconds.
+    fn median(&mut self, query: &str, rounds: usize) -> [f64; 3] {
+        let mut rows: Vec<[f64; 3]> = (0..=rounds)
             .map(|_| {
                 let with = self.round_trip(Some(query));
                 let without = self.round_trip(None);
-                with.saturating_sub(without).as_secs_f64() * 1000.0
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                [ms(with.saturating_sub(without)), ms(with), ms(without)]
             })
             .skip(1)
             .collect();
-        ms.sort_by(f64::total_cmp);
-        ms[ms.len() / 2]
+        let mut out = [0.0; 3];
+        for (i, slot) in out.iter_mut().enumerate() {
+            rows.sort_by(|a, b| a[i].total_cmp(&b[i]));
+            *slot = rows[rows.len() / 2][i];
+        }
+        out
     }
 }
 
@@ -128,10 +135,16 @@ fn main() {
         };
         iex.round_trip(Some(IEX_SETUP));
         for (query, ours, theirs) in [("ps", "ps", IEX_PS), ("tree", "tree", IEX_TREE)] {
-            let a = otplab.median(ours, rounds);
-            let b = iex.median(theirs, rounds);
-            println!("RESULT node-{query}-{n}: otplab {a:.1} ms");
-            println!("RESULT node-{query}-{n}: iex-remsh {b:.1} ms");
+            for (side, timer, line) in [
+                ("otplab", &mut otplab, ours),
+                ("iex-remsh", &mut iex, theirs),
+            ] {
+                let [less, with, alone] = timer.median(line, rounds);
+                println!(
+                    "RESULT node-{query}-{n}: {side} {less:.1} ms  \
+                     (with the marker {with:.1} ms, the marker alone {alone:.1} ms)"
+                );
+            }
         }
     }
 }

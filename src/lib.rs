@@ -48,7 +48,10 @@
 //!   frame's terms before the crate decodes them), `conn` (one connection: its reader and
 //!   writer tasks, `rex` calls, sends, exits, monitors, subscribed local pids, node-down and
 //!   silence detection) and `convert` (wire terms to the runtime's and back; another node's
-//!   pids travel as `Foreign` inside `Term::Opaque`, with the text that node shows).
+//!   pids travel as `Foreign` inside `Term::Opaque`, with the text that node shows), and
+//!   `trace` (the relay `trace on` starts on the node, `trace/relay.exs`, and its records
+//!   read back as the local trace's events). The node the tests and the README's
+//!   walk-through connect to, the book's to-do system of chapter 9, is `scripts/beam/node/`.
 //! - [`shell`]: everything a person sees, in layers, each importing only those before it:
 //!   `ast` (the `commands!` table that feeds the parser, `help`, hints and completion) and
 //!   `suggest` (the one did-you-mean); `parser` (`mod`, `token`, `lexer`, `expr`, `block`,
