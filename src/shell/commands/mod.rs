@@ -38,7 +38,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
     let invocation = Invocation::parse(cmd, &ev.env)?;
     if let Some(remote) = ev.ctx.remote() {
         if let Some(result) = remote::run(ev, &remote, &invocation).await {
-            return result;
+            return remote::settled(ev.ctx, result);
         }
     }
     match invocation {

@@ -41,15 +41,24 @@ pub fn is_command(text: &str) -> bool {
     )
 }
 
-/// When the attached node has gone, the lines that say so; the shell is then back on its own
-/// system.
-pub fn check_down(ctx: &Ctx) -> Vec<String> {
+/// When the attached node has gone, the error that says so, once; the shell is then back on
+/// its own system.
+pub fn went_down(ctx: &Ctx) -> Option<ExitReason> {
     let mut slot = ctx.remote.lock().unwrap();
-    let Some(why) = slot.as_ref().and_then(|r| r.conn.down_reason()) else {
-        return vec![];
-    };
+    let why = slot.as_ref().and_then(|r| r.conn.down_reason())?;
     *slot = None;
-    vec![format!("** {why}; back on otplab's own system")]
+    Some(ExitReason::exception(
+        FAULT,
+        format!("{why}; back on otplab's own system"),
+    ))
+}
+
+/// A command's result on the node, or the one line that says the node went away during it.
+pub fn settled(ctx: &Ctx, result: R) -> R {
+    match result {
+        Err(e) => Err(went_down(ctx).unwrap_or(e)),
+        ok => ok,
+    }
 }
 
 /// The evaluator on the node: a loop like IEx.Evaluator's, whose group leader is otplab, so
@@ -311,10 +320,14 @@ fn keyword(b: &Wire) -> Vec<(String, Wire)> {
         .collect()
 }
 
-/// A fault of the connection as the error the shell prints.
-fn fault(e: dist::DistError) -> ExitReason {
-    arg_error(e.to_string())
+/// A fault of the connection as the error the shell prints: `** (otplab) …`, otplab's own
+/// words, since no Elixir exception stands for it.
+pub fn fault(e: dist::DistError) -> ExitReason {
+    ExitReason::exception(FAULT, e.to_string())
 }
+
+/// The kind a fault of the distribution prints with.
+pub const FAULT: &str = "otplab";
 
 /// Runs a command on the node; `None` for the commands that stay local (help, history,
 /// connect, disconnect, report, record, clear).
