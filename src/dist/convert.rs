@@ -225,8 +225,11 @@ pub fn wire(t: &Term) -> Option<W> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use eetf::*;
+    use super::{View, foreign, wire};
+    use crate::runtime::Term;
+    use eetf::{
+        Atom, BigInteger, Binary, FixInteger, ImproperList, List, Map, Pid, Reference, Tuple,
+    };
 
     fn shown(w: eetf::Term) -> String {
         let t = View { home: "todo@vm" }.term(&w);
@@ -256,7 +259,7 @@ mod tests {
         for (w, expected) in cases {
             assert_eq!(shown(w), expected);
         }
-        let date = Map::from(std::collections::HashMap::from([
+        let date = Map::from(std::collections::HashMap::<eetf::Term, eetf::Term>::from([
             (Atom::from("__struct__").into(), Atom::from("Elixir.Date").into()),
             (Atom::from("calendar").into(), Atom::from("Elixir.Calendar.ISO").into()),
             (Atom::from("year").into(), FixInteger::from(2023).into()),
