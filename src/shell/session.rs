@@ -239,7 +239,9 @@ impl Session {
     pub async fn eval(&mut self, text: &str) -> Vec<String> {
         self.ctx.history.lock().unwrap().push(text.to_string());
         let mut out = self.drain();
-        out.extend(commands::remote::check_down(&self.ctx));
+        if let Some(gone) = commands::remote::went_down(&self.ctx) {
+            out.extend(self.error_lines(&gone));
+        }
         if let Some(remote) = self.ctx.remote() {
             // On a node, a line that is not a command is the node's Elixir, sent as typed:
             // the node's parser is the judge, not otplab's subset.
@@ -259,9 +261,12 @@ impl Session {
                         );
                         self.counter += 1;
                     }
-                    Err(reason) => out.extend(self.error_lines(&reason)),
+                    // A line cut short by the node going away says that, once.
+                    Err(reason) => {
+                        let reason = commands::remote::went_down(&self.ctx).unwrap_or(reason);
+                        out.extend(self.error_lines(&reason));
+                    }
                 }
-                out.extend(commands::remote::check_down(&self.ctx));
                 return out;
             }
         }

@@ -50,7 +50,7 @@ pub async fn connect(ev: &mut Eval<'_>, node: &Arg) -> R {
             ev.p.puts(line);
             Ok(silent())
         }
-        Err(e) => Err(arg_error(e.to_string())),
+        Err(e) => Err(super::remote::fault(e)),
     }
 }
 

@@ -43,7 +43,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
             return remote_trace::trace(ev, &remote, *action, pids, *wide).await;
         }
         if let Some(result) = remote::run(ev, &remote, &invocation).await {
-            return result;
+            return remote::settled(ev.ctx, result);
         }
     }
     match invocation {

@@ -41,15 +41,24 @@ pub fn is_command(text: &str) -> bool {
     )
 }
 
-/// When the attached node has gone, the lines that say so; the shell is then back on its own
-/// system.
-pub fn check_down(ctx: &Ctx) -> Vec<String> {
+/// When the attached node has gone, the error that says so, once; the shell is then back on
+/// its own system.
+pub fn went_down(ctx: &Ctx) -> Option<ExitReason> {
     let mut slot = ctx.remote.lock().unwrap();
-    let Some(why) = slot.as_ref().and_then(|r| r.conn.down_reason()) else {
-        return vec![];
-    };
+    let why = slot.as_ref().and_then(|r| r.conn.down_reason())?;
     *slot = None;
-    vec![format!("** {why}; back on otplab's own system")]
+    Some(ExitReason::exception(
+        FAULT,
+        format!("{why}; back on otplab's own system"),
+    ))
+}
+
+/// A command's result on the node, or the one line that says the node went away during it.
+pub fn settled(ctx: &Ctx, result: R) -> R {
+    match result {
+        Err(e) => Err(went_down(ctx).unwrap_or(e)),
+        ok => ok,
+    }
 }
 
 /// The evaluator on the node: a loop like IEx.Evaluator's, whose group leader is otplab, so
@@ -311,10 +320,14 @@ fn keyword(b: &Wire) -> Vec<(String, Wire)> {
         .collect()
 }
 
-/// A fault of the connection as the error the shell prints.
-fn fault(e: dist::DistError) -> ExitReason {
-    arg_error(e.to_string())
+/// A fault of the connection as the error the shell prints: `** (otplab) …`, otplab's own
+/// words, since no Elixir exception stands for it.
+pub fn fault(e: dist::DistError) -> ExitReason {
+    ExitReason::exception(FAULT, e.to_string())
 }
+
+/// The kind a fault of the distribution prints with.
+pub const FAULT: &str = "otplab";
 
 /// Runs a command on the node; `None` for the commands that stay local (help, history,
 /// connect, disconnect, report, record, clear).
@@ -472,9 +485,30 @@ const TOP: &str = "(case :application_controller.get_master(:todo) do :undefined
 
 fn child_src(id: &str) -> String {
     format!(
-        "Enum.find_value(Supervisor.which_children({TOP}), fn {{{id}, p, _, _}} -> p; _ -> nil end)"
+        "(fn -> find = fn find, sup -> Enum.find_value(Supervisor.which_children(sup), fn {{{id}, p, _, _}} -> p; {{_, p, :supervisor, _}} when is_pid(p) -> find.(find, p); _ -> nil end) end; find.(find, {TOP}) end).()"
     )
 }
+
+/// The Elixir function `otplab_label` that names a process's module as the local `ps` and
+/// `tree` do: a supervisor by its callback module (`Todo.Supervisor`, not `:supervisor`), a
+/// `GenServer` by its own, anything else by its initial call's module.
+const LABEL_SRC: &str = r#"
+otplab_label = fn info ->
+  call = Keyword.get(info[:dictionary] || [], :"$initial_call", info[:initial_call])
+  case call do
+    {m, _, _} when m in [:supervisor, :supervisor_bridge] ->
+      case Keyword.get(info[:dictionary] || [], :"$initial_call") do
+        {_, cb, _} -> cb
+        _ -> m
+      end
+    {m, _, _} -> m
+    _ -> nil
+  end
+end
+"#;
+
+/// One page of `ps`: for each live process, its pid, name, queue, status and module.
+const PS_SRC: &str = "for p <- otplab_pids, i = Process.info(p, [:registered_name, :message_queue_len, :status, :dictionary, :initial_call]), i != nil do {p, i[:registered_name], i[:message_queue_len], i[:status], otplab_label.(i)} end";
 
 /// `ps` on the node: the same table as the local one, from `Process.info` of every process,
 /// fetched in pages so a node of 100,000 processes answers in pieces.
@@ -492,20 +526,20 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     let view = View { home: &node };
     let mut rows: Vec<(Term, [String; 6])> = vec![];
     for page in pids.elements.chunks(PAGE) {
-        let src = "for p <- otplab_pids, i = Process.info(p, [:registered_name, :message_queue_len, :status, :dictionary, :initial_call]), i != nil do {p, i[:registered_name], i[:message_queue_len], i[:status], Keyword.get(i[:dictionary], :\"$initial_call\", i[:initial_call])} end";
+        let src = format!("{LABEL_SRC}\n{PS_SRC}");
         let b = vec![(
             "otplab_pids".to_string(),
             Wire::from(eetf::List::from(page.to_vec())),
         )];
-        let (got, _) = eval_on(remote, src, &b).await?;
+        let (got, _) = eval_on(remote, &src, &b).await?;
         let Term::List(items) = got else { continue };
         for item in items {
             let Some([pid, name, len, status, call]) = item.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
                 continue;
             };
-            let module = match call.as_tuple() {
-                Some([m, _, _]) => m.to_string(),
-                _ => String::new(),
+            let module = match call {
+                Term::Atom(a) if a.as_str() == "nil" => String::new(),
+                other => other.to_string(),
             };
             let name = match &name {
                 Term::List(l) if l.is_empty() => String::new(),
@@ -536,7 +570,7 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
 
 /// The Elixir that walks the tree from `sup` on the node, each supervisor with a short
 /// timeout: one that does not answer becomes `:no_answer`, and the walk goes on.
-const TREE_SRC: &str = r#"
+const TREE_SRC: &str = r##"
 walk = fn walk, sup ->
   try do
     kids = :gen_server.call(sup, :which_children, otplab_timeout)
@@ -553,13 +587,21 @@ strategy = fn sup ->
   try do
     s = :sys.get_state(sup, otplab_timeout)
     {elem(s, 2), elem(s, 5), elem(s, 6)}
+  rescue
+    _ -> nil
   catch
     :exit, _ -> nil
   end
 end
 top = otplab_top
-{top, strategy.(top), walk.(walk, top)}
-"#;
+info = (is_pid(top) && Process.info(top, [:registered_name, :dictionary, :initial_call])) || []
+# A call of :which_children would crash a process that is not a supervisor: ask its
+# initial call first.
+supervisor? = match?({:supervisor, _, _}, Keyword.get(info[:dictionary] || [], :"$initial_call"))
+unless supervisor?, do: raise(ArgumentError, "#{inspect(top)} is not a supervisor")
+label = if info[:registered_name] not in [nil, []], do: info[:registered_name], else: otplab_label.(info)
+{top, label, strategy.(top), walk.(walk, top)}
+"##;
 
 /// `tree [SUPERVISOR]` on the node.
 async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
@@ -567,17 +609,21 @@ async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
         Some(a) => pid_src(remote, &Target { arg: a, number: None }),
         None => TOP.to_string(),
     };
-    let src = format!("otplab_top = {top}\n{TREE_SRC}");
+    let src = format!("otplab_top = {top}\n{LABEL_SRC}\n{TREE_SRC}");
     let b = vec![(
         "otplab_timeout".to_string(),
         Wire::from(eetf::FixInteger::from(SUPERVISOR_TIMEOUT_MS as i32)),
     )];
     let (got, _) = eval_on(remote, &src, &b).await?;
-    let Some([top, strategy, children]) = got.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 3]>::try_from(v).ok()) else {
+    let Some([top, label, strategy, children]) = got
+        .as_tuple()
+        .map(|t| t.to_vec())
+        .and_then(|v| <[Term; 4]>::try_from(v).ok())
+    else {
         return Err(arg_error("no supervisor to draw on the node"));
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}{}", "Todo.Supervisor", shown(&top), strategy_text(&strategy));
+    let _ = writeln!(out, "{} {}{}", shown(&label), shown(&top), strategy_text(&strategy));
     draw(&children, "", &mut out);
     ev.p.puts(out.trim_end().to_string());
     Ok(silent())
