@@ -43,14 +43,25 @@
 //!   `messages` and `render` draw a snapshot with ratatui and do no I/O; `actions` carries a
 //!   key's action out on the node; `terminal` runs the view on a terminal; `socket` is the
 //!   attach protocol (length-prefixed bincode frames over a Unix socket, bounded both ways).
+//! - [`dist`]: the Erlang distribution, for `connect NAME@HOST` and `otplab --connect`:
+//!   otplab as a hidden node of a real BEAM node, through erl_dist (EPMD, the OTP 23+
+//!   handshake, the control messages) and eetf (the terms). `cookie` (never shown), `name`,
+//!   `error` (`DistError`, one line per fault), `frame` (bounded frames, and the check of a
+//!   frame's terms before the crate decodes them), `conn` (one connection: its reader and
+//!   writer tasks, `rex` calls, sends, exits, monitors, subscribed local pids, node-down and
+//!   silence detection) and `convert` (wire terms to the runtime's and back; another node's
+//!   pids travel as `Foreign` inside `Term::Opaque`, with the text that node shows), and
+//!   `trace` (the relay `trace on` starts on the node, `trace/relay.exs`, and its records
+//!   read back as the local trace's events). The node the tests and the README's
+//!   walk-through connect to, the book's to-do system of chapter 9, is `scripts/beam/node/`.
 //! - [`shell`]: everything a person sees, in layers, each importing only those before it:
 //!   `ast` (the `commands!` table that feeds the parser, `help`, hints and completion) and
 //!   `suggest` (the one did-you-mean); `parser` (`mod`, `token`, `lexer`, `expr`, `block`,
 //!   `command`);
-//!   `context` (`Ctx`, `Env`, `Eval`, term conversions, the shell's call timeout); `system`
+//!   `context` (`Ctx` with the attached node, `Env`, `Eval`, term conversions, the shell's call timeout, the prompt); `system`
 //!   (the to-do tree the shell drives, the well-known process names); `builtins` (one file per
 //!   module group, each with its table); `eval` (the Elixir subset); `commands` (typed
-//!   arguments in `args`, one file per group of commands); `session` (the shell process,
+//!   arguments in `args`, one file per group of commands; `connect` and `remote` run them on a real node); `session` (the shell process,
 //!   bindings, events turned into lines); then the front ends: `screen` (the REPL's one
 //!   output path to the terminal, which ends every line and prints above the prompt),
 //!   `helper` (completion, hints, colour of the line being typed), `replay` (scripts and
@@ -62,7 +73,9 @@
 //! # Layering rules
 //!
 //! - `runtime` imports nothing of this crate but itself: it knows nothing of to-do lists,
-//!   counters, the shell or the observer.
+//!   counters, the shell, the observer or the distribution.
+//! - `dist` imports only `runtime` (for `Term`); `shell` imports `dist` (the `connect` and
+//!   `remote` commands, the context's connection, the printer's foreign terms).
 //! - `observer` imports `runtime` and `shell` (how `trace show` names a process, the reason
 //!   parser, the keys of `help observe`); `shell` never imports `observer`: the REPL opens
 //!   the view through a hook (`editor::FullScreen`) that `main.rs` hands it. `bench`
@@ -97,6 +110,7 @@
 
 pub mod bench;
 pub mod counter;
+pub mod dist;
 pub mod observer;
 pub mod profiler;
 pub mod runtime;

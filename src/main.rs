@@ -50,6 +50,13 @@ struct Cli {
     /// and `run`, including the live part after `--until`).
     #[arg(long, global = true, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Attaches the shell to a running Erlang or Elixir node (`todo@host`) as a hidden node:
+    /// commands and Elixir lines run there (`disconnect` comes back).
+    #[arg(long, value_name = "NAME@HOST")]
+    connect: Option<String>,
+    /// The node's cookie (else $OTPLAB_COOKIE, else ~/.erlang.cookie).
+    #[arg(long, value_name = "COOKIE")]
+    cookie: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -224,6 +231,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _lock = claim(&persist)?;
             let session = Session::start(options(persist, color)).await;
             start_recording(&session, &cli.record);
+            if let Some(c) = &cli.cookie {
+                let _ = otplab::shell::commands::COOKIE_FLAG.set(c.clone());
+            }
+            if let Some(node) = &cli.connect {
+                let line = otplab::shell::commands::attach(&session.ctx, node)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{line}");
+            }
             if std::io::stdin().is_terminal() {
                 let _listening = listen(&session);
                 editor::repl(session, color, Some(live_view())).await;

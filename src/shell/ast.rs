@@ -257,7 +257,7 @@ commands! {
     Flush "flush" (0, 0) NO_FLAGS, None, "flush", "prints and empties the shell's mailbox";
     Sleep "sleep" (1, 1) NO_FLAGS, None, "sleep MS", "waits MS milliseconds";
     Ps "ps" (0, 0) PS_FLAGS, None, "ps [--sort mailbox]", "lists the processes";
-    Tree "tree" (0, 0) NO_FLAGS, None, "tree", "draws the supervision tree";
+    Tree "tree" (0, 1) NO_FLAGS, None, "tree [SUPERVISOR]", "draws the supervision tree";
     Observe "observe" (0, 0) NO_FLAGS, None, "observe",
         "the live observer: tree, processes, tables and messages, redrawn as they change (q closes)";
     State "state" (1, 1) NO_FLAGS, None, "state PID", "the state of a GenServer (:sys.get_state)";
@@ -286,6 +286,9 @@ commands! {
         "how crashes and restarts are shown: one line each, as iex, or with SASL reports";
     Record "record" (1, 1) NO_FLAGS, None, "record \"FILE\"|off",
         "records the session as a transcript for `otplab check` (off stops)";
+    Connect "connect" (1, 1) NO_FLAGS, None, "connect NAME@HOST",
+        "attaches to a running Erlang or Elixir node: commands and Elixir lines run there";
+    Disconnect "disconnect" (0, 0) NO_FLAGS, None, "disconnect", "back to otplab's own system";
 }
 
 /// An expression of the Elixir subset.

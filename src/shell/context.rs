@@ -68,6 +68,56 @@ pub struct Ctx {
     pub can_observe: AtomicBool,
     /// Set by `observe`: the front end opens the view once the line is done.
     pub observe: AtomicBool,
+    /// The real node the shell is attached to (`connect`, `--connect`): while it is set,
+    /// commands and Elixir lines run there.
+    pub remote: Mutex<Option<Arc<Remote>>>,
+}
+
+/// A session on a real node: the connection and the bindings its Elixir lines keep, as
+/// `iex --remsh` keeps them, in the node's own terms.
+pub struct Remote {
+    pub conn: crate::dist::Connection,
+    pub bindings: Mutex<Vec<(String, crate::dist::Wire)>>,
+    /// The trace running on the node (`trace on`); dropping it removes the relay there.
+    pub trace: Mutex<Option<crate::dist::trace::RemoteTrace>>,
+    /// The long-lived process on the node that evaluates the lines, as iex's evaluator,
+    /// started on the first line and again after it dies.
+    pub evaluator: tokio::sync::Mutex<Option<Evaluator>>,
+    /// The task that serves the evaluator's group leader (its `IO.puts`).
+    pub io: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The evaluator on the node: its pid, the local pid its answers and its `:DOWN` come to,
+/// and the monitor.
+pub struct Evaluator {
+    pub pid: crate::dist::WirePid,
+    pub inbox: crate::dist::Mailbox,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.get_mut().unwrap().take() {
+            io.abort();
+        }
+        self.conn.close();
+    }
+}
+
+impl Remote {
+    pub fn new(conn: crate::dist::Connection) -> Remote {
+        Remote {
+            conn,
+            bindings: Mutex::new(vec![]),
+            trace: Mutex::new(None),
+            evaluator: Default::default(),
+            io: Mutex::new(None),
+        }
+    }
+
+    /// `todo@host`, as the prompt shows it.
+    pub fn node(&self) -> String {
+        self.conn.peer().to_string()
+    }
 }
 
 impl Ctx {
@@ -82,6 +132,21 @@ impl Ctx {
 
     pub fn set_width(&self, columns: Option<usize>) {
         self.width.store(columns.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// The attached node, while its connection is up.
+    pub fn remote(&self) -> Option<Arc<Remote>> {
+        self.remote.lock().unwrap().clone()
+    }
+}
+
+/// The prompt: `iex(3)> `, or `iex(todo@host)3> ` on a node as iex --remsh shows it, and
+/// `...(3)> ` while an input continues.
+pub fn prompt(n: u32, node: Option<&str>, continued: bool) -> String {
+    let head = if continued { "..." } else { "iex" };
+    match node {
+        Some(node) => format!("{head}({node}){n}> "),
+        None => format!("{head}({n})> "),
     }
 }
 

@@ -57,8 +57,10 @@ pub async fn repl(mut session: Session, color: bool, view: Option<FullScreen>) {
     let reprompt = Arc::new(Reprompt::default());
     let editor_reprompt = reprompt.clone();
     let editor_interrupt = session.canceller();
+    let editor_ctx = session.ctx.clone();
     std::thread::spawn(move || {
         editor_thread(
+            editor_ctx,
             helper_known,
             color,
             editor_reprompt,
@@ -176,6 +178,7 @@ fn refresh_known(session: &Session, known: &Arc<Mutex<Known>>) {
 }
 
 fn editor_thread(
+    ctx: Arc<crate::shell::context::Ctx>,
     known: Arc<Mutex<Known>>,
     color: bool,
     reprompt: Arc<Reprompt>,
@@ -209,11 +212,8 @@ fn editor_thread(
     while let Ok(Some(n)) = prompts.recv() {
         let mut pending = String::new();
         let outcome = loop {
-            let prompt = if pending.is_empty() {
-                format!("iex({n})> ")
-            } else {
-                format!("...({n})> ")
-            };
+            let node = ctx.remote().map(|r| r.node());
+            let prompt = crate::shell::context::prompt(n, node.as_deref(), !pending.is_empty());
             let prompt = if color {
                 prompt.bold().to_string()
             } else {

@@ -198,6 +198,7 @@ impl Session {
             shell: Default::default(),
             can_observe: Default::default(),
             observe: Default::default(),
+            remote: Default::default(),
         });
         let (jobs, shell) = spawn_shell(&node, ctx.clone());
         let mut session = Session {
@@ -243,6 +244,37 @@ impl Session {
     pub async fn eval(&mut self, text: &str) -> Vec<String> {
         self.ctx.history.lock().unwrap().push(text.to_string());
         let mut out = self.drain();
+        if let Some(gone) = commands::remote::went_down(&self.ctx) {
+            out.extend(self.error_lines(&gone));
+        }
+        if let Some(remote) = self.ctx.remote() {
+            // On a node, a line that is not a command is the node's Elixir, sent as typed:
+            // the node's parser is the judge, not otplab's subset.
+            if !commands::remote::is_command(text) {
+                if text.trim().is_empty() {
+                    return out;
+                }
+                let result = commands::remote::eval_text(&self.ctx, &remote, text).await;
+                // What the line printed (its group leader is otplab) comes before its value.
+                out.extend(self.drain());
+                match result {
+                    Ok(value) => {
+                        out.extend(
+                            printer::inspect(&value, &self.style)
+                                .lines()
+                                .map(str::to_string),
+                        );
+                        self.counter += 1;
+                    }
+                    // A line cut short by the node going away says that, once.
+                    Err(reason) => {
+                        let reason = commands::remote::went_down(&self.ctx).unwrap_or(reason);
+                        out.extend(self.error_lines(&reason));
+                    }
+                }
+                return out;
+            }
+        }
         let line = match parser::parse_line(text) {
             Ok(line) => line,
             Err(e) => {
@@ -466,7 +498,8 @@ impl Session {
 
     /// The prompt for the next input.
     pub fn prompt(&self) -> String {
-        format!("iex({})> ", self.counter)
+        let node = self.ctx.remote().map(|r| r.node());
+        crate::shell::context::prompt(self.counter, node.as_deref(), false)
     }
 
     /// Stops the system in order and the shell, for a clean exit.
@@ -536,6 +569,14 @@ async fn run_line(ev: &mut Eval<'_>, line: &Line) -> Outcome {
         Line::Command(c) => commands::run(ev, c).await,
         Line::Bind { var, command, .. } => {
             let v = commands::run(ev, command).await?;
+            // On a node the variable is the node's, for the Elixir lines that follow.
+            if let Some(remote) = ev.ctx.remote() {
+                if let Some(w) = crate::dist::wire(&v) {
+                    let mut b = remote.bindings.lock().unwrap();
+                    b.retain(|(k, _)| k != var);
+                    b.push((var.clone(), w));
+                }
+            }
             ev.env.vars.insert(var.clone(), v.clone());
             Ok(v)
         }

@@ -109,7 +109,10 @@ pub enum Invocation<'c> {
     Ps {
         by_mailbox: bool,
     },
-    Tree,
+    /// `tree [SUPERVISOR]`: a supervisor other than the top one only on a node.
+    Tree {
+        sup: Option<&'c Arg>,
+    },
     Observe,
     State {
         target: Target<'c>,
@@ -166,6 +169,11 @@ pub enum Invocation<'c> {
     },
     /// `chaos off`.
     ChaosOff,
+    /// `connect NAME@HOST`.
+    Connect {
+        node: &'c Arg,
+    },
+    Disconnect,
 }
 
 impl<'c> Invocation<'c> {
@@ -230,7 +238,10 @@ impl<'c> Invocation<'c> {
                     .flatten()
                     .is_some_and(|v| matches!(&v.kind, ArgKind::Word(w) if w == "mailbox")),
             },
-            (C::Tree, []) => I::Tree,
+            (C::Tree, []) => I::Tree { sup: None },
+            (C::Tree, [sup]) => I::Tree { sup: Some(*sup) },
+            (C::Connect, [node]) => I::Connect { node },
+            (C::Disconnect, []) => I::Disconnect,
             (C::Observe, []) => I::Observe,
             (C::State, [target]) => I::State {
                 target: Target::one(target),

@@ -5,12 +5,17 @@
 //! grouped by what they are for: `todo` (the to-do lists and the tree), `signals` (exits,
 //! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `view` (`observe`, the live
 //! view), `trace`, `load` (`flood`, `profile`, `loadtest`), `chaos` (the chaos monkey) and
-//! `session` (`help`, `history`, `speed`, `report`, `record`).
+//! `session` (`help`, `history`, `speed`, `report`, `record`); `connect` (`connect`,
+//! `disconnect`), `remote` (the commands and Elixir lines that run on a real node) and
+//! `remote_trace` (`trace` there).
 
 pub mod args;
 mod chaos;
+mod connect;
 mod load;
 mod observe;
+pub mod remote;
+mod remote_trace;
 mod session;
 mod signals;
 mod todo;
@@ -21,6 +26,7 @@ use self::args::Invocation;
 use super::ast::Command;
 use super::context::{Eval, R};
 
+pub use self::connect::{COOKIE_FLAG, attach};
 pub use self::observe::ps_table;
 pub use self::session::help;
 pub use self::trace::{known_name, mermaid, record as record_trace, sequence_diagram};
@@ -31,7 +37,16 @@ pub use super::context::silent;
 /// Runs one command in the shell process.
 pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
     use Invocation as I;
-    match Invocation::parse(cmd, &ev.env)? {
+    let invocation = Invocation::parse(cmd, &ev.env)?;
+    if let Some(remote) = ev.ctx.remote() {
+        if let I::Trace { action, pids, wide } = &invocation {
+            return remote_trace::trace(ev, &remote, *action, pids, *wide).await;
+        }
+        if let Some(result) = remote::run(ev, &remote, &invocation).await {
+            return remote::settled(ev.ctx, result);
+        }
+    }
+    match invocation {
         I::ServerProcess { list } => todo::server_process(ev, list).await,
         I::Restart { list } => todo::restart(ev, list).await,
         I::AddEntry { list, date, title } => todo::add_entry(ev, list, date, title).await,
@@ -51,7 +66,10 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Alive { target } => observe::alive(ev, target).await,
         I::Info { target, keys } => observe::info(ev, target, keys).await,
         I::Ps { by_mailbox } => observe::ps(ev, by_mailbox),
-        I::Tree => observe::tree(ev).await,
+        I::Tree { sup: None } => observe::tree(ev).await,
+        I::Tree { sup: Some(_) } => Err(crate::shell::context::arg_error(
+            "tree SUPERVISOR draws a supervisor of a real node (connect first); here `tree` draws the to-do tree",
+        )),
         I::Observe => view::observe(ev),
         I::State { target } => observe::state(ev, target).await,
         I::Trace { action, pids, wide } => trace::trace(ev, action, &pids, wide).await,
@@ -79,5 +97,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
             only,
         } => chaos::start(ev, rate, duration, only).await,
         I::ChaosOff => chaos::off(ev).await,
+        I::Connect { node } => connect::connect(ev, node).await,
+        I::Disconnect => connect::disconnect(ev),
     }
 }

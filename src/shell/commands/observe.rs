@@ -105,8 +105,13 @@ const SHELL_MARK: &str = " (shell)";
 
 /// The rows of `ps`, each at most `width` chars (`None`: the full columns, nothing cut).
 pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> String {
-    let cells: Vec<[String; 6]> = rows
-        .iter()
+    let shells: Vec<bool> = rows.iter().map(|i| i.pid == shell).collect();
+    ps_cells(&ps_rows(rows), &shells, width)
+}
+
+/// The cells of `ps` for the local processes.
+fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; 6]> {
+    rows.iter()
         .map(|i| {
             let name = i
                 .registered_name
@@ -127,8 +132,14 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
                 i.restarts.to_string(),
             ]
         })
-        .collect();
-    let squeezed = ps_widths(&cells, rows.iter().any(|i| i.pid == shell), width);
+        .collect()
+}
+
+/// The table of `ps` from its cells, a row marked ` (shell)` where `shells` says so: the one
+/// picture of the local processes and of a real node's.
+pub fn ps_cells(cells: &[[String; 6]], shells: &[bool], width: Option<usize>) -> String {
+    let is_shell = |k: usize| shells.get(k).copied().unwrap_or(false);
+    let squeezed = ps_widths(cells, shells.iter().any(|s| *s), width);
     let widths = squeezed.unwrap_or(PS_COLUMNS.map(|c| c.1));
     let line = |cells: [&str; 6], mark: &str| {
         let mut out = String::new();
@@ -154,8 +165,8 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
     };
     let mut out = line(PS_COLUMNS.map(|c| c.0), "");
     out.push('\n');
-    for (i, c) in rows.iter().zip(&cells) {
-        let mark = if i.pid == shell { SHELL_MARK } else { "" };
+    for (k, c) in cells.iter().enumerate() {
+        let mark = if is_shell(k) { SHELL_MARK } else { "" };
         out.push_str(&line(c.each_ref().map(String::as_str), mark));
         out.push('\n');
     }

@@ -203,9 +203,17 @@ fn value_token(i: &str) -> R<'_, RawArg<'_>> {
             many0((char('.'), token::alias_segment)),
         ))
         .map(RawArg::Word),
+        node_name.map(RawArg::Word),
         token::ident.map(RawArg::Word),
     ))
     .parse(i)
+}
+
+/// `todo@localhost`, the argument of `connect`, kept as a word for dist to check.
+fn node_name(i: &str) -> R<'_, &str> {
+    let name = take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let host = take_while1(|c: char| !c.is_whitespace());
+    recognize((name, char('@'), host)).parse(i)
 }
 
 fn arg_token(i: &str) -> R<'_, RawArg<'_>> {
