@@ -60,7 +60,11 @@ fn no_epmd_gives_one_line_and_the_shell_carries_on() {
         r.all()
     );
     assert!(r.stdout.lines().any(|l| l == "2"), "{}", r.all());
-    assert!(r.stdout.contains("iex(1)> 1 + 1"), "the prompt is local again:\n{}", r.all());
+    assert!(
+        r.stdout.contains("iex(1)> 1 + 1"),
+        "the prompt is local again:\n{}",
+        r.all()
+    );
 
     // `--connect` fails the same way, as the one line of a failed start.
     let mut c = otplab(port);
@@ -79,10 +83,17 @@ fn no_epmd_gives_one_line_and_the_shell_carries_on() {
 
 #[test]
 fn bad_node_names_are_refused_before_any_network() {
-    let r = run(otplab(unused_port()), "connect \"todo\"\nconnect a@b@c\n:ok\n");
+    let r = run(
+        otplab(unused_port()),
+        "connect \"todo\"\nconnect a@b@c\n:ok\n",
+    );
     let faults = fault_lines(&r.stdout);
     assert_eq!(faults.len(), 2, "{}", r.all());
-    assert!(faults[0].contains("not a node name: \"todo\""), "{}", r.all());
+    assert!(
+        faults[0].contains("not a node name: \"todo\""),
+        "{}",
+        r.all()
+    );
     assert!(r.stdout.lines().any(|l| l == ":ok"), "{}", r.all());
 }
 
@@ -170,11 +181,7 @@ fn an_unknown_node_and_a_garbage_epmd_each_give_their_line() {
 
 /// A fake peer: a real handshake with `cookie` through erl_dist's server side, then `send`
 /// writes what it likes; the connection is then held open until the test ends, or closed.
-fn fake_peer(
-    cookie: &'static str,
-    hold: bool,
-    send: impl Fn() -> Vec<u8> + Send + 'static,
-) -> u16 {
+fn fake_peer(cookie: &'static str, hold: bool, send: impl Fn() -> Vec<u8> + Send + 'static) -> u16 {
     use tokio_util::compat::TokioAsyncReadCompatExt;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -357,7 +364,10 @@ fn a_wrong_cookie_on_a_real_node_gives_its_line() {
     assert!(!r.status.success(), "{}", r.all());
     assert_eq!(
         r.stderr.trim(),
-        format!("otplab: {} refused the connection: wrong cookie", node.name()),
+        format!(
+            "otplab: {} refused the connection: wrong cookie",
+            node.name()
+        ),
         "{}",
         r.all()
     );

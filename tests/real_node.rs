@@ -96,7 +96,9 @@ const TODO_TREE: &[&[&str]] = &[
 
 /// The first `#PID<…>` of a line.
 fn pid_of(line: &str) -> &str {
-    let at = line.find("#PID<").unwrap_or_else(|| panic!("no pid in {line:?}"));
+    let at = line
+        .find("#PID<")
+        .unwrap_or_else(|| panic!("no pid in {line:?}"));
     let end = line[at..].find('>').map_or(line.len(), |e| at + e + 1);
     &line[at..end]
 }
@@ -198,7 +200,11 @@ fn a_cast_flood_shows_the_workers_queue_rising_and_falling_in_ps() {
     assert_eq!(queues(&idle).iter().max(), Some(&0), "{idle}");
     // otplab's `--slow-db 2` on the node (scripts/beam/fidelity/database_worker.ex): each
     // store takes 2 ms, so 1,500 casts to one worker take three seconds to drain.
-    answer(&mut s, ":persistent_term.put({Otplab, :slow_db}, 2)", &mut n);
+    answer(
+        &mut s,
+        ":persistent_term.put({Otplab, :slow_db}, 2)",
+        &mut n,
+    );
     answer(
         &mut s,
         "for _ <- 1..1500, do: Todo.Database.store(\"flood\", :x)",
@@ -223,7 +229,10 @@ fn a_cast_flood_shows_the_workers_queue_rising_and_falling_in_ps() {
         if top == 0 && samples.iter().any(|&q| q > 0) {
             break;
         }
-        assert!(Instant::now() < deadline, "the queue never drained: {samples:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the queue never drained: {samples:?}"
+        );
     }
     let peak = samples.iter().max().unwrap();
     assert!(*peak > 0, "{samples:?}");
@@ -308,7 +317,11 @@ fn a_wrong_cookie_gives_its_error_line_and_the_shell_carries_on() {
         .lines()
         .filter(|l| l.to_lowercase().contains("cookie"))
         .collect();
-    assert_eq!(errors.len(), 1, "one line says the cookie was refused:\n{all}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "one line says the cookie was refused:\n{all}"
+    );
     assert!(errors[0].contains(node.name()), "{all}");
     assert!(!all.contains(wrong), "the cookie is never printed:\n{all}");
     assert!(!all.contains(node.cookie()), "{all}");
@@ -325,10 +338,7 @@ fn killing_the_node_mid_session_leaves_the_shell_usable() {
     in_order(&tree, TODO_TREE).unwrap();
     node.kill();
     let after = answer(&mut s, "ps", &mut n);
-    let said: Vec<&str> = after
-        .lines()
-        .filter(|l| l.contains(node.name()))
-        .collect();
+    let said: Vec<&str> = after.lines().filter(|l| l.contains(node.name())).collect();
     assert!(!said.is_empty(), "one line says the node is gone:\n{after}");
     // The shell is back on the local system and answers.
     let sum = answer(&mut s, "1 + 1", &mut n);

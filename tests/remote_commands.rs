@@ -43,14 +43,22 @@ fn elixir_lines_keep_their_bindings_evaluator_and_output_as_remsh_does() {
         r.all()
     );
     assert_eq!(answer(out, "x * 2"), "42", "{}", r.all());
-    assert_eq!(answer(out, "self() == a"), "true", "one evaluator:\n{}", r.all());
+    assert_eq!(
+        answer(out, "self() == a"),
+        "true",
+        "one evaluator:\n{}",
+        r.all()
+    );
     assert_eq!(
         answer(out, "receive do m -> m end"),
         ":hello",
         "its mailbox is kept:\n{}",
         r.all()
     );
-    assert_eq!(answer(out, "IO.puts(\"printed on the node\")"), "printed on the node");
+    assert_eq!(
+        answer(out, "IO.puts(\"printed on the node\")"),
+        "printed on the node"
+    );
     assert_eq!(answer(out, "Node.self()"), format!(":{}", node.name()));
     assert!(
         !node.output().contains("printed on the node"),
@@ -94,7 +102,12 @@ fn the_short_forms_act_on_the_nodes_to_do_system() {
     );
     let out = &r.stdout;
     let entry = "[%{date: ~D[2023-12-19], id: 1, title: \"Dentist\"}]";
-    assert_eq!(answer(out, "entries \"Bob's list\" 2023-12-19"), entry, "{}", r.all());
+    assert_eq!(
+        answer(out, "entries \"Bob's list\" 2023-12-19"),
+        entry,
+        "{}",
+        r.all()
+    );
     assert_eq!(
         answer(out, "Todo.Server.entries(bobs_list, ~D[2023-12-19])"),
         entry,
@@ -119,7 +132,10 @@ fn the_short_forms_act_on_the_nodes_to_do_system() {
     );
     assert_eq!(
         answer(out, "kill :nosuch"),
-        format!("** (ArgumentError) :nosuch is not registered on {}", node.name())
+        format!(
+            "** (ArgumentError) :nosuch is not registered on {}",
+            node.name()
+        )
     );
 }
 

@@ -39,7 +39,10 @@ pub fn parse_file(text: &[u8]) -> Result<Cookie, DistError> {
         .position(|b| !(b' '..=b'~').contains(b))
         .unwrap_or(text.len());
     let (cookie, rest) = text.split_at(end);
-    if !rest.iter().all(|b| matches!(b, b'\n' | b'\r' | b'\t' | b' ')) {
+    if !rest
+        .iter()
+        .all(|b| matches!(b, b'\n' | b'\r' | b'\t' | b' '))
+    {
         return Err(DistError::CookieFile("bad characters in cookie".into()));
     }
     let cookie = String::from_utf8_lossy(cookie).trim_end().to_string();
@@ -102,7 +105,9 @@ mod tests {
             (b"AB\x01C", Err(())),
         ];
         for (text, expected) in cases {
-            let got = parse_file(text).map(|c| c.secret().to_string()).map_err(|_| ());
+            let got = parse_file(text)
+                .map(|c| c.secret().to_string())
+                .map_err(|_| ());
             assert_eq!(got, expected.map(str::to_string), "{text:?}");
         }
     }

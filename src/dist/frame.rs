@@ -115,7 +115,9 @@ fn check_term(b: &[u8], mut at: usize) -> Result<usize, String> {
         let remaining = b.len().saturating_sub(at);
         let mut open = |n: usize, at: usize| -> Result<usize, String> {
             if n > b.len().saturating_sub(at) {
-                return Err(format!("a term that claims {n} elements in {remaining} bytes"));
+                return Err(format!(
+                    "a term that claims {n} elements in {remaining} bytes"
+                ));
             }
             if pending.len() >= MAX_DEPTH {
                 return Err(format!("terms nested deeper than {MAX_DEPTH}"));
@@ -215,7 +217,10 @@ mod tests {
             pid,
             r,
             Term::from(List::from(vec![Term::from(FixInteger::from(1)); 3])),
-            Term::from(Map::from(std::collections::HashMap::from([(Term::from(Atom::from("a")), Term::from(Binary::from(vec![1, 2])))]))),
+            Term::from(Map::from(std::collections::HashMap::from([(
+                Term::from(Atom::from("a")),
+                Term::from(Binary::from(vec![1, 2])),
+            )]))),
             Term::from(Float::try_from(1.5).unwrap()),
             Term::from(FixInteger::from(-70_000)),
         ]));
@@ -250,11 +255,16 @@ mod tests {
         assert!(matches!(decode(body), Ok(Message::Send(_))));
         assert!(matches!(decode(&[]), Err(FrameError::Bad(_))));
         assert!(matches!(decode(&[68, 1]), Err(FrameError::Bad(_))));
-        assert!(matches!(decode(&body[..body.len() - 2]), Err(FrameError::Bad(_))));
+        assert!(matches!(
+            decode(&body[..body.len() - 2]),
+            Err(FrameError::Bad(_))
+        ));
     }
 
     fn futures_free_write(buf: &mut Vec<u8>, m: Message) {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(write(buf, m)).unwrap();
     }
 }

@@ -24,7 +24,9 @@ impl NodeName {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         let host_ok = !host.is_empty()
             && host.len() <= 255
-            && !host.chars().any(|c| c == '@' || c.is_whitespace() || c.is_control());
+            && !host
+                .chars()
+                .any(|c| c == '@' || c.is_whitespace() || c.is_control());
         if name_ok && host_ok {
             Ok(NodeName {
                 name: name.to_string(),
@@ -68,9 +70,6 @@ mod tests {
             });
             assert_eq!(got, expected, "{text}");
         }
-        assert_eq!(
-            NodeName::parse("todo@vm").unwrap().to_string(),
-            "todo@vm"
-        );
+        assert_eq!(NodeName::parse("todo@vm").unwrap().to_string(), "todo@vm");
     }
 }

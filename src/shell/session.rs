@@ -254,7 +254,11 @@ impl Session {
                 out.extend(self.drain());
                 match result {
                     Ok(value) => {
-                        out.extend(printer::inspect(&value, &self.style).lines().map(str::to_string));
+                        out.extend(
+                            printer::inspect(&value, &self.style)
+                                .lines()
+                                .map(str::to_string),
+                        );
                         self.counter += 1;
                     }
                     // A line cut short by the node going away says that, once.

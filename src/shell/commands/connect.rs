@@ -14,15 +14,24 @@ use crate::shell::context::{Eval, R, Remote, arg_error, silent};
 pub static COOKIE_FLAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Connects to `node` and makes it the shell's: the one step `connect` and `--connect` share.
-pub async fn attach(ctx: &crate::shell::context::Ctx, node: &str) -> Result<String, dist::DistError> {
+pub async fn attach(
+    ctx: &crate::shell::context::Ctx,
+    node: &str,
+) -> Result<String, dist::DistError> {
     let name = NodeName::parse(node)?;
     let cookie = dist::cookie::from_environment(COOKIE_FLAG.get().map(String::as_str))?;
     let conn = dist::connect(&name, &cookie, &dist::Options::default()).await?;
-    let old = ctx.remote.lock().unwrap().replace(Arc::new(Remote::new(conn)));
+    let old = ctx
+        .remote
+        .lock()
+        .unwrap()
+        .replace(Arc::new(Remote::new(conn)));
     if let Some(old) = old {
         old.conn.close();
     }
-    Ok(format!("Connected to {name} (a hidden node: disconnect to come back)"))
+    Ok(format!(
+        "Connected to {name} (a hidden node: disconnect to come back)"
+    ))
 }
 
 /// `connect NAME@HOST`.
@@ -30,7 +39,11 @@ pub async fn connect(ev: &mut Eval<'_>, node: &Arg) -> R {
     let text = match &node.kind {
         ArgKind::Word(w) => w.clone(),
         ArgKind::Str(s) => s.clone(),
-        _ => return Err(arg_error("connect takes a node name, as in connect todo@localhost")),
+        _ => {
+            return Err(arg_error(
+                "connect takes a node name, as in connect todo@localhost",
+            ));
+        }
     };
     match attach(ev.ctx, &text).await {
         Ok(line) => {

@@ -111,8 +111,7 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
 
 /// The cells of `ps` for the local processes.
 fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; 6]> {
-    rows
-        .iter()
+    rows.iter()
         .map(|i| {
             let name = i
                 .registered_name

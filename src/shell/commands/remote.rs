@@ -125,7 +125,10 @@ pub async fn eval_text(ctx: &Ctx, remote: &Remote, text: &str) -> R {
                 remote.bindings.lock().unwrap().clear();
                 return Err(ExitReason::exception(
                     "EXIT from ".to_string() + &shown(&view.term(pid)),
-                    format!("shell process exited with reason: {}", exit_text(&view.term(reason))),
+                    format!(
+                        "shell process exited with reason: {}",
+                        exit_text(&view.term(reason))
+                    ),
                 ));
             }
             _ => {}
@@ -134,7 +137,10 @@ pub async fn eval_text(ctx: &Ctx, remote: &Remote, text: &str) -> R {
 }
 
 /// Starts the evaluator, and the local group leader that prints what it writes.
-async fn start_evaluator(ctx: &Ctx, remote: &Remote) -> Result<crate::shell::context::Evaluator, ExitReason> {
+async fn start_evaluator(
+    ctx: &Ctx,
+    remote: &Remote,
+) -> Result<crate::shell::context::Evaluator, ExitReason> {
     let gl = remote.conn.mailbox();
     let gl_pid = gl.pid.clone();
     let io = tokio::spawn(serve_io(
@@ -152,7 +158,12 @@ async fn start_evaluator(ctx: &Ctx, remote: &Remote) -> Result<crate::shell::con
     ];
     let reply = remote
         .conn
-        .call("Elixir.Code", "eval_string", args, crate::shell::context::CALL_TIMEOUT)
+        .call(
+            "Elixir.Code",
+            "eval_string",
+            args,
+            crate::shell::context::CALL_TIMEOUT,
+        )
         .await
         .map_err(fault)?;
     let pid = match &reply {
@@ -266,7 +277,10 @@ fn answer(view: &View<'_>, reply: &Wire) -> Result<(Term, Vec<(String, Wire)>), 
             };
             Err(ExitReason::exception(text(kind), text(message)))
         }
-        _ => Err(arg_error(format!("the node answered {}", shown(&view.term(reply))))),
+        _ => Err(arg_error(format!(
+            "the node answered {}",
+            shown(&view.term(reply))
+        ))),
     }
 }
 
@@ -278,7 +292,10 @@ async fn eval_on(
 ) -> Result<(Term, Vec<(String, Wire)>), ExitReason> {
     let kw = keyword_list;
     let outer = vec![
-        ("otplab_src".to_string(), Wire::from(eetf::Binary::from(src.as_bytes().to_vec()))),
+        (
+            "otplab_src".to_string(),
+            Wire::from(eetf::Binary::from(src.as_bytes().to_vec())),
+        ),
         ("otplab_binding".to_string(), kw(bindings)),
     ];
     let args = vec![
@@ -361,7 +378,7 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
         }
         I::Whereis { target } => find_src(remote, target),
         I::Alive { target } => format!("Process.alive?({})", pid_src(remote, target)),
-        I::Info { target, keys } if keys.is_empty() => {
+        I::Info { target, keys: [] } => {
             format!("Process.info({})", pid_src(remote, target))
         }
         I::Info { target, keys } => {
@@ -372,7 +389,11 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
                     _ => return Some(Err(arg_error("info on a node takes keys as words"))),
                 }
             }
-            format!("Process.info({}, [{}])", pid_src(remote, target), names.join(", "))
+            format!(
+                "Process.info({}, [{}])",
+                pid_src(remote, target),
+                names.join(", ")
+            )
         }
         I::State { target } => format!(":sys.get_state({}, 5000)", pid_src(remote, target)),
         I::ServerProcess { list } => {
@@ -474,7 +495,10 @@ fn find_src(remote: &Remote, t: &Target<'_>) -> String {
             "supervisor" => TOP.into(),
             "database" => child_src("Todo.Database"),
             "system" | "system_supervisor" => child_src("Todo.SystemSupervisor"),
-            other => format!("Process.whereis({})", crate::runtime::term::inspect_atom(other)),
+            other => format!(
+                "Process.whereis({})",
+                crate::runtime::term::inspect_atom(other)
+            ),
         },
         _ => "nil".into(),
     }
@@ -516,7 +540,12 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     const PAGE: usize = 5000;
     let pids = remote
         .conn
-        .call("erlang", "processes", vec![], crate::shell::context::CALL_TIMEOUT)
+        .call(
+            "erlang",
+            "processes",
+            vec![],
+            crate::shell::context::CALL_TIMEOUT,
+        )
         .await
         .map_err(fault)?;
     let Wire::List(pids) = pids else {
@@ -534,7 +563,11 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
         let (got, _) = eval_on(remote, &src, &b).await?;
         let Term::List(items) = got else { continue };
         for item in items {
-            let Some([pid, name, len, status, call]) = item.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+            let Some([pid, name, len, status, call]) = item
+                .as_tuple()
+                .map(|t| t.to_vec())
+                .and_then(|v| <[Term; 5]>::try_from(v).ok())
+            else {
                 continue;
             };
             let module = match call {
@@ -545,7 +578,9 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
                 Term::List(l) if l.is_empty() => String::new(),
                 other => other.to_string(),
             };
-            let shown = dist::foreign(&pid).map(|f| f.text.clone()).unwrap_or_default();
+            let shown = dist::foreign(&pid)
+                .map(|f| f.text.clone())
+                .unwrap_or_default();
             rows.push((
                 len.clone(),
                 [
@@ -561,7 +596,8 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     }
     let _ = view;
     if by_mailbox {
-        rows.sort_by(|a, b| b.0.as_int().cmp(&a.0.as_int()));
+        // Stable: equal queues keep the pid order, as the local `ps --sort mailbox`.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.0.as_int()));
     }
     let cells: Vec<[String; 6]> = rows.into_iter().map(|(_, c)| c).collect();
     ev.p.puts(super::observe::ps_cells(&cells, &[], ev.ctx.width()));
@@ -606,7 +642,13 @@ label = if info[:registered_name] not in [nil, []], do: info[:registered_name], 
 /// `tree [SUPERVISOR]` on the node.
 async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
     let top = match sup {
-        Some(a) => pid_src(remote, &Target { arg: a, number: None }),
+        Some(a) => pid_src(
+            remote,
+            &Target {
+                arg: a,
+                number: None,
+            },
+        ),
         None => TOP.to_string(),
     };
     let src = format!("otplab_top = {top}\n{LABEL_SRC}\n{TREE_SRC}");
@@ -623,7 +665,13 @@ async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
         return Err(arg_error("no supervisor to draw on the node"));
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}{}", shown(&label), shown(&top), strategy_text(&strategy));
+    let _ = writeln!(
+        out,
+        "{} {}{}",
+        shown(&label),
+        shown(&top),
+        strategy_text(&strategy)
+    );
     draw(&children, "", &mut out);
     ev.p.puts(out.trim_end().to_string());
     Ok(silent())
@@ -638,7 +686,9 @@ fn exit_text(t: &Term) -> String {
 }
 
 fn shown(t: &Term) -> String {
-    dist::foreign(t).map(|f| f.text.clone()).unwrap_or_else(|| t.to_string())
+    dist::foreign(t)
+        .map(|f| f.text.clone())
+        .unwrap_or_else(|| t.to_string())
 }
 
 fn strategy_text(s: &Term) -> String {
@@ -653,12 +703,19 @@ fn strategy_text(s: &Term) -> String {
 
 fn draw(children: &Term, indent: &str, out: &mut String) {
     let Term::List(kids) = children else {
-        let _ = writeln!(out, "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)");
+        let _ = writeln!(
+            out,
+            "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)"
+        );
         return;
     };
     let n = kids.len();
     for (i, k) in kids.iter().enumerate() {
-        let Some([id, pid, kind, info, sub]) = k.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+        let Some([id, pid, kind, info, sub]) = k
+            .as_tuple()
+            .map(|t| t.to_vec())
+            .and_then(|v| <[Term; 5]>::try_from(v).ok())
+        else {
             continue;
         };
         let last = i + 1 == n;
