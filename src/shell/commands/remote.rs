@@ -62,23 +62,17 @@ pub fn settled(ctx: &Ctx, result: R) -> R {
 }
 
 /// The evaluator on the node: a loop like IEx.Evaluator's, whose group leader is otplab, so
-/// what a line prints with `IO.puts` is shown here, as iex --remsh shows it.
+/// what a line prints with `IO.puts` is shown here, as iex --remsh shows it. Each line runs
+/// through [`WRAPPER`], in the evaluator itself.
 const EVALUATOR: &str = r#"
 gl = otplab_gl
+wrapper = otplab_wrapper
 spawn(fn ->
   Process.group_leader(self(), gl)
   loop = fn loop ->
     receive do
       {:otplab_eval, from, ref, src, binding} ->
-        reply =
-          try do
-            {value, binding} = Code.eval_string(src, binding, file: "iex")
-            {:ok, value, binding}
-          rescue
-            e -> {:error, inspect(e.__struct__), Exception.message(e)}
-          catch
-            kind, reason -> {:error, Atom.to_string(kind), inspect(reason)}
-          end
+        {reply, _} = Code.eval_string(wrapper, otplab_src: src, otplab_binding: binding)
         send(from, {ref, reply})
         loop.(loop)
     end
@@ -154,7 +148,13 @@ async fn start_evaluator(
     }
     let args = vec![
         Wire::from(eetf::Binary::from(EVALUATOR.as_bytes().to_vec())),
-        keyword_list(&[("otplab_gl".to_string(), Wire::from(gl_pid))]),
+        keyword_list(&[
+            ("otplab_gl".to_string(), Wire::from(gl_pid)),
+            (
+                "otplab_wrapper".to_string(),
+                Wire::from(eetf::Binary::from(WRAPPER.as_bytes().to_vec())),
+            ),
+        ]),
     ];
     let reply = remote
         .conn
