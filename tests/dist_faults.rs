@@ -66,19 +66,20 @@ fn no_epmd_gives_one_line_and_the_shell_carries_on() {
         r.all()
     );
 
-    // `--connect` fails the same way, as the one line of a failed start.
+    // `--connect` fails the same way, in one line, and the shell starts on its own system.
     let mut c = otplab(port);
     c.args(["--connect", "todo@127.0.0.1"]);
-    let r = run(c, "");
-    assert!(!r.status.success());
+    let r = run(c, "1 + 1\n");
+    assert!(r.status.success(), "{}", r.all());
     assert_eq!(
         r.stderr.trim(),
         format!(
-            "otplab: no EPMD on 127.0.0.1:{port}: is a node running there (elixir --sname NAME)?"
+            "otplab: no EPMD on 127.0.0.1:{port}: is a node running there (elixir --sname NAME)?; starting on otplab's own system"
         ),
         "{}",
         r.all()
     );
+    assert!(r.stdout.lines().any(|l| l == "2"), "{}", r.all());
 }
 
 #[test]
@@ -360,17 +361,19 @@ fn a_hostile_peer_in_a_session_gives_one_line_and_the_shell_carries_on() {
 #[test]
 fn a_wrong_cookie_on_a_real_node_gives_its_line() {
     let node = BeamNode::start();
-    let r = run(node.otplab_with_cookie("NOTTHECOOKIE"), "");
-    assert!(!r.status.success(), "{}", r.all());
+    let r = run(node.otplab_with_cookie("NOTTHECOOKIE"), "1 + 1\n");
+    assert!(r.status.success(), "{}", r.all());
+    let all = r.all();
+    let said: Vec<&str> = all.lines().filter(|l| l.contains("cookie")).collect();
     assert_eq!(
-        r.stderr.trim(),
-        format!(
-            "otplab: {} refused the connection: wrong cookie",
+        said,
+        [format!(
+            "otplab: {} refused the connection: wrong cookie; starting on otplab's own system",
             node.name()
-        ),
-        "{}",
-        r.all()
+        )],
+        "{all}"
     );
+    assert!(r.stdout.lines().any(|l| l == "2"), "{all}");
     assert!(
         !r.all().contains("NOTTHECOOKIE") && !r.all().contains(node.cookie()),
         "no cookie is ever printed:\n{}",

@@ -607,18 +607,6 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
 /// The Elixir that walks the tree from `sup` on the node, each supervisor with a short
 /// timeout: one that does not answer becomes `:no_answer`, and the walk goes on.
 const TREE_SRC: &str = r##"
-walk = fn walk, sup ->
-  try do
-    kids = :gen_server.call(sup, :which_children, otplab_timeout)
-    for {id, pid, type, _} <- kids do
-      info = if is_pid(pid), do: Process.info(pid, [:registered_name, :links, :message_queue_len]), else: nil
-      sub = if type == :supervisor and is_pid(pid), do: walk.(walk, pid), else: []
-      {id, pid, type, info, sub}
-    end
-  catch
-    :exit, _ -> :no_answer
-  end
-end
 strategy = fn sup ->
   try do
     s = :sys.get_state(sup, otplab_timeout)
@@ -627,6 +615,18 @@ strategy = fn sup ->
     _ -> nil
   catch
     :exit, _ -> nil
+  end
+end
+walk = fn walk, sup ->
+  try do
+    kids = :gen_server.call(sup, :which_children, otplab_timeout)
+    for {id, pid, type, _} <- kids do
+      info = if is_pid(pid), do: Process.info(pid, [:registered_name, :links, :message_queue_len]), else: nil
+      sub = if type == :supervisor and is_pid(pid), do: walk.(walk, pid), else: []
+      {id, pid, type, info, sub, if(type == :supervisor and is_pid(pid), do: strategy.(pid))}
+    end
+  catch
+    :exit, _ -> :no_answer
   end
 end
 top = otplab_top
@@ -711,10 +711,10 @@ fn draw(children: &Term, indent: &str, out: &mut String) {
     };
     let n = kids.len();
     for (i, k) in kids.iter().enumerate() {
-        let Some([id, pid, kind, info, sub]) = k
+        let Some([id, pid, kind, info, sub, strategy]) = k
             .as_tuple()
             .map(|t| t.to_vec())
-            .and_then(|v| <[Term; 5]>::try_from(v).ok())
+            .and_then(|v| <[Term; 6]>::try_from(v).ok())
         else {
             continue;
         };
@@ -739,6 +739,7 @@ fn draw(children: &Term, indent: &str, out: &mut String) {
                 let _ = write!(extra, "  mailbox: {q}");
             }
         }
+        extra.push_str(&strategy_text(&strategy));
         let _ = writeln!(out, "{indent}{branch}{} {pid_text}{extra}", shown(&id));
         if kind.is_atom("supervisor") {
             let next = format!("{indent}{}", if last { "   " } else { "│  " });
