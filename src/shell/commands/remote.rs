@@ -710,7 +710,9 @@ fn draw(children: &Term, indent: &str, out: &mut String) {
         return;
     };
     let n = kids.len();
-    for (i, k) in kids.iter().enumerate() {
+    // A supervisor's `which_children` lists its children last started first; the picture
+    // shows them in start order, as the local `tree` does, so `rest_for_one` reads top down.
+    for (i, k) in kids.iter().rev().enumerate() {
         let Some([id, pid, kind, info, sub, strategy]) = k
             .as_tuple()
             .map(|t| t.to_vec())
