@@ -153,11 +153,11 @@ fn tree_and_ps_draw_the_nodes_processes_and_a_mute_supervisor_never_hangs_them()
     let out = &r.stdout;
     for name in [
         "(rest_for_one, 3 restarts in 5 s)",
-        "├─ Todo.SystemSupervisor #PID<0.",
+        "└─ Todo.SystemSupervisor #PID<0.",
         "Todo.Cache #PID<0.",
         ":todo_cache",
         "{:database_worker, 1} #PID<0.",
-        "└─ Todo.ProcessRegistry #PID<0.",
+        "├─ Todo.ProcessRegistry #PID<0.",
     ] {
         assert!(out.contains(name), "{name}:\n{}", r.all());
     }
