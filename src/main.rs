@@ -234,11 +234,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(c) = &cli.cookie {
                 let _ = otplab::shell::commands::COOKIE_FLAG.set(c.clone());
             }
+            // A node that cannot be reached is one line, and the shell starts on its own
+            // system, as after a failed `connect`.
             if let Some(node) = &cli.connect {
-                let line = otplab::shell::commands::attach(&session.ctx, node)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!("{line}");
+                match otplab::shell::commands::attach(&session.ctx, node).await {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => eprintln!("otplab: {e}; starting on otplab's own system"),
+                }
             }
             if std::io::stdin().is_terminal() {
                 let _listening = listen(&session);

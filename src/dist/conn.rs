@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eetf::Term as W;
+use erl_dist::DistributionFlags;
 use erl_dist::handshake::{ClientSideHandshake, HandshakeError, HandshakeStatus};
 use erl_dist::message::Message;
-use erl_dist::DistributionFlags;
 use erl_dist::node::{Creation, LocalNode};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -67,7 +67,12 @@ pub struct Mailbox {
 
 impl Drop for Mailbox {
     fn drop(&mut self) {
-        self.conn.shared.inboxes.lock().unwrap().remove(&self.pid.id);
+        self.conn
+            .shared
+            .inboxes
+            .lock()
+            .unwrap()
+            .remove(&self.pid.id);
     }
 }
 
@@ -153,7 +158,9 @@ async fn handshake(
     let _ = stream.set_nodelay(true);
     let local = local_name();
     let creation = Creation::random();
-    let name = local.parse().map_err(|_| DistError::BadName(local.clone()))?;
+    let name = local
+        .parse()
+        .map_err(|_| DistError::BadName(local.clone()))?;
     let mut me = LocalNode::new(name, creation);
     // Monitors of remote processes (the evaluator's `:DOWN`), and SEND_SENDER for the sends
     // that name their sender; no atom cache and no fragments, so every frame the node sends
@@ -240,7 +247,8 @@ async fn read_loop(mut read: tokio::net::tcp::OwnedReadHalf, shared: std::sync::
     loop {
         let got = frame::read(&mut read).await;
         let Some(s) = shared.upgrade() else { return };
-        s.heard.store(s.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        s.heard
+            .store(s.started.elapsed().as_millis() as u64, Ordering::Relaxed);
         match got {
             Ok(None) => {}
             Ok(Some(m)) => s.route(m),
@@ -300,10 +308,14 @@ impl Shared {
             Message::SendSender(m) => (m.to_pid.id, m.message),
             Message::SendTt(m) => (m.to_pid.id, m.message),
             Message::SendSenderTt(m) => (m.to_pid.id, m.message),
-            Message::MonitorPExit(m) => (m.to_pid.id, down_message(m.reference, m.from_proc, m.reason)),
-            Message::PayloadMonitorPExit(m) => {
-                (m.to_pid.id, down_message(m.reference, m.from_proc, m.reason))
-            }
+            Message::MonitorPExit(m) => (
+                m.to_pid.id,
+                down_message(m.reference, m.from_proc, m.reason),
+            ),
+            Message::PayloadMonitorPExit(m) => (
+                m.to_pid.id,
+                down_message(m.reference, m.from_proc, m.reason),
+            ),
             // Links, exits to the connection's pids and spawn replies are not used: otplab
             // never links to a remote process.
             _ => return,
@@ -494,9 +506,13 @@ impl Connection {
         let reply = self.call_raw(m, f, args, timeout).await?;
         match &reply {
             W::Tuple(t) if matches!(t.elements.as_slice(), [W::Atom(a), _] if a.name == "badrpc") => {
-                Err(DistError::BadRpc(super::convert::View { home: &self.shared.peer_text }
+                Err(DistError::BadRpc(
+                    super::convert::View {
+                        home: &self.shared.peer_text,
+                    }
                     .term(&t.elements[1])
-                    .to_string()))
+                    .to_string(),
+                ))
             }
             _ => Ok(reply),
         }

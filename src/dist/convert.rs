@@ -47,7 +47,12 @@ impl View<'_> {
             },
             W::Float(f) => Term::Float(f.value),
             W::Pid(p) => {
-                let text = format!("#PID<{}.{}.{}>", self.node_number(&p.node.name), p.id, p.serial);
+                let text = format!(
+                    "#PID<{}.{}.{}>",
+                    self.node_number(&p.node.name),
+                    p.id,
+                    p.serial
+                );
                 self.foreign(w, text)
             }
             W::Port(p) => {
@@ -64,7 +69,12 @@ impl View<'_> {
                 self.foreign(w, text)
             }
             W::ExternalFun(f) => {
-                let text = format!("&{}.{}/{}", module_text(&f.module.name), f.function.name, f.arity);
+                let text = format!(
+                    "&{}.{}/{}",
+                    module_text(&f.module.name),
+                    f.function.name,
+                    f.arity
+                );
                 self.foreign(w, text)
             }
             W::InternalFun(_) => self.foreign(w, "#Function<…>".to_string()),
@@ -84,8 +94,11 @@ impl View<'_> {
             W::ByteList(l) => Term::List(l.bytes.iter().map(|b| Term::Int(*b as i64)).collect()),
             W::List(l) => Term::List(l.elements.iter().map(|e| self.term(e)).collect()),
             W::ImproperList(l) => {
-                let items: Vec<String> =
-                    l.elements.iter().map(|e| self.term(e).to_string()).collect();
+                let items: Vec<String> = l
+                    .elements
+                    .iter()
+                    .map(|e| self.term(e).to_string())
+                    .collect();
                 let text = format!("[{} | {}]", items.join(", "), self.term(&l.last));
                 self.foreign(w, text)
             }
@@ -107,9 +120,12 @@ impl View<'_> {
                 })
             };
             if name == "Elixir.Date" {
-                let date = field("year").zip(field("month")).zip(field("day")).and_then(
-                    |((y, m), d)| Date::new(y, u8::try_from(m).ok()?, u8::try_from(d).ok()?),
-                );
+                let date = field("year")
+                    .zip(field("month"))
+                    .zip(field("day"))
+                    .and_then(|((y, m), d)| {
+                        Date::new(y, u8::try_from(m).ok()?, u8::try_from(d).ok()?)
+                    });
                 if let Some(d) = date {
                     return Term::Date(d);
                 }
@@ -124,13 +140,16 @@ impl View<'_> {
                     _ => None,
                 })
                 .collect();
-            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            fields.sort_by_key(|f| f.0);
             if let Ok(name) = Atom::new(module_text(name)) {
                 return Term::Struct(name, fields);
             }
         }
-        let map: BTreeMap<Term, Term> =
-            m.map.iter().map(|(k, v)| (self.term(k), self.term(v))).collect();
+        let map: BTreeMap<Term, Term> = m
+            .map
+            .iter()
+            .map(|(k, v)| (self.term(k), self.term(v)))
+            .collect();
         Term::Map(map)
     }
 
@@ -140,7 +159,9 @@ impl View<'_> {
         if node == self.home {
             "0".to_string()
         } else {
-            let n = node.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+            let n = node
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
             (n % 32_000 + 1).to_string()
         }
     }
@@ -163,7 +184,9 @@ fn module_text(name: &str) -> &str {
 
 fn atom_term(name: &str) -> Term {
     // The atom table is bounded; an atom past it is shown as its text.
-    Atom::new(name).map(Term::Atom).unwrap_or_else(|_| Term::str(name))
+    Atom::new(name)
+        .map(Term::Atom)
+        .unwrap_or_else(|_| Term::str(name))
 }
 
 /// The wire term for a runtime term: the inverse of [`View::term`], or `None` for what cannot
@@ -193,11 +216,12 @@ pub fn wire(t: &Term) -> Option<W> {
         }
         Term::Struct(name, fields) => {
             let mut out = std::collections::HashMap::new();
-            let module = if name.as_str().contains('.') || name.as_str().starts_with(char::is_uppercase) {
-                format!("Elixir.{}", name.as_str())
-            } else {
-                name.as_str().to_string()
-            };
+            let module =
+                if name.as_str().contains('.') || name.as_str().starts_with(char::is_uppercase) {
+                    format!("Elixir.{}", name.as_str())
+                } else {
+                    name.as_str().to_string()
+                };
             out.insert(
                 W::from(eetf::Atom::from("__struct__")),
                 W::from(eetf::Atom::from(module)),
@@ -233,7 +257,9 @@ mod tests {
 
     fn shown(w: eetf::Term) -> String {
         let t = View { home: "todo@vm" }.term(&w);
-        foreign(&t).map(|f| f.text.clone()).unwrap_or_else(|| t.to_string())
+        foreign(&t)
+            .map(|f| f.text.clone())
+            .unwrap_or_else(|| t.to_string())
     }
 
     #[test]
@@ -243,9 +269,15 @@ mod tests {
             (Atom::from("Elixir.Todo.Cache").into(), "Todo.Cache"),
             (FixInteger::from(-3).into(), "-3"),
             (BigInteger::from(1i64 << 40).into(), "1099511627776"),
-            (Binary::from("Bob's list".as_bytes().to_vec()).into(), "\"Bob's list\""),
+            (
+                Binary::from("Bob's list".as_bytes().to_vec()).into(),
+                "\"Bob's list\"",
+            ),
             (Pid::new("todo@vm", 142, 0, 1).into(), "#PID<0.142.0>"),
-            (Reference::from(("todo@vm", vec![7u32, 8, 9])).into(), "#Reference<0.9.8.7>"),
+            (
+                Reference::from(("todo@vm", vec![7u32, 8, 9])).into(),
+                "#Reference<0.9.8.7>",
+            ),
             (
                 Tuple::from(vec![Atom::from("ok").into(), FixInteger::from(1).into()]).into(),
                 "{:ok, 1}",
@@ -260,8 +292,14 @@ mod tests {
             assert_eq!(shown(w), expected);
         }
         let date = Map::from(std::collections::HashMap::<eetf::Term, eetf::Term>::from([
-            (Atom::from("__struct__").into(), Atom::from("Elixir.Date").into()),
-            (Atom::from("calendar").into(), Atom::from("Elixir.Calendar.ISO").into()),
+            (
+                Atom::from("__struct__").into(),
+                Atom::from("Elixir.Date").into(),
+            ),
+            (
+                Atom::from("calendar").into(),
+                Atom::from("Elixir.Calendar.ISO").into(),
+            ),
             (Atom::from("year").into(), FixInteger::from(2023).into()),
             (Atom::from("month").into(), FixInteger::from(12).into()),
             (Atom::from("day").into(), FixInteger::from(19).into()),
@@ -274,8 +312,16 @@ mod tests {
         let view = View { home: "todo@vm" };
         let samples: Vec<eetf::Term> = vec![
             Pid::new("todo@vm", 142, 3, 99).into(),
-            Tuple::from(vec![Atom::from("a").into(), Binary::from(b"x".to_vec()).into()]).into(),
-            List::from(vec![FixInteger::from(1).into(), BigInteger::from(1i64 << 40).into()]).into(),
+            Tuple::from(vec![
+                Atom::from("a").into(),
+                Binary::from(b"x".to_vec()).into(),
+            ])
+            .into(),
+            List::from(vec![
+                FixInteger::from(1).into(),
+                BigInteger::from(1i64 << 40).into(),
+            ])
+            .into(),
         ];
         for w in samples {
             assert_eq!(wire(&view.term(&w)), Some(w));

@@ -309,9 +309,11 @@ fn to_doc(t: &Term, style: Style, depth: usize, limit: usize) -> Doc {
         }
         // Pids, references, functions, dates: no colour in iex.
         // Another node's pid, reference, big integer or fun: the text that node shows for it.
-        Term::Opaque(_) if crate::dist::foreign(t).is_some() => {
-            text(escape_text(&crate::dist::foreign(t).map(|f| f.text.clone()).unwrap_or_default()))
-        }
+        Term::Opaque(_) if crate::dist::foreign(t).is_some() => text(escape_text(
+            &crate::dist::foreign(t)
+                .map(|f| f.text.clone())
+                .unwrap_or_default(),
+        )),
         other => text(escape_text(&other.to_string())),
     }
 }

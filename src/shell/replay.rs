@@ -7,7 +7,7 @@ use owo_colors::OwoColorize;
 use tokio::sync::mpsc;
 
 use super::parser::{self, Completeness};
-use super::script::prompted;
+use super::script::prompted_on;
 use super::session::Session;
 
 /// The largest line, and the largest pending multi-line expression, the shell accepts: the
@@ -36,6 +36,7 @@ pub async fn replay(
             let _ = std::io::stdin().lock().read_line(&mut buf);
         }
         let prompt_n = session.counter;
+        let node = session.ctx.remote().map(|r| r.node());
         // Recorded as the REPL records: the input before it runs, its lines after.
         let recording = session.ctx.recording.clone();
         let mut failed: Vec<String> = recording.input(prompt_n, &input).into_iter().collect();
@@ -44,7 +45,10 @@ pub async fn replay(
         failed.extend(recording.lines(&lines));
         if echo {
             // The input is the user's text: echoed escaped, as everything else of it.
-            for l in prompted(prompt_n, &input).iter().chain(&lines) {
+            for l in prompted_on(prompt_n, node.as_deref(), &input)
+                .iter()
+                .chain(&lines)
+            {
                 println!("{l}");
             }
         }

@@ -62,23 +62,17 @@ pub fn settled(ctx: &Ctx, result: R) -> R {
 }
 
 /// The evaluator on the node: a loop like IEx.Evaluator's, whose group leader is otplab, so
-/// what a line prints with `IO.puts` is shown here, as iex --remsh shows it.
+/// what a line prints with `IO.puts` is shown here, as iex --remsh shows it. Each line runs
+/// through [`WRAPPER`], in the evaluator itself.
 const EVALUATOR: &str = r#"
 gl = otplab_gl
+wrapper = otplab_wrapper
 spawn(fn ->
   Process.group_leader(self(), gl)
   loop = fn loop ->
     receive do
       {:otplab_eval, from, ref, src, binding} ->
-        reply =
-          try do
-            {value, binding} = Code.eval_string(src, binding, file: "iex")
-            {:ok, value, binding}
-          rescue
-            e -> {:error, inspect(e.__struct__), Exception.message(e)}
-          catch
-            kind, reason -> {:error, Atom.to_string(kind), inspect(reason)}
-          end
+        {reply, _} = Code.eval_string(wrapper, otplab_src: src, otplab_binding: binding)
         send(from, {ref, reply})
         loop.(loop)
     end
@@ -125,7 +119,10 @@ pub async fn eval_text(ctx: &Ctx, remote: &Remote, text: &str) -> R {
                 remote.bindings.lock().unwrap().clear();
                 return Err(ExitReason::exception(
                     "EXIT from ".to_string() + &shown(&view.term(pid)),
-                    format!("shell process exited with reason: {}", exit_text(&view.term(reason))),
+                    format!(
+                        "shell process exited with reason: {}",
+                        exit_text(&view.term(reason))
+                    ),
                 ));
             }
             _ => {}
@@ -134,7 +131,10 @@ pub async fn eval_text(ctx: &Ctx, remote: &Remote, text: &str) -> R {
 }
 
 /// Starts the evaluator, and the local group leader that prints what it writes.
-async fn start_evaluator(ctx: &Ctx, remote: &Remote) -> Result<crate::shell::context::Evaluator, ExitReason> {
+async fn start_evaluator(
+    ctx: &Ctx,
+    remote: &Remote,
+) -> Result<crate::shell::context::Evaluator, ExitReason> {
     let gl = remote.conn.mailbox();
     let gl_pid = gl.pid.clone();
     let io = tokio::spawn(serve_io(
@@ -148,11 +148,22 @@ async fn start_evaluator(ctx: &Ctx, remote: &Remote) -> Result<crate::shell::con
     }
     let args = vec![
         Wire::from(eetf::Binary::from(EVALUATOR.as_bytes().to_vec())),
-        keyword_list(&[("otplab_gl".to_string(), Wire::from(gl_pid))]),
+        keyword_list(&[
+            ("otplab_gl".to_string(), Wire::from(gl_pid)),
+            (
+                "otplab_wrapper".to_string(),
+                Wire::from(eetf::Binary::from(WRAPPER.as_bytes().to_vec())),
+            ),
+        ]),
     ];
     let reply = remote
         .conn
-        .call("Elixir.Code", "eval_string", args, crate::shell::context::CALL_TIMEOUT)
+        .call(
+            "Elixir.Code",
+            "eval_string",
+            args,
+            crate::shell::context::CALL_TIMEOUT,
+        )
         .await
         .map_err(fault)?;
     let pid = match &reply {
@@ -266,7 +277,10 @@ fn answer(view: &View<'_>, reply: &Wire) -> Result<(Term, Vec<(String, Wire)>), 
             };
             Err(ExitReason::exception(text(kind), text(message)))
         }
-        _ => Err(arg_error(format!("the node answered {}", shown(&view.term(reply))))),
+        _ => Err(arg_error(format!(
+            "the node answered {}",
+            shown(&view.term(reply))
+        ))),
     }
 }
 
@@ -278,7 +292,10 @@ async fn eval_on(
 ) -> Result<(Term, Vec<(String, Wire)>), ExitReason> {
     let kw = keyword_list;
     let outer = vec![
-        ("otplab_src".to_string(), Wire::from(eetf::Binary::from(src.as_bytes().to_vec()))),
+        (
+            "otplab_src".to_string(),
+            Wire::from(eetf::Binary::from(src.as_bytes().to_vec())),
+        ),
         ("otplab_binding".to_string(), kw(bindings)),
     ];
     let args = vec![
@@ -361,7 +378,7 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
         }
         I::Whereis { target } => find_src(remote, target),
         I::Alive { target } => format!("Process.alive?({})", pid_src(remote, target)),
-        I::Info { target, keys } if keys.is_empty() => {
+        I::Info { target, keys: [] } => {
             format!("Process.info({})", pid_src(remote, target))
         }
         I::Info { target, keys } => {
@@ -372,7 +389,11 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
                     _ => return Some(Err(arg_error("info on a node takes keys as words"))),
                 }
             }
-            format!("Process.info({}, [{}])", pid_src(remote, target), names.join(", "))
+            format!(
+                "Process.info({}, [{}])",
+                pid_src(remote, target),
+                names.join(", ")
+            )
         }
         I::State { target } => format!(":sys.get_state({}, 5000)", pid_src(remote, target)),
         I::ServerProcess { list } => {
@@ -474,7 +495,10 @@ fn find_src(remote: &Remote, t: &Target<'_>) -> String {
             "supervisor" => TOP.into(),
             "database" => child_src("Todo.Database"),
             "system" | "system_supervisor" => child_src("Todo.SystemSupervisor"),
-            other => format!("Process.whereis({})", crate::runtime::term::inspect_atom(other)),
+            other => format!(
+                "Process.whereis({})",
+                crate::runtime::term::inspect_atom(other)
+            ),
         },
         _ => "nil".into(),
     }
@@ -516,7 +540,12 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     const PAGE: usize = 5000;
     let pids = remote
         .conn
-        .call("erlang", "processes", vec![], crate::shell::context::CALL_TIMEOUT)
+        .call(
+            "erlang",
+            "processes",
+            vec![],
+            crate::shell::context::CALL_TIMEOUT,
+        )
         .await
         .map_err(fault)?;
     let Wire::List(pids) = pids else {
@@ -534,7 +563,11 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
         let (got, _) = eval_on(remote, &src, &b).await?;
         let Term::List(items) = got else { continue };
         for item in items {
-            let Some([pid, name, len, status, call]) = item.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+            let Some([pid, name, len, status, call]) = item
+                .as_tuple()
+                .map(|t| t.to_vec())
+                .and_then(|v| <[Term; 5]>::try_from(v).ok())
+            else {
                 continue;
             };
             let module = match call {
@@ -545,7 +578,9 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
                 Term::List(l) if l.is_empty() => String::new(),
                 other => other.to_string(),
             };
-            let shown = dist::foreign(&pid).map(|f| f.text.clone()).unwrap_or_default();
+            let shown = dist::foreign(&pid)
+                .map(|f| f.text.clone())
+                .unwrap_or_default();
             rows.push((
                 len.clone(),
                 [
@@ -561,7 +596,8 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
     }
     let _ = view;
     if by_mailbox {
-        rows.sort_by(|a, b| b.0.as_int().cmp(&a.0.as_int()));
+        // Stable: equal queues keep the pid order, as the local `ps --sort mailbox`.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.0.as_int()));
     }
     let cells: Vec<[String; 6]> = rows.into_iter().map(|(_, c)| c).collect();
     ev.p.puts(super::observe::ps_cells(&cells, &[], ev.ctx.width()));
@@ -571,18 +607,6 @@ async fn ps(ev: &mut Eval<'_>, remote: &Remote, by_mailbox: bool) -> R {
 /// The Elixir that walks the tree from `sup` on the node, each supervisor with a short
 /// timeout: one that does not answer becomes `:no_answer`, and the walk goes on.
 const TREE_SRC: &str = r##"
-walk = fn walk, sup ->
-  try do
-    kids = :gen_server.call(sup, :which_children, otplab_timeout)
-    for {id, pid, type, _} <- kids do
-      info = if is_pid(pid), do: Process.info(pid, [:registered_name, :links, :message_queue_len]), else: nil
-      sub = if type == :supervisor and is_pid(pid), do: walk.(walk, pid), else: []
-      {id, pid, type, info, sub}
-    end
-  catch
-    :exit, _ -> :no_answer
-  end
-end
 strategy = fn sup ->
   try do
     s = :sys.get_state(sup, otplab_timeout)
@@ -591,6 +615,18 @@ strategy = fn sup ->
     _ -> nil
   catch
     :exit, _ -> nil
+  end
+end
+walk = fn walk, sup ->
+  try do
+    kids = :gen_server.call(sup, :which_children, otplab_timeout)
+    for {id, pid, type, _} <- kids do
+      info = if is_pid(pid), do: Process.info(pid, [:registered_name, :links, :message_queue_len]), else: nil
+      sub = if type == :supervisor and is_pid(pid), do: walk.(walk, pid), else: []
+      {id, pid, type, info, sub, if(type == :supervisor and is_pid(pid), do: strategy.(pid))}
+    end
+  catch
+    :exit, _ -> :no_answer
   end
 end
 top = otplab_top
@@ -606,7 +642,13 @@ label = if info[:registered_name] not in [nil, []], do: info[:registered_name], 
 /// `tree [SUPERVISOR]` on the node.
 async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
     let top = match sup {
-        Some(a) => pid_src(remote, &Target { arg: a, number: None }),
+        Some(a) => pid_src(
+            remote,
+            &Target {
+                arg: a,
+                number: None,
+            },
+        ),
         None => TOP.to_string(),
     };
     let src = format!("otplab_top = {top}\n{LABEL_SRC}\n{TREE_SRC}");
@@ -623,7 +665,13 @@ async fn tree(ev: &mut Eval<'_>, remote: &Remote, sup: Option<&Arg>) -> R {
         return Err(arg_error("no supervisor to draw on the node"));
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}{}", shown(&label), shown(&top), strategy_text(&strategy));
+    let _ = writeln!(
+        out,
+        "{} {}{}",
+        shown(&label),
+        shown(&top),
+        strategy_text(&strategy)
+    );
     draw(&children, "", &mut out);
     ev.p.puts(out.trim_end().to_string());
     Ok(silent())
@@ -638,7 +686,9 @@ fn exit_text(t: &Term) -> String {
 }
 
 fn shown(t: &Term) -> String {
-    dist::foreign(t).map(|f| f.text.clone()).unwrap_or_else(|| t.to_string())
+    dist::foreign(t)
+        .map(|f| f.text.clone())
+        .unwrap_or_else(|| t.to_string())
 }
 
 fn strategy_text(s: &Term) -> String {
@@ -653,12 +703,21 @@ fn strategy_text(s: &Term) -> String {
 
 fn draw(children: &Term, indent: &str, out: &mut String) {
     let Term::List(kids) = children else {
-        let _ = writeln!(out, "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)");
+        let _ = writeln!(
+            out,
+            "{indent}└─ (no answer within {SUPERVISOR_TIMEOUT_MS} ms)"
+        );
         return;
     };
     let n = kids.len();
-    for (i, k) in kids.iter().enumerate() {
-        let Some([id, pid, kind, info, sub]) = k.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 5]>::try_from(v).ok()) else {
+    // A supervisor's `which_children` lists its children last started first; the picture
+    // shows them in start order, as the local `tree` does, so `rest_for_one` reads top down.
+    for (i, k) in kids.iter().rev().enumerate() {
+        let Some([id, pid, kind, info, sub, strategy]) = k
+            .as_tuple()
+            .map(|t| t.to_vec())
+            .and_then(|v| <[Term; 6]>::try_from(v).ok())
+        else {
             continue;
         };
         let last = i + 1 == n;
@@ -682,6 +741,7 @@ fn draw(children: &Term, indent: &str, out: &mut String) {
                 let _ = write!(extra, "  mailbox: {q}");
             }
         }
+        extra.push_str(&strategy_text(&strategy));
         let _ = writeln!(out, "{indent}{branch}{} {pid_text}{extra}", shown(&id));
         if kind.is_atom("supervisor") {
             let next = format!("{indent}{}", if last { "   " } else { "│  " });

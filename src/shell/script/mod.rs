@@ -220,15 +220,16 @@ fn dedent(line: &str, indent: usize) -> &str {
 
 /// An input as its prompt lines, as the REPL shows and records them.
 pub fn prompted(n: u32, text: &str) -> Vec<String> {
+    prompted_on(n, None, text)
+}
+
+/// As [`prompted`], with the prompts of a session on `node` (`iex(todo@host)1> `).
+pub fn prompted_on(n: u32, node: Option<&str>, text: &str) -> Vec<String> {
     text.lines()
         .enumerate()
         .map(|(i, l)| {
             let l = crate::runtime::term::escape_text(l);
-            if i == 0 {
-                format!("iex({n})> {l}")
-            } else {
-                format!("...({n})> {l}")
-            }
+            format!("{}{l}", crate::shell::context::prompt(n, node, i > 0))
         })
         .collect()
 }
