@@ -175,7 +175,7 @@ fn tree_and_ps_draw_the_nodes_processes_and_a_mute_supervisor_never_hangs_them()
         .into_iter()
         .find(|l| l.starts_with("PID "))
         .unwrap_or_else(|| panic!("no ps table:\n{}", r.all()));
-    for column in ["MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"] {
+    for column in ["MODULE", "NAME", "MSGQ", "STATUS", "MEMORY", "RESTARTS"] {
         assert!(header.contains(column), "{header}");
     }
     assert!(

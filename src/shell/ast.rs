@@ -256,7 +256,7 @@ commands! {
     Send "send" (2, 2) NO_FLAGS, None, "send PID TERM", "sends TERM to PID";
     Flush "flush" (0, 0) NO_FLAGS, None, "flush", "prints and empties the shell's mailbox";
     Sleep "sleep" (1, 1) NO_FLAGS, None, "sleep MS", "waits MS milliseconds";
-    Ps "ps" (0, 0) PS_FLAGS, None, "ps [--sort mailbox]", "lists the processes";
+    Ps "ps" (0, 0) PS_FLAGS, None, "ps [--sort mailbox|memory]", "lists the processes (memory in bytes)";
     Tree "tree" (0, 1) NO_FLAGS, None, "tree [SUPERVISOR]", "draws the supervision tree";
     Observe "observe" (0, 0) NO_FLAGS, None, "observe",
         "the live observer: tree, processes, tables and messages, redrawn as they change (q closes)";

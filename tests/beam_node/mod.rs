@@ -15,7 +15,7 @@
 //!
 //! Without `elixir` on PATH the start fails and says to install Debian's `elixir` package,
 //! as `.ci/run` does. `OTPLAB_BIN=path` runs another build of otplab. The benchmark of
-//! `examples/bench_node.rs` starts its nodes through this file too.
+//! `tests/bench_node.rs` starts its nodes through this file too.
 #![allow(dead_code)]
 
 use std::collections::hash_map::RandomState;

@@ -51,6 +51,15 @@ pub struct StartFlags {
     pub slow_db_ms: Option<u64>,
 }
 
+/// The order `ps` lists processes in: by pid, or largest first by mailbox or memory, as
+/// observer_cli sorts its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PsSort {
+    Pid,
+    Mailbox,
+    Memory,
+}
+
 /// One command with its arguments in place.
 #[derive(Clone, Debug)]
 pub enum Invocation<'c> {
@@ -107,7 +116,7 @@ pub enum Invocation<'c> {
         ms: &'c Arg,
     },
     Ps {
-        by_mailbox: bool,
+        sort: PsSort,
     },
     /// `tree [SUPERVISOR]`: a supervisor other than the top one only on a node.
     Tree {
@@ -234,9 +243,12 @@ impl<'c> Invocation<'c> {
             (C::Flush, []) => I::Flush,
             (C::Sleep, [ms]) => I::Sleep { ms },
             (C::Ps, []) => I::Ps {
-                by_mailbox: flag("sort")
-                    .flatten()
-                    .is_some_and(|v| matches!(&v.kind, ArgKind::Word(w) if w == "mailbox")),
+                sort: match flag("sort").flatten().map(|v| &v.kind) {
+                    None => PsSort::Pid,
+                    Some(ArgKind::Word(w)) if w == "mailbox" => PsSort::Mailbox,
+                    Some(ArgKind::Word(w)) if w == "memory" => PsSort::Memory,
+                    Some(_) => return Err(arg_error("ps --sort takes mailbox or memory")),
+                },
             },
             (C::Tree, []) => I::Tree { sup: None },
             (C::Tree, [sup]) => I::Tree { sup: Some(*sup) },

@@ -65,7 +65,7 @@ pub async fn run(ev: &mut Eval<'_>, cmd: &Command) -> R {
         I::Whereis { target } => observe::whereis(ev, target).await,
         I::Alive { target } => observe::alive(ev, target).await,
         I::Info { target, keys } => observe::info(ev, target, keys).await,
-        I::Ps { by_mailbox } => observe::ps(ev, by_mailbox),
+        I::Ps { sort } => observe::ps(ev, sort),
         I::Tree { sup: None } => observe::tree(ev).await,
         I::Tree { sup: Some(_) } => Err(crate::shell::context::arg_error(
             "tree SUPERVISOR draws a supervisor of a real node (connect first); here `tree` draws the to-do tree",

@@ -9,7 +9,7 @@ use crate::runtime::supervisor::{self, ChildKind};
 use crate::runtime::term::BoxFuture;
 use crate::runtime::{Atom, Dest, Pid, Term};
 
-use super::args::{Target, target, value};
+use super::args::{PsSort, Target, target, value};
 use crate::shell::ast::{Arg, ArgKind};
 use crate::shell::builtins;
 use crate::shell::context::{Eval, R, silent};
@@ -50,8 +50,8 @@ pub async fn info(ev: &mut Eval<'_>, t: Target<'_>, keys: &[Arg]) -> R {
 }
 
 /// `ps [--sort mailbox]`.
-pub fn ps(ev: &mut Eval<'_>, by_mailbox: bool) -> R {
-    let text = ps_text(ev, by_mailbox);
+pub fn ps(ev: &mut Eval<'_>, sort: PsSort) -> R {
+    let text = ps_text(ev, sort);
     ev.p.puts(text);
     Ok(silent())
 }
@@ -70,33 +70,35 @@ pub async fn state(ev: &mut Eval<'_>, t: Target<'_>) -> R {
 }
 
 /// The process table, as `ps` prints it.
-fn ps_text(ev: &Eval<'_>, by_mailbox: bool) -> String {
+fn ps_text(ev: &Eval<'_>, sort: PsSort) -> String {
     let node = &ev.ctx.node;
     let mut rows: Vec<_> = node
         .pids()
         .into_iter()
         .filter_map(|p| node.info(p))
         .collect();
-    if by_mailbox {
-        rows.sort_by(|a, b| {
-            b.message_queue_len
-                .cmp(&a.message_queue_len)
-                .then(a.pid.cmp(&b.pid))
-        });
+    // Stable, so equal figures keep the pid order.
+    match sort {
+        PsSort::Pid => {}
+        PsSort::Mailbox => rows.sort_by_key(|i| std::cmp::Reverse(i.message_queue_len)),
+        PsSort::Memory => rows.sort_by_key(|i| std::cmp::Reverse(i.memory)),
     }
     ps_table(&rows, ev.p.pid(), ev.ctx.width())
 }
 
 /// The columns of `ps`: title, width when there is room, and whether it is a number (right
 /// aligned, never cut). MODULE and NAME are the ones that shrink at a narrow width.
-const PS_COLUMNS: [(&str, usize, bool); 6] = [
+const PS_COLUMNS: [(&str, usize, bool); PS_CELLS] = [
     ("PID", 16, false),
     ("MODULE", 26, false),
     ("NAME", 40, false),
     ("MSGQ", 8, true),
     ("STATUS", 8, false),
+    ("MEMORY", 9, true),
     ("RESTARTS", 8, true),
 ];
+/// The cells of a row of `ps`, one a column.
+pub const PS_CELLS: usize = 7;
 const MODULE: usize = 1;
 const NAME: usize = 2;
 /// MODULE and NAME are never cut to fewer chars than this, whatever the width.
@@ -110,7 +112,7 @@ pub fn ps_table(rows: &[ProcessInfo], shell: Pid, width: Option<usize>) -> Strin
 }
 
 /// The cells of `ps` for the local processes.
-fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; 6]> {
+fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; PS_CELLS]> {
     rows.iter()
         .map(|i| {
             let name = i
@@ -129,6 +131,7 @@ fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; 6]> {
                 name,
                 i.message_queue_len.to_string(),
                 status.to_string(),
+                i.memory.to_string(),
                 i.restarts.to_string(),
             ]
         })
@@ -137,11 +140,11 @@ fn ps_rows(rows: &[ProcessInfo]) -> Vec<[String; 6]> {
 
 /// The table of `ps` from its cells, a row marked ` (shell)` where `shells` says so: the one
 /// picture of the local processes and of a real node's.
-pub fn ps_cells(cells: &[[String; 6]], shells: &[bool], width: Option<usize>) -> String {
+pub fn ps_cells(cells: &[[String; PS_CELLS]], shells: &[bool], width: Option<usize>) -> String {
     let is_shell = |k: usize| shells.get(k).copied().unwrap_or(false);
     let squeezed = ps_widths(cells, shells.iter().any(|s| *s), width);
     let widths = squeezed.unwrap_or(PS_COLUMNS.map(|c| c.1));
-    let line = |cells: [&str; 6], mark: &str| {
+    let line = |cells: [&str; PS_CELLS], mark: &str| {
         let mut out = String::new();
         for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
             // At the full widths a longer cell pushes the rest of its row right, as it always
@@ -176,12 +179,16 @@ pub fn ps_cells(cells: &[[String; 6]], shells: &[bool], width: Option<usize>) ->
 /// The width of each column of `ps` when the full ones do not fit in `width`: the other
 /// columns as wide as their widest cell and MODULE and NAME sharing what is left, the
 /// narrower of the two whole when it takes no more than half. `None` when the full ones fit.
-fn ps_widths(cells: &[[String; 6]], with_shell: bool, width: Option<usize>) -> Option<[usize; 6]> {
+fn ps_widths(
+    cells: &[[String; PS_CELLS]],
+    with_shell: bool,
+    width: Option<usize>,
+) -> Option<[usize; PS_CELLS]> {
     let full = PS_COLUMNS.map(|c| c.1);
     let mark = if with_shell { SHELL_MARK.len() } else { 0 };
-    let total = |w: &[usize; 6]| w.iter().sum::<usize>() + w.len() - 1 + mark;
+    let total = |w: &[usize; PS_CELLS]| w.iter().sum::<usize>() + w.len() - 1 + mark;
     let limit = width.filter(|&l| total(&full) > l)?;
-    let mut widths = [0; 6];
+    let mut widths = [0; PS_CELLS];
     for (k, w) in widths.iter_mut().enumerate() {
         *w = cells
             .iter()

@@ -9,13 +9,12 @@
 //! it: fetching, formatting and printing, up to the next prompt. otplab's `ps` prints every
 //! row; iex prints the first 50 elements of its list (its inspect limit).
 //!
-//!   cargo build --release && cargo run --release --example bench_node -- [N…] [--rounds R]
+//!   cargo build --release && cargo test --release --test bench_node -- [N…] [--rounds R]
 //!
 //! or `scripts/bench-node.sh`. Prints `RESULT node-QUERY-N: SIDE MS ms` lines (medians), each
 //! with the two round trips it is the difference of: below a millisecond or so, the
 //! difference is within the noise of the marker's own round trip.
 
-#[path = "../tests/beam_node/mod.rs"]
 mod beam_node;
 
 use std::process::{Command, Stdio};
