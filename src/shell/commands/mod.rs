@@ -6,8 +6,8 @@
 //! messages, sleeps), `observe` (`ps`, `tree`, `info`, `state`), `view` (`observe`, the live
 //! view), `trace`, `load` (`flood`, `profile`, `loadtest`), `chaos` (the chaos monkey) and
 //! `session` (`help`, `history`, `speed`, `report`, `record`); `connect` (`connect`,
-//! `disconnect`), `remote` (the commands and Elixir lines that run on a real node) and
-//! `remote_trace` (`trace` there).
+//! `disconnect`), `remote` (the commands and Elixir lines that run on a real node),
+//! `remote_ps` (`ps` there) and `remote_trace` (`trace` there).
 
 pub mod args;
 mod chaos;
@@ -15,6 +15,7 @@ mod connect;
 mod load;
 mod observe;
 pub mod remote;
+mod remote_ps;
 mod remote_trace;
 mod session;
 mod signals;

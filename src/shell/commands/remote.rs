@@ -12,8 +12,7 @@ use crate::runtime::{ExitReason, Term};
 use crate::shell::ast::{Arg, ArgKind, Line};
 use crate::shell::context::{Ctx, Eval, R, Remote, arg_error, silent};
 
-use super::args::{Invocation, PsSort, Target, value};
-use super::observe::PS_CELLS;
+use super::args::{Invocation, Target, value};
 
 /// How long an Elixir line may run on the node: iex sets no limit, and a node that stops or
 /// is split off ends the wait through the connection, so this only bounds a forgotten line.
@@ -360,7 +359,7 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
         | I::Record { .. }
         | I::Connect { .. }
         | I::Disconnect => return None,
-        I::Ps { sort } => return Some(ps(ev, remote, *sort).await),
+        I::Ps { sort } => return Some(super::remote_ps::ps(ev, remote, *sort).await),
         I::Tree { sup } => return Some(tree(ev, remote, *sup).await),
         I::Kill { target } => format!("Process.exit({}, :kill)", pid_src(remote, target)),
         I::Exit { target, reason } => {
@@ -531,128 +530,6 @@ otplab_label = fn info ->
   end
 end
 "#;
-
-/// What `ps` asks `Process.info/2` of each process on the node.
-const PS_KEYS: [&str; 6] = [
-    "registered_name",
-    "message_queue_len",
-    "status",
-    "memory",
-    "dictionary",
-    "initial_call",
-];
-
-/// `ps` on the node: the same table as the local one, from `Process.info` of every process,
-/// fetched in pages so a node of 100,000 processes answers in pieces. Each page is one
-/// `:lists.zipwith(&:erlang.process_info/2, pids, keys)`: compiled code on the node, where
-/// a comprehension sent as Elixir would run in the evaluator, several times slower.
-async fn ps(ev: &mut Eval<'_>, remote: &Remote, sort: PsSort) -> R {
-    const PAGE: usize = 5000;
-    let timeout = crate::shell::context::CALL_TIMEOUT;
-    let pids = remote
-        .conn
-        .call("erlang", "processes", vec![], timeout)
-        .await
-        .map_err(fault)?;
-    let Wire::List(pids) = pids else {
-        return Err(arg_error("the node's process list is not a list"));
-    };
-    let node = remote.node();
-    let view = View { home: &node };
-    let process_info = Wire::from(eetf::ExternalFun {
-        module: eetf::Atom::from("erlang"),
-        function: eetf::Atom::from("process_info"),
-        arity: 2,
-    });
-    let keys = Wire::from(eetf::List::from(
-        PS_KEYS.map(|k| Wire::from(eetf::Atom::from(k))).to_vec(),
-    ));
-    let mut rows: Vec<(i64, i64, [String; PS_CELLS])> = vec![];
-    for page in pids.elements.chunks(PAGE) {
-        let args = vec![
-            process_info.clone(),
-            Wire::from(eetf::List::from(page.to_vec())),
-            Wire::from(eetf::List::from(vec![keys.clone(); page.len()])),
-        ];
-        let got = remote
-            .conn
-            .call("lists", "zipwith", args, timeout)
-            .await
-            .map_err(fault)?;
-        let Wire::List(infos) = got else { continue };
-        for (pid, info) in page.iter().zip(&infos.elements) {
-            // A process that ended since the list was taken answers `undefined`.
-            if let Some(row) = ps_row(&view.term(pid), &view.term(info)) {
-                rows.push(row);
-            }
-        }
-    }
-    // Stable: equal figures keep the pid order, as the local `ps --sort`.
-    match sort {
-        PsSort::Pid => {}
-        PsSort::Mailbox => rows.sort_by_key(|r| std::cmp::Reverse(r.0)),
-        PsSort::Memory => rows.sort_by_key(|r| std::cmp::Reverse(r.1)),
-    }
-    let cells: Vec<[String; PS_CELLS]> = rows.into_iter().map(|(_, _, c)| c).collect();
-    ev.p.puts(super::observe::ps_cells(&cells, &[], ev.ctx.width()));
-    Ok(silent())
-}
-
-/// One row of `ps` from a process's `Process.info` keyword list: its queue length and
-/// memory (to sort by) and its cells. The module is what `LABEL_SRC` names on the node: the
-/// `$initial_call` proc_lib noted, a supervisor by its callback module.
-fn ps_row(pid: &Term, info: &Term) -> Option<(i64, i64, [String; PS_CELLS])> {
-    let Term::List(pairs) = info else { return None };
-    let get = |key: &str| {
-        pairs.iter().find_map(|p| match p.as_tuple() {
-            Some([Term::Atom(a), v]) if a.as_str() == key => Some(v),
-            _ => None,
-        })
-    };
-    let noted = get("dictionary").and_then(|d| match d {
-        Term::List(entries) => entries.iter().find_map(|e| match e.as_tuple() {
-            Some([Term::Atom(a), v]) if a.as_str() == "$initial_call" => Some(v),
-            _ => None,
-        }),
-        _ => None,
-    });
-    let module = match noted.or(get("initial_call")).and_then(Term::as_tuple) {
-        Some([Term::Atom(m), cb, _])
-            if matches!(m.as_str(), "supervisor" | "supervisor_bridge") =>
-        {
-            match (noted, cb) {
-                (Some(_), Term::Atom(cb)) => Term::Atom(*cb).to_string(),
-                _ => Term::Atom(*m).to_string(),
-            }
-        }
-        Some([m @ Term::Atom(_), _, _]) => m.to_string(),
-        _ => String::new(),
-    };
-    let name = match get("registered_name") {
-        None => String::new(),
-        Some(Term::List(l)) if l.is_empty() => String::new(),
-        Some(other) => other.to_string(),
-    };
-    let queue = get("message_queue_len").and_then(Term::as_int).unwrap_or(0);
-    let memory = get("memory").and_then(Term::as_int).unwrap_or(0);
-    let status = get("status").map(|s| s.to_string()).unwrap_or_default();
-    let shown = dist::foreign(pid)
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
-    Some((
-        queue,
-        memory,
-        [
-            shown,
-            module,
-            name,
-            queue.to_string(),
-            status.trim_start_matches(':').to_string(),
-            memory.to_string(),
-            "-".into(),
-        ],
-    ))
-}
 
 /// The Elixir that walks the tree from `sup` on the node, each supervisor with a short
 /// timeout: one that does not answer becomes `:no_answer`, and the walk goes on.
