@@ -376,10 +376,10 @@ mod tests {
             "{text}"
         );
         assert!(rows[1].ends_with(" 1 (shell)"), "{text}");
-        assert!(rows[3].contains("{:todo_server, \"B…"), "{text}");
-        assert!(rows[2].contains("Todo.ServerSuper…"), "{text}");
+        assert!(rows[3].contains("{:todo_server…"), "{text}");
+        assert!(rows[2].contains("Todo.ServerSu…"), "{text}");
         assert!(
-            rows[3].contains('…') && rows[3].ends_with(" 3 waiting        1"),
+            rows[3].contains('…') && rows[3].ends_with(" 3 waiting      0        1"),
             "{text}"
         );
     }
@@ -392,8 +392,8 @@ mod tests {
         assert_eq!(
             rows[0],
             format!(
-                "{:<16} {:<26} {:<40} {:>8} {:<8} {:>8}",
-                "PID", "MODULE", "NAME", "MSGQ", "STATUS", "RESTARTS"
+                "{:<16} {:<26} {:<40} {:>8} {:<8} {:>9} {:>8}",
+                "PID", "MODULE", "NAME", "MSGQ", "STATUS", "MEMORY", "RESTARTS"
             )
         );
         assert!(rows[3].contains("\"Bob's list with a name long enough to be cut\"}"));

@@ -622,7 +622,7 @@ fn errors_point_at_the_column() {
         ),
         (
             "ps --sort",
-            "error: iex:1:4: --sort needs a value (usage: ps [--sort mailbox])",
+            "error: iex:1:4: --sort needs a value (usage: ps [--sort mailbox|memory])",
         ),
         ("start --flat=1", "error: iex:1:7: --flat takes no value"),
         (
