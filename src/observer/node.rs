@@ -126,6 +126,7 @@ impl Source for NodeSource {
         if self.shared.ended.lock().unwrap().is_some() {
             return None;
         }
+        // Until the node first answers, the panes say so rather than draw an empty system.
         let mut snap = self
             .shared
             .latest
@@ -133,7 +134,15 @@ impl Source for NodeSource {
             .unwrap()
             .clone()
             .unwrap_or_else(|| Snapshot {
-                notice: Some(format!("asking {}…", self.remote.node())),
+                tree: vec![TreeRow {
+                    label: format!("(asking {}…)", self.remote.node()),
+                    ..TreeRow::default()
+                }],
+                header: Header {
+                    persist: self.remote.node(),
+                    speed: 1.0,
+                    ..Header::default()
+                },
                 ..Snapshot::default()
             });
         if let Some(n) = self.shared.notice.lock().unwrap().clone() {
