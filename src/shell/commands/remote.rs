@@ -348,7 +348,7 @@ pub const FAULT: &str = "otplab";
 
 /// Runs a command on the node; `None` for the commands that stay local (help, history,
 /// connect, disconnect, report, record, clear) and for `observe`, whose view asks the node
-/// itself (`crate::observer::node`).
+/// itself (the observer's node source).
 pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Option<R> {
     use Invocation as I;
     let mut args = Args::default();
