@@ -16,11 +16,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::sampler::Sparks;
+use super::sampler::{Sparks, fade};
 use super::terminal::Source;
 use super::{
     Action, FLASH, Header, ProcPage, ProcRow, REFRESH, Snapshot, SortBy, TableRow, TreeRow, Window,
@@ -30,9 +29,6 @@ use crate::dist::{self, Wire, WirePid};
 use crate::runtime::Term;
 use crate::shell::commands::remote;
 use crate::shell::context::Remote;
-
-/// The window of "restarts in the last 5 s", as the local header counts them.
-const RESTART_WINDOW: Duration = Duration::from_secs(5);
 
 /// The Elixir of one snapshot, evaluated on the node after `tree`'s walk is defined:
 /// `{processes, limit, total, rows, tree, tables}`. Only the window's rows are asked for
@@ -368,14 +364,7 @@ impl History {
         node: &str,
         pids: &mut HashMap<u64, WirePid>,
     ) -> Snapshot {
-        self.flashes.retain(|_, (until, _)| *until > now);
-        while self
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= RESTART_WINDOW)
-        {
-            self.restarts.pop_front();
-        }
+        fade(&mut self.flashes, &mut self.restarts, now);
         let Some([processes, limit, rows, tree, tables]) = answer.as_tuple() else {
             return Snapshot {
                 notice: Some(format!("the node answered {}", text(answer))),
@@ -622,6 +611,7 @@ fn table_rows(tables: &Term) -> Vec<TableRow> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sampler::RESTART_WINDOW;
     use super::*;
 
     const HOME: &str = "todo@host";

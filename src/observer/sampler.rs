@@ -33,7 +33,7 @@ use crate::shell::report::trace_label;
 /// supervisor of a hundred thousand servers costs the tree a screenful, not a row each.
 pub const CHILDREN_SHOWN: usize = 50;
 /// The window of "restarts in the last 5 s".
-const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+pub const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
 /// The longest term text of a traced message kept for the messages pane.
 const MESSAGE_TEXT: usize = 160;
 
@@ -106,14 +106,7 @@ impl Sampler {
     /// One snapshot, with the process table's `window`, at `now`.
     pub fn sample(&mut self, window: Window, now: Instant) -> Snapshot {
         self.drain_events(now);
-        self.flashes.retain(|_, (until, _)| *until > now);
-        while self
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= RESTART_WINDOW)
-        {
-            self.restarts.pop_front();
-        }
+        fade(&mut self.flashes, &mut self.restarts, now);
         let mut rows = self.node.census();
         self.measure(&rows, now);
         let tree = self.tree(&rows, now);
@@ -387,6 +380,22 @@ impl Sampler {
                 size: t.size(),
             })
             .collect()
+    }
+}
+
+/// Ends the highlights that are over at `now` and forgets the restarts older than
+/// [`RESTART_WINDOW`]: what the local sampler and the view of a node both do each snapshot.
+pub fn fade<K>(
+    flashes: &mut HashMap<K, (Instant, String)>,
+    restarts: &mut VecDeque<Instant>,
+    now: Instant,
+) {
+    flashes.retain(|_, (until, _)| *until > now);
+    while restarts
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= RESTART_WINDOW)
+    {
+        restarts.pop_front();
     }
 }
 
