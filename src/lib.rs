@@ -42,7 +42,9 @@
 //!   (the person's choices and keys), the panes `header`, `tree`, `procs`, `tables`,
 //!   `messages` and `render` draw a snapshot with ratatui and do no I/O; `actions` carries a
 //!   key's action out on the node; `terminal` runs the view on a terminal; `socket` is the
-//!   attach protocol (length-prefixed bincode frames over a Unix socket, bounded both ways).
+//!   attach protocol (length-prefixed bincode frames over a Unix socket, bounded both ways);
+//!   `node` is the source of the view while connected to a real node, which takes its own
+//!   snapshots in one rex call each.
 //! - [`dist`]: the Erlang distribution, for `connect NAME@HOST` and `otplab --connect`:
 //!   otplab as a hidden node of a real BEAM node, through erl_dist (EPMD, the OTP 23+
 //!   handshake, the control messages) and eetf (the terms). `cookie` (never shown), `name`,
@@ -77,7 +79,8 @@
 //! - `dist` imports only `runtime` (for `Term`); `shell` imports `dist` (the `connect` and
 //!   `remote` commands, the context's connection, the printer's foreign terms).
 //! - `observer` imports `runtime` and `shell` (how `trace show` names a process, the reason
-//!   parser, the keys of `help observe`); `shell` never imports `observer`: the REPL opens
+//!   parser, the keys of `help observe`, the Elixir `tree` runs on a node) and `dist` (the
+//!   wire pids the view of a node acts on); `shell` never imports `observer`: the REPL opens
 //!   the view through a hook (`editor::FullScreen`) that `main.rs` hands it. `bench`
 //!   imports `observer` for the redraw figures, never `shell`.
 //! - `todo`, `counter` and `profiler` import `runtime` (and `profiler` the `todo` API it

@@ -389,6 +389,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn live_view() -> editor::FullScreen {
     std::sync::Arc::new(|ctx: std::sync::Arc<otplab::shell::context::Ctx>| {
         Box::pin(async move {
+            let refused =
+                |e: std::io::Error| format!("observe: the terminal refused the view ({e})");
+            // Connected to a real node, the view shows that node; a node that goes away
+            // while it is up closes it with the line any command would print then.
+            if let Some(remote) = ctx.remote() {
+                let mut source = otplab::observer::node::NodeSource::open(remote);
+                let shown = terminal::run(&mut source, ctx.color).await;
+                let gone = source.ended().and_then(|_| {
+                    let e = otplab::shell::commands::remote::went_down(&ctx)?;
+                    otplab::shell::report::error_block(&e).into_iter().next()
+                });
+                return match (shown, gone) {
+                    (Err(e), _) => Some(refused(e)),
+                    (Ok(()), gone) => gone,
+                };
+            }
             let shell = otplab::runtime::Pid(ctx.shell.load(std::sync::atomic::Ordering::Relaxed));
             let persist = ctx.config().persist_dir.display().to_string();
             let mut local = terminal::Local {
@@ -398,7 +414,7 @@ fn live_view() -> editor::FullScreen {
             terminal::run(&mut local, ctx.color)
                 .await
                 .err()
-                .map(|e| format!("observe: the terminal refused the view ({e})"))
+                .map(refused)
         })
     })
 }

@@ -12,11 +12,14 @@
 //! ([`header`], [`tree`], [`procs`], [`tables`], [`messages`]) draw a snapshot into a ratatui
 //! buffer, which the tests read through `TestBackend`. [`actions`] carries an action out on
 //! the node, [`terminal`] runs the loop on a real terminal, and [`socket`] is the attach
-//! protocol: length-prefixed bincode frames, bounded both ways.
+//! protocol: length-prefixed bincode frames, bounded both ways. While the shell is connected
+//! to a real BEAM node, [`node`] is the source instead: the node takes its own snapshots, in
+//! one rex call each, and the view's actions run there.
 
 pub mod actions;
 pub mod header;
 pub mod messages;
+pub mod node;
 pub mod procs;
 pub mod render;
 pub mod sampler;

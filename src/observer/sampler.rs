@@ -33,7 +33,7 @@ use crate::shell::report::trace_label;
 /// supervisor of a hundred thousand servers costs the tree a screenful, not a row each.
 pub const CHILDREN_SHOWN: usize = 50;
 /// The window of "restarts in the last 5 s".
-const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+pub const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
 /// The longest term text of a traced message kept for the messages pane.
 const MESSAGE_TEXT: usize = 160;
 
@@ -51,9 +51,7 @@ pub struct Sampler {
     /// The exit reasons of processes that just died, for the highlight of their successor.
     exits: HashMap<Pid, String>,
     restarts: VecDeque<Instant>,
-    /// The recent queue lengths of busy mailboxes, and the sample they were last seen in.
-    history: HashMap<Pid, (VecDeque<u32>, u64)>,
-    epoch: u64,
+    sparks: Sparks,
     /// Messages delivered to the live processes at the last sample, and when.
     delivered: Option<(u64, Instant)>,
     rate: u64,
@@ -78,8 +76,7 @@ impl Sampler {
             flashes: HashMap::new(),
             exits: HashMap::new(),
             restarts: VecDeque::new(),
-            history: HashMap::new(),
-            epoch: 0,
+            sparks: Sparks::default(),
             delivered: None,
             rate: 0,
             messages: VecDeque::new(),
@@ -109,14 +106,7 @@ impl Sampler {
     /// One snapshot, with the process table's `window`, at `now`.
     pub fn sample(&mut self, window: Window, now: Instant) -> Snapshot {
         self.drain_events(now);
-        self.flashes.retain(|_, (until, _)| *until > now);
-        while self
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= RESTART_WINDOW)
-        {
-            self.restarts.pop_front();
-        }
+        fade(&mut self.flashes, &mut self.restarts, now);
         let mut rows = self.node.census();
         self.measure(&rows, now);
         let tree = self.tree(&rows, now);
@@ -216,22 +206,8 @@ impl Sampler {
             }
         }
         self.delivered = Some((total, now));
-        self.epoch += 1;
-        for r in rows {
-            let queue = u32::try_from(r.message_queue_len).unwrap_or(u32::MAX);
-            if queue == 0 && !self.history.contains_key(&r.pid) {
-                continue;
-            }
-            let (samples, seen) = self.history.entry(r.pid).or_default();
-            samples.push_back(queue);
-            if samples.len() > SPARK_SAMPLES {
-                samples.pop_front();
-            }
-            *seen = self.epoch;
-        }
-        let epoch = self.epoch;
-        self.history
-            .retain(|_, (samples, seen)| *seen == epoch && samples.iter().any(|q| *q > 0));
+        self.sparks
+            .record(rows.iter().map(|r| (r.pid.0, r.message_queue_len)));
     }
 
     /// Highlights the supervised processes that were not in the tree at the last sample.
@@ -339,11 +315,7 @@ impl Sampler {
                 pid: r.pid.0,
                 name: name(r),
                 queue: r.message_queue_len,
-                spark: self
-                    .history
-                    .get(&r.pid)
-                    .map(|(s, _)| s.iter().copied().collect())
-                    .unwrap_or_default(),
+                spark: self.sparks.of(r.pid.0),
                 status: self.status(r),
                 memory: r.memory,
                 restarts: r.restarts,
@@ -408,6 +380,62 @@ impl Sampler {
                 size: t.size(),
             })
             .collect()
+    }
+}
+
+/// Ends the highlights that are over at `now` and forgets the restarts older than
+/// [`RESTART_WINDOW`]: what the local sampler and the view of a node both do each snapshot.
+pub fn fade<K>(
+    flashes: &mut HashMap<K, (Instant, String)>,
+    restarts: &mut VecDeque<Instant>,
+    now: Instant,
+) {
+    flashes.retain(|_, (until, _)| *until > now);
+    while restarts
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= RESTART_WINDOW)
+    {
+        restarts.pop_front();
+    }
+}
+
+/// The recent queue lengths of busy mailboxes, by pid, for their sparklines: a mailbox
+/// enters at its first non-empty sample and leaves once it has been empty for a whole
+/// sparkline, or is not sampled. The local sampler and the view of a node both keep one.
+#[derive(Default)]
+pub struct Sparks {
+    /// Each mailbox's samples, and the sample it was last seen in.
+    history: HashMap<u64, (VecDeque<u32>, u64)>,
+    epoch: u64,
+}
+
+impl Sparks {
+    /// One sample of the queues seen.
+    pub fn record(&mut self, queues: impl IntoIterator<Item = (u64, usize)>) {
+        self.epoch += 1;
+        for (pid, queue) in queues {
+            let queue = u32::try_from(queue).unwrap_or(u32::MAX);
+            if queue == 0 && !self.history.contains_key(&pid) {
+                continue;
+            }
+            let (samples, seen) = self.history.entry(pid).or_default();
+            samples.push_back(queue);
+            if samples.len() > SPARK_SAMPLES {
+                samples.pop_front();
+            }
+            *seen = self.epoch;
+        }
+        let epoch = self.epoch;
+        self.history
+            .retain(|_, (samples, seen)| *seen == epoch && samples.iter().any(|q| *q > 0));
+    }
+
+    /// The samples of `pid`'s queue, oldest first; empty for a quiet mailbox.
+    pub fn of(&self, pid: u64) -> Vec<u32> {
+        self.history
+            .get(&pid)
+            .map(|(s, _)| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 }
 

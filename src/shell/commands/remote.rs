@@ -19,7 +19,7 @@ use super::args::{Invocation, Target, value};
 const EVAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// How long one supervisor has to answer `which_children` while `tree` draws.
-const SUPERVISOR_TIMEOUT_MS: u32 = 1000;
+pub const SUPERVISOR_TIMEOUT_MS: u32 = 1000;
 
 /// The Elixir that evaluates a line on the node and reports an exception as iex words it.
 const WRAPPER: &str = r#"
@@ -285,7 +285,7 @@ fn answer(view: &View<'_>, reply: &Wire) -> Result<(Term, Vec<(String, Wire)>), 
 }
 
 /// Runs `src` on the node with `bindings`; the value and the bindings after it.
-async fn eval_on(
+pub async fn eval_on(
     remote: &Remote,
     src: &str,
     bindings: &[(String, Wire)],
@@ -347,7 +347,8 @@ pub fn fault(e: dist::DistError) -> ExitReason {
 pub const FAULT: &str = "otplab";
 
 /// Runs a command on the node; `None` for the commands that stay local (help, history,
-/// connect, disconnect, report, record, clear).
+/// connect, disconnect, report, record, clear) and for `observe`, whose view asks the node
+/// itself (the observer's node source).
 pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Option<R> {
     use Invocation as I;
     let mut args = Args::default();
@@ -358,7 +359,8 @@ pub async fn run(ev: &mut Eval<'_>, remote: &Remote, inv: &Invocation<'_>) -> Op
         | I::Report { .. }
         | I::Record { .. }
         | I::Connect { .. }
-        | I::Disconnect => return None,
+        | I::Disconnect
+        | I::Observe => return None,
         I::Ps { sort } => return Some(super::remote_ps::ps(ev, remote, *sort).await),
         I::Tree { sup } => return Some(tree(ev, remote, *sup).await),
         I::Kill { target } => format!("Process.exit({}, :kill)", pid_src(remote, target)),
@@ -505,7 +507,7 @@ fn find_src(remote: &Remote, t: &Target<'_>) -> String {
 }
 
 /// The top supervisor of the application `:todo`, as observer finds it.
-const TOP: &str = "(case :application_controller.get_master(:todo) do :undefined -> Process.whereis(Todo.Supervisor); m -> elem(:application_master.get_child(m), 0) end)";
+pub const TOP: &str = "(case :application_controller.get_master(:todo) do :undefined -> Process.whereis(Todo.Supervisor); m -> elem(:application_master.get_child(m), 0) end)";
 
 fn child_src(id: &str) -> String {
     format!(
@@ -516,7 +518,7 @@ fn child_src(id: &str) -> String {
 /// The Elixir function `otplab_label` that names a process's module as the local `ps` and
 /// `tree` do: a supervisor by its callback module (`Todo.Supervisor`, not `:supervisor`), a
 /// `GenServer` by its own, anything else by its initial call's module.
-const LABEL_SRC: &str = r#"
+pub const LABEL_SRC: &str = r#"
 otplab_label = fn info ->
   call = Keyword.get(info[:dictionary] || [], :"$initial_call", info[:initial_call])
   case call do
@@ -533,7 +535,7 @@ end
 
 /// The Elixir that walks the tree from `sup` on the node, each supervisor with a short
 /// timeout: one that does not answer becomes `:no_answer`, and the walk goes on.
-const TREE_SRC: &str = r##"
+pub const TREE_SRC: &str = r##"
 strategy = fn sup ->
   try do
     s = :sys.get_state(sup, otplab_timeout)
@@ -612,7 +614,7 @@ fn exit_text(t: &Term) -> String {
     }
 }
 
-fn shown(t: &Term) -> String {
+pub fn shown(t: &Term) -> String {
     dist::foreign(t)
         .map(|f| f.text.clone())
         .unwrap_or_else(|| t.to_string())

@@ -1,6 +1,8 @@
 //! `observe`: asks the front end for the live observer once the line is done. The view
 //! itself (`crate::observer`) sits above the shell and takes the terminal from the REPL;
-//! here the command only checks that there is a terminal to take.
+//! here the command only checks that there is a terminal to take. Connected to a real node,
+//! the same command opens the view of that node (the observer's node source), so it is one of
+//! the commands `remote::run` leaves here.
 
 use std::sync::atomic::Ordering;
 
