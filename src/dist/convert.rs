@@ -24,7 +24,7 @@ pub struct Foreign {
 /// The foreign term riding in `t`, if it is one.
 pub fn foreign(t: &Term) -> Option<&Foreign> {
     match t {
-        Term::Opaque(o) if o.label == FOREIGN => o.downcast::<Foreign>(),
+        Term::Opaque(o) if o.label() == FOREIGN => o.downcast::<Foreign>(),
         _ => None,
     }
 }
@@ -142,7 +142,7 @@ impl View<'_> {
                 .collect();
             fields.sort_by_key(|f| f.0);
             if let Ok(name) = Atom::new(module_text(name)) {
-                return Term::Struct(name, fields);
+                return Term::structure(name, fields);
             }
         }
         let map: BTreeMap<Term, Term> = m
@@ -214,19 +214,19 @@ pub fn wire(t: &Term) -> Option<W> {
             }
             W::from(eetf::Map::from(out))
         }
-        Term::Struct(name, fields) => {
+        Term::Struct(s) => {
             let mut out = std::collections::HashMap::new();
-            let module =
-                if name.as_str().contains('.') || name.as_str().starts_with(char::is_uppercase) {
-                    format!("Elixir.{}", name.as_str())
-                } else {
-                    name.as_str().to_string()
-                };
+            let name = s.name.as_str();
+            let module = if name.contains('.') || name.starts_with(char::is_uppercase) {
+                format!("Elixir.{name}")
+            } else {
+                name.to_string()
+            };
             out.insert(
                 W::from(eetf::Atom::from("__struct__")),
                 W::from(eetf::Atom::from(module)),
             );
-            for (k, v) in fields {
+            for (k, v) in &s.fields {
                 out.insert(W::from(eetf::Atom::from(k.as_str())), wire(v)?);
             }
             W::from(eetf::Map::from(out))

@@ -380,7 +380,7 @@ fn term_bytes(term: &Term) -> usize {
     slot + match term {
         Term::Tuple(v) | Term::List(v) => v.iter().map(term_bytes).sum(),
         Term::Map(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
-        Term::Struct(_, fields) => fields.iter().map(|(_, v)| slot + term_bytes(v)).sum(),
+        Term::Struct(s) => s.fields.iter().map(|(_, v)| slot + term_bytes(v)).sum(),
         Term::Str(s) => s.len(),
         Term::Binary(b) => b.len(),
         _ => 0,

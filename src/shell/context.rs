@@ -207,7 +207,7 @@ pub fn loose_eq(a: &Term, b: &Term) -> bool {
 /// A range as a term: `%Range{first:, last:, step:}`, printed `1..10`.
 pub fn range_term(first: i64, last: i64) -> Term {
     let step = if last >= first { 1 } else { -1 };
-    Term::Struct(
+    Term::structure(
         Atom::from_static("Range"),
         vec![
             (Atom::from_static("first"), Term::Int(first)),
@@ -221,9 +221,9 @@ pub fn range_term(first: i64, last: i64) -> Term {
 pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
     match t {
         Term::List(v) => Ok(v.clone()),
-        Term::Struct(name, fields) if name.as_str() == "Range" => {
+        Term::Struct(s) if s.name.as_str() == "Range" => {
             let get = |k: &str| {
-                fields
+                s.fields
                     .iter()
                     .find(|(f, _)| f.as_str() == k)
                     .and_then(|(_, v)| v.as_int())

@@ -558,7 +558,8 @@ fn match_pattern(
                 (Some(key), Term::Map(m)) => m
                     .get(&key)
                     .is_some_and(|x| match_pattern(p, x, vars, bound)),
-                (Some(Term::Atom(a)), Term::Struct(_, fields)) => fields
+                (Some(Term::Atom(a)), Term::Struct(s)) => s
+                    .fields
                     .iter()
                     .find(|(k, _)| *k == a)
                     .is_some_and(|(_, x)| match_pattern(p, x, vars, bound)),

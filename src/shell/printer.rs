@@ -274,9 +274,9 @@ fn to_doc(t: &Term, style: Style, depth: usize, limit: usize) -> Doc {
                 Layout::Strict,
             )
         }
-        Term::Struct(name, fields) => container(
-            format!("%{}{{", escape_text(name.as_str())),
-            items(fields.iter(), limit, |(k, v), l| {
+        Term::Struct(s) => container(
+            format!("%{}{{", escape_text(s.name.as_str())),
+            items(s.fields.iter(), limit, |(k, v), l| {
                 Doc::Concat(vec![key_doc(k.as_str(), style), text(" "), child(v, l)])
             }),
             "}",
@@ -544,7 +544,7 @@ mod tests {
         let mut entries = BTreeMap::new();
         entries.insert(Term::Int(1), entry(1, "Dentist"));
         entries.insert(Term::Int(2), entry(2, "Shopping"));
-        let list = Term::Struct(
+        let list = Term::structure(
             Atom::from_static("Todo.List"),
             vec![
                 (Atom::from_static("next_id"), Term::Int(3)),

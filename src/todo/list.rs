@@ -100,7 +100,7 @@ impl List {
     /// The list as iex shows the Elixir struct. Fields keep the order of the book's
     /// `defstruct next_id: 1, entries: %{}`.
     pub fn to_term(&self) -> Term {
-        Term::Struct(
+        Term::structure(
             Atom::from_static("Todo.List"),
             vec![
                 (
@@ -123,14 +123,14 @@ impl List {
     /// The list back from its term, as it travels in messages (`{:store, key, list}`) and
     /// comes back from `Todo.Database.get/1`. Anything that is not a valid list is an error.
     pub fn from_term(term: &Term) -> Result<List, String> {
-        let Term::Struct(name, fields) = term else {
+        let Term::Struct(s) = term else {
             return Err(format!("not a Todo.List: {term}"));
         };
-        if name.as_str() != "Todo.List" {
+        if s.name.as_str() != "Todo.List" {
             return Err(format!("not a Todo.List: {term}"));
         }
         let field = |key: &str| {
-            fields
+            s.fields
                 .iter()
                 .find(|(k, _)| k.as_str() == key)
                 .map(|(_, v)| v)

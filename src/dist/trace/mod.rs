@@ -259,13 +259,16 @@ fn home_pids(t: Term, view: &View) -> Term {
                 .map(|(k, v)| (home_pids(k, view), home_pids(v, view)))
                 .collect(),
         ),
-        Term::Struct(name, fields) => Term::Struct(
-            name,
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, home_pids(v, view)))
-                .collect(),
-        ),
+        Term::Struct(s) => {
+            let s = Arc::unwrap_or_clone(s);
+            Term::structure(
+                s.name,
+                s.fields
+                    .into_iter()
+                    .map(|(k, v)| (k, home_pids(v, view)))
+                    .collect(),
+            )
+        }
         other => other,
     }
 }

@@ -155,8 +155,8 @@ fn describe(ev: &Eval<'_>, t: &Term) -> Vec<(&'static str, String)> {
                 "Collectable, Enumerable, IEx.Info, Inspect".into(),
             );
         }
-        Term::Struct(name, _) => {
-            let name = name.as_str().trim_start_matches("Elixir.").to_string();
+        Term::Struct(s) => {
+            let name = s.name.as_str().trim_start_matches("Elixir.").to_string();
             add("Data type", name.clone());
             add(
                 "Description",
