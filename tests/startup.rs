@@ -67,18 +67,3 @@ async fn a_settle_of_a_quiet_node_waits_for_no_timer() {
     assert!(session.settle().await.is_empty());
     assert_eq!(tokio::time::Instant::now(), before);
 }
-
-/// What the early end must not lose: a linked process that crashes takes the shell down, and
-/// the shell's exit prints before the next prompt (scripts/shell_crash.iex, step 3).
-#[tokio::test(start_paused = true)]
-async fn the_shells_death_by_a_link_prints_before_the_prompt() {
-    let mut session = bare_session().await;
-    let mut out = session.eval(r#"spawn_link(fn -> raise "boom" end)"#).await;
-    out.extend(session.settle().await);
-    assert!(
-        out.iter()
-            .any(|l| l.contains("shell process exited with reason: an exception was raised")),
-        "{out:?}"
-    );
-    assert_eq!(session.counter, 1, "a new shell counts from 1");
-}
