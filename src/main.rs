@@ -139,7 +139,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let ran = runtime.block_on(run(cli));
+    // Dropping the runtime would join its workers and every thread of its blocking pool, and
+    // drop each process still running, one exit path at a time: a millisecond or more at the
+    // end of every session, and nothing of it is needed, except that a database write under
+    // way on the pool must finish. So the program waits for exactly those and ends.
+    otplab::todo::persist::wait_for_writes();
+    runtime.shutdown_background();
+    match ran {
         Ok(code) => code,
         Err(e) => {
             eprintln!("otplab: {e:#}");

@@ -32,7 +32,7 @@ impl GenServer for Bare {
 async fn next_log(events: &mut tokio::sync::broadcast::Receiver<Event>) -> Event {
     loop {
         match events.recv().await {
-            Ok(e @ (Event::Crash(_) | Event::UnexpectedMessage { .. })) => return e,
+            Ok(e @ (Event::Crash(_) | Event::UnexpectedMessage(_))) => return e,
             Ok(_) => {}
             Err(e) => panic!("the event stream ended: {e}"),
         }
@@ -69,14 +69,9 @@ async fn a_cast_without_handle_cast_crashes_and_a_message_without_handle_info_is
         .unwrap();
     node.send(None, &Dest::Pid(pid), atom("hello"));
     match next_log(&mut events).await {
-        Event::UnexpectedMessage {
-            pid: who,
-            name,
-            label,
-            message,
-        } => {
+        Event::UnexpectedMessage(m) => {
             assert_eq!(
-                (who, name, &*label, message),
+                (m.pid, m.name.clone(), &*m.label, m.message.clone()),
                 (pid, None, "S", atom("hello"))
             );
         }

@@ -112,10 +112,10 @@ impl Deaths {
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(Event::Exited { pid, .. }) => {
+                    Ok(Event::Exited(e)) => {
                         let mut seen = d.seen.lock().unwrap();
                         let n = d.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                        seen.insert(pid, n);
+                        seen.insert(e.pid, n);
                     }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => break,
@@ -916,8 +916,8 @@ async fn a_store_lost_with_its_worker_is_never_acknowledged() {
     assert!(sys.node.info(worker).unwrap().message_queue_len >= 1);
     sys.node.exit(Pid(0), worker, ExitReason::Kill);
     loop {
-        if let Ok(Event::Restarted { old, .. }) = events.recv().await
-            && old == worker
+        if let Ok(Event::Restarted(r)) = events.recv().await
+            && r.old == worker
         {
             break;
         }

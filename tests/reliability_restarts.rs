@@ -62,8 +62,8 @@ async fn child(node: &Node, sup: Pid, id: &'static str) -> Pid {
 async fn restarted(events: &mut Receiver<Event>, old: Pid) -> Pid {
     loop {
         match events.recv().await {
-            Ok(Event::Restarted { old: o, new, .. }) if o == old => return new,
-            Ok(Event::GaveUp { .. }) => panic!("the supervisor gave up restarting {old}"),
+            Ok(Event::Restarted(r)) if r.old == old => return r.new,
+            Ok(Event::GaveUp(_)) => panic!("the supervisor gave up restarting {old}"),
             Ok(_) => {}
             Err(e) => panic!("{e}"),
         }
@@ -92,19 +92,14 @@ async fn kill_a_and_see_it_give_up(node: &Node, sup: Pid, events: &mut Receiver<
     let mut exits = vec![];
     loop {
         match events.recv().await.unwrap() {
-            Event::GaveUp {
-                supervisor,
-                restarts,
-                seconds,
-                ..
-            } if supervisor == sup => {
-                assert_eq!((restarts, seconds), (3, 5));
+            Event::GaveUp(g) if g.supervisor == sup => {
+                assert_eq!((g.restarts, g.seconds), (3, 5));
                 gave_up = true;
             }
-            Event::Restarted { old, .. } if old == a => panic!("a 4th restart within 5 s"),
-            Event::Exited { pid, reason, .. } if [a, b, c, d, sup].contains(&pid) => {
-                exits.push((pid, reason.clone()));
-                if pid == sup {
+            Event::Restarted(r) if r.old == a => panic!("a 4th restart within 5 s"),
+            Event::Exited(e) if [a, b, c, d, sup].contains(&e.pid) => {
+                exits.push((e.pid, e.reason.clone()));
+                if e.pid == sup {
                     break;
                 }
             }
@@ -241,14 +236,9 @@ async fn registry_cycle(events: &mut Receiver<Event>) -> Cycle {
     let mut cycle = Cycle::default();
     loop {
         match events.recv().await.expect("no event lost") {
-            Event::Exited {
-                label,
-                name,
-                reason,
-                ..
-            } => {
-                if let Some(l) = tree_label(&label, &name) {
-                    cycle.stopped.push(format!("{l} {reason:?}"));
+            Event::Exited(e) => {
+                if let Some(l) = tree_label(&e.label, &e.name) {
+                    cycle.stopped.push(format!("{l} {:?}", e.reason));
                 }
             }
             Event::Output { text, .. } if text.starts_with("Starting") => {
@@ -262,7 +252,7 @@ async fn registry_cycle(events: &mut Receiver<Event>) -> Cycle {
                     return cycle;
                 }
             }
-            Event::GaveUp { label, .. } => panic!("{label} gave up"),
+            Event::GaveUp(g) => panic!("{} gave up", g.label),
             _ => {}
         }
     }

@@ -110,9 +110,9 @@ async fn r4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_th
     );
     assert_eq!(node.late_replies_dropped(), 1);
     loop {
-        if let Ok(Event::LateReplyDropped { server, reply, .. }) = events.recv().await {
-            assert_eq!(server, pid);
-            assert_eq!(reply, Term::Int(1));
+        if let Ok(Event::LateReplyDropped(l)) = events.recv().await {
+            assert_eq!(l.server, pid);
+            assert_eq!(l.reply, Term::Int(1));
             break;
         }
     }

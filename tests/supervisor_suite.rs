@@ -393,7 +393,7 @@ async fn event<T>(ev: &mut Receiver<Event>, mut pick: impl FnMut(&Event) -> Opti
 /// anything this process sends it afterwards.
 async fn gone(ev: &mut Receiver<Event>, pid: Pid) -> ExitReason {
     event(ev, |e| match e {
-        Event::Exited { pid: p, reason, .. } if *p == pid => Some(reason.clone()),
+        Event::Exited(e) if e.pid == pid => Some(e.reason.clone()),
         _ => None,
     })
     .await
@@ -404,7 +404,7 @@ async fn all_gone(ev: &mut Receiver<Event>, pids: &[Pid]) -> Vec<ExitReason> {
     let mut reasons: HashMap<Pid, ExitReason> = HashMap::new();
     while reasons.len() < pids.len() {
         let (pid, reason) = event(ev, |e| match e {
-            Event::Exited { pid, reason, .. } if pids.contains(pid) => Some((*pid, reason.clone())),
+            Event::Exited(e) if pids.contains(&e.pid) => Some((e.pid, e.reason.clone())),
             _ => None,
         })
         .await;
@@ -416,7 +416,7 @@ async fn all_gone(ev: &mut Receiver<Event>, pids: &[Pid]) -> Vec<ExitReason> {
 /// Waits until a supervisor has restarted the child `old`; returns the new pid.
 async fn restarted(ev: &mut Receiver<Event>, old: Pid) -> Pid {
     event(ev, |e| match e {
-        Event::Restarted { old: o, new, .. } if *o == old => Some(*new),
+        Event::Restarted(r) if r.old == old => Some(r.new),
         _ => None,
     })
     .await
@@ -425,12 +425,7 @@ async fn restarted(ev: &mut Receiver<Event>, old: Pid) -> Pid {
 /// Waits until `sup` has restarted the child with this id; returns the new pid.
 async fn restarted_id(ev: &mut Receiver<Event>, sup: Pid, id: &'static str) -> Pid {
     event(ev, |e| match e {
-        Event::Restarted {
-            supervisor,
-            id: i,
-            new,
-            ..
-        } if *supervisor == sup && i.is_atom(id) => Some(*new),
+        Event::Restarted(r) if r.supervisor == sup && r.id.is_atom(id) => Some(r.new),
         _ => None,
     })
     .await
@@ -438,7 +433,7 @@ async fn restarted_id(ev: &mut Receiver<Event>, sup: Pid, id: &'static str) -> P
 
 async fn gave_up(ev: &mut Receiver<Event>, sup: Pid) {
     event(ev, |e| match e {
-        Event::GaveUp { supervisor, .. } if *supervisor == sup => Some(()),
+        Event::GaveUp(g) if g.supervisor == sup => Some(()),
         _ => None,
     })
     .await
@@ -1592,10 +1587,8 @@ async fn hanging_restart_loop_the_supervisor_stays_responsive_and_can_be_stopped
             assert_eq!(exit_of(p, c1).await, ExitReason::atom("error"));
             // Wait for a failed restart attempt: a Worker that exits with `:error` on its own.
             event(&mut ev, |e| match e {
-                Event::Exited {
-                    pid, label, reason, ..
-                } if *pid != c1 && &**label == "Worker" => {
-                    (*reason == ExitReason::atom("error")).then_some(())
+                Event::Exited(e) if e.pid != c1 && &*e.label == "Worker" => {
+                    (e.reason == ExitReason::atom("error")).then_some(())
                 }
                 _ => None,
             })
@@ -2416,8 +2409,8 @@ async fn s15_killing_the_registry_stops_the_system_in_reverse_and_restarts_it_in
             // Until the top has the new SystemSupervisor (its start returns after its children's).
             let mut trace = vec![];
             event(&mut ev, |e| match e {
-                Event::Exited { pid, .. } => {
-                    if let Some(name) = names.get(pid) {
+                Event::Exited(e) => {
+                    if let Some(name) = names.get(&e.pid) {
                         trace.push(format!("exit:{name}"));
                     }
                     None

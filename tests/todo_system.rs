@@ -43,10 +43,10 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 async fn restarted(events: &mut tokio::sync::broadcast::Receiver<Event>, old: Pid) -> Pid {
     loop {
-        if let Ok(Event::Restarted { old: o, new, .. }) = events.recv().await
-            && o == old
+        if let Ok(Event::Restarted(r)) = events.recv().await
+            && r.old == old
         {
-            return new;
+            return r.new;
         }
     }
 }

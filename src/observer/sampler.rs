@@ -135,13 +135,14 @@ impl Sampler {
     fn drain_events(&mut self, now: Instant) {
         loop {
             match self.events.try_recv() {
-                Ok(Event::Exited { pid, reason, .. }) => {
+                Ok(Event::Exited(e)) => {
                     if self.exits.len() > 10_000 {
                         self.exits.clear();
                     }
-                    self.exits.insert(pid, reason.to_string());
+                    self.exits.insert(e.pid, e.reason.to_string());
                 }
-                Ok(Event::Restarted { old, new, .. }) => {
+                Ok(Event::Restarted(r)) => {
+                    let (old, new) = (r.old, r.new);
                     let slot = self.slots.remove(&old).unwrap_or(old);
                     self.slots.insert(new, slot);
                     let why = match self.exits.remove(&old) {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::events::{Event, TraceKind};
+use super::events::{Event, LateReplyDropped, TraceKind};
 use super::exit::CallError;
 use super::mailbox::{Envelope, SystemRequest};
 use super::node::{Dest, Entry, Node};
@@ -226,11 +226,13 @@ impl Node {
             self.inner
                 .late_replies_dropped
                 .fetch_add(1, Ordering::Relaxed);
-            self.inner.bus.publish(Event::LateReplyDropped {
-                server,
-                caller: from.pid,
-                reply: undelivered.unwrap_or_else(Term::nil),
-            });
+            self.inner
+                .bus
+                .publish(Event::LateReplyDropped(Arc::new(LateReplyDropped {
+                    server,
+                    caller: from.pid,
+                    reply: undelivered.unwrap_or_else(Term::nil),
+                })));
         }
         delivery
     }

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::events::{CrashReport, Event};
+use super::events::{CrashReport, Event, UnexpectedMessage};
 use super::exit::{ExitReason, StartError};
 use super::mailbox::{Envelope, SystemRequest};
 use super::node::{Node, SpawnOpts};
@@ -93,12 +93,14 @@ pub trait GenServer: Send + Sized + 'static {
         msg: Term,
         process: &mut Process,
     ) -> impl Future<Output = Result<NoReply, ExitReason>> + Send {
-        process.node().publish(Event::UnexpectedMessage {
-            pid: process.pid(),
-            name: local_name(process),
-            label: Arc::from(Self::module()),
-            message: msg,
-        });
+        process
+            .node()
+            .publish(Event::UnexpectedMessage(Arc::new(UnexpectedMessage {
+                pid: process.pid(),
+                name: local_name(process),
+                label: Arc::from(Self::module()),
+                message: msg,
+            })));
         async { Ok(NoReply::NoReply) }
     }
 

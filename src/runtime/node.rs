@@ -333,9 +333,18 @@ impl Node {
     /// Whether every process but `except` is idle: waiting in `receive` with nothing new,
     /// asleep, or blocked in a call with an empty mailbox. The shell uses it to let the output of a line settle
     /// before the next prompt.
+    ///
+    /// A process an exit signal has ended (its reason is set) but whose task has not yet run
+    /// its exit path is busy, `except` included: that path still has to publish the death and
+    /// send its signals on to links and monitors (the shell's own `** (EXIT from …)` when a
+    /// linked process crashed). From the moment the exit path counts it out until its task is
+    /// gone, `tasks() != count()` says the same, so an exit signal is never unseen on its way.
     pub fn quiescent(&self, except: Pid) -> bool {
         self.inner.shards.iter().all(|shard| {
             shard.read().unwrap().values().all(|e| {
+                if e.exit_reason.get().is_some() {
+                    return false;
+                }
                 e.pid == except
                     || match e.status.load(Ordering::Relaxed) {
                         // Waiting in `receive`: runnable only if a message came since it

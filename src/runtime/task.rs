@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use super::events::Event;
+use super::events::{Event, Exited};
 use super::exit::ExitReason;
 use super::node::{Body, Entry, Node};
 use super::process::Process;
@@ -44,8 +44,10 @@ impl Node {
                 }
             }
         }
-        self.remove_entry(entry.pid);
+        // Counted out before it leaves the table, so that `quiescent` sees it dying at every
+        // moment: in the table with its reason set, then as a task not yet torn down.
         self.inner.count.fetch_sub(1, Ordering::AcqRel);
+        self.remove_entry(entry.pid);
         for table in held.tables {
             self.inner.tables.owner_died(self, table, entry.pid);
         }
@@ -63,12 +65,12 @@ impl Node {
                 .get()
                 .map(|t| (**t).clone())
                 .or_else(|| names_held.first().map(|a| Term::Atom(*a)));
-            self.inner.bus.publish(Event::Exited {
+            self.inner.bus.publish(Event::Exited(Arc::new(Exited {
                 pid: entry.pid,
                 label,
                 name,
                 reason: reason.clone(),
-            });
+            })));
         }
         // Monitors before links, so a registry hears of a death before the supervisor that
         // restarts the process does.

@@ -39,12 +39,12 @@ pub fn from_logger(event: &Event, level: Level) -> bool {
     level != Level::Short
         && match event {
             Event::Crash(_)
-            | Event::UnexpectedMessage { .. }
+            | Event::UnexpectedMessage(_)
             | Event::ChildStarted(_)
             | Event::ChildTerminated(_) => true,
-            Event::Exited { label, reason, .. } => {
-                &**label == crate::runtime::PLAIN_LABEL
-                    && matches!(reason, ExitReason::Exception { .. })
+            Event::Exited(e) => {
+                &*e.label == crate::runtime::PLAIN_LABEL
+                    && matches!(e.reason, ExitReason::Exception { .. })
             }
             _ => false,
         }
@@ -64,32 +64,29 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
         (Event::Crash(report), Level::Iex | Level::Sasl) => paint_all(crash_report(report), color),
         // A plain spawned process that raised: Erlang's error logger reports it, a GenServer
         // reports its own crash (above), and an `exit/1` is not reported at all.
-        (
-            Event::Exited {
-                pid,
-                label,
-                reason: ExitReason::Exception { kind, message, .. },
-                ..
-            },
-            Level::Iex | Level::Sasl,
-        ) if &**label == crate::runtime::PLAIN_LABEL => paint_all(
-            vec![
-                String::new(),
-                format!("{} [error] Process {pid} raised an exception", timestamp()),
-                format!("** ({kind}) {message}"),
-            ],
-            color,
-        ),
-        (
-            Event::UnexpectedMessage {
-                pid,
-                name,
-                label,
-                message,
-            },
-            level,
-        ) => {
-            let who = name.clone().unwrap_or(Term::Pid(*pid));
+        (Event::Exited(e), Level::Iex | Level::Sasl)
+            if &*e.label == crate::runtime::PLAIN_LABEL
+                && matches!(e.reason, ExitReason::Exception { .. }) =>
+        {
+            let ExitReason::Exception { kind, message, .. } = &e.reason else {
+                unreachable!("the guard matched an exception")
+            };
+            paint_all(
+                vec![
+                    String::new(),
+                    format!(
+                        "{} [error] Process {} raised an exception",
+                        timestamp(),
+                        e.pid
+                    ),
+                    format!("** ({kind}) {message}"),
+                ],
+                color,
+            )
+        }
+        (Event::UnexpectedMessage(m), level) => {
+            let (label, message) = (&m.label, &m.message);
+            let who = m.name.clone().unwrap_or(Term::Pid(m.pid));
             let text = format!(
                 "[error] {label} {who} received unexpected message in handle_info/2: {message}"
             );
@@ -106,66 +103,40 @@ pub fn format(event: &Event, level: Level, color: bool) -> Vec<String> {
                 ),
             }
         }
-        (
-            Event::Exited {
-                pid,
-                label,
-                name,
-                reason,
-            },
-            Level::Short,
-        ) if !reason.is_clean() => {
-            let who = match name {
+        (Event::Exited(e), Level::Short) if !e.reason.is_clean() => {
+            let (pid, label) = (e.pid, &e.label);
+            let who = match &e.name {
                 Some(n) => format!("{label} {n} {pid}"),
                 None => format!("{label} {pid}"),
             };
             vec![paint(
-                format!("[exit] {who}: {}", one_line(&describe_exit(reason))),
+                format!("[exit] {who}: {}", one_line(&describe_exit(&e.reason))),
                 true,
             )]
         }
-        (
-            Event::Restarting {
-                supervisor_label,
-                supervisor,
-                old,
-                id,
-            },
-            Level::Short,
-        ) => {
-            let id = if id.is_atom("undefined") {
+        (Event::Restarting(r), Level::Short) => {
+            let id = if r.id.is_atom("undefined") {
                 String::new()
             } else {
-                format!("{id} ")
+                format!("{} ", r.id)
             };
-            let text =
-                format!("[restart] {supervisor_label} {supervisor} restarts {id}(was {old})");
+            let text = format!(
+                "[restart] {} {} restarts {id}(was {})",
+                r.supervisor_label, r.supervisor, r.old
+            );
             vec![paint(text, false)]
         }
-        (
-            Event::GaveUp {
-                label,
-                supervisor,
-                restarts,
-                seconds,
-            },
-            Level::Short | Level::Sasl,
-        ) => vec![paint(
+        (Event::GaveUp(g), Level::Short | Level::Sasl) => vec![paint(
             format!(
-                "[give up] {label} {supervisor}: more than {restarts} restarts in {seconds} s; stopping its children and exiting with :shutdown"
+                "[give up] {} {}: more than {} restarts in {} s; stopping its children and exiting with :shutdown",
+                g.label, g.supervisor, g.restarts, g.seconds
             ),
             true,
         )],
-        (
-            Event::LateReplyDropped {
-                server,
-                caller,
-                reply,
-            },
-            Level::Short | Level::Sasl,
-        ) => vec![paint(
+        (Event::LateReplyDropped(l), Level::Short | Level::Sasl) => vec![paint(
             format!(
-                "[late reply] {server} answered {caller} after its call timed out; the reply {reply} was dropped (OTP 24+)"
+                "[late reply] {} answered {} after its call timed out; the reply {} was dropped (OTP 24+)",
+                l.server, l.caller, l.reply
             ),
             false,
         )],
@@ -543,7 +514,7 @@ mod tests {
 
     #[test]
     fn short_reports_are_one_line() {
-        let event = Event::Exited {
+        let event = Event::Exited(std::sync::Arc::new(crate::runtime::events::Exited {
             pid: Pid(158),
             label: "Todo.Server".into(),
             name: Some(Term::Tuple(vec![
@@ -551,7 +522,7 @@ mod tests {
                 Term::str("Bob's list"),
             ])),
             reason: ExitReason::Killed,
-        };
+        }));
         assert_eq!(
             format(&event, Level::Short, false),
             vec!["[exit] Todo.Server {:todo_server, \"Bob's list\"} #PID<0.158.0>: killed"]

@@ -220,7 +220,7 @@ impl Session {
             if let Ok(pid) = crate::todo::supervisor::start(&session.node, config).await {
                 *session.ctx.system.lock().unwrap() = Some(pid);
             }
-            session.boot_output = session.settle_looking(None).await;
+            session.boot_output = session.settle().await;
         }
         session
     }
@@ -344,36 +344,25 @@ impl Session {
     /// running (a busy loop, a flood being drained) prints what it prints later, when it
     /// happens, and never holds up the prompt.
     pub async fn settle(&mut self) -> Vec<String> {
-        self.settle_looking(Some(Duration::from_millis(2))).await
-    }
-
-    /// Three quiet looks at the node in a row, `gap` apart while it is quiet (a yield when
-    /// `None`), 2 ms apart while something runs. After a line the looks stay 2 ms apart:
-    /// some consequences are not visible to [`Node::quiescent`] for a moment (the shell
-    /// process itself is not looked at, and an exit signal on its way to it is seen only
-    /// once it has arrived), and the scripts' transcripts rely on those coming before the
-    /// prompt. The boot has none of those: the tree is started and waited for before the
-    /// looks begin, so there the looks are yields, which saves the two timer rounds of the
-    /// runtime (about 6 ms) that were most of the wall time from start to the first prompt.
-    async fn settle_looking(&mut self, gap: Option<Duration>) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
         let mut quiet = if self.settled == Some(self.seq) { 2 } else { 0 };
         self.settled = None;
         while tokio::time::Instant::now() < deadline {
-            let now_quiet = self.node.quiescent(self.shell);
-            if now_quiet {
+            // Three quiet looks in a row, a yield apart: every process that can run gets to
+            // run between two looks. [`Node::quiescent`] sees an exit signal on its way (the
+            // shell's own death included), so no timer round is needed to let one arrive; the
+            // old 2 ms looks after each line cost about 6 ms, most of the wall time from
+            // start to the prompt.
+            if self.node.quiescent(self.shell) {
                 quiet += 1;
                 if quiet >= 3 {
                     self.settled = Some(self.seq);
                     break;
                 }
+                tokio::task::yield_now().await;
             } else {
                 quiet = 0;
-            }
-            match gap {
-                None if now_quiet => tokio::task::yield_now().await,
-                Some(gap) if now_quiet => tokio::time::sleep(gap).await,
-                _ => tokio::time::sleep(Duration::from_millis(2)).await,
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
         self.drain()
@@ -442,9 +431,10 @@ impl Session {
         if let Event::Trace(t) = &event {
             commands::record_trace(&self.ctx, t);
         }
-        if let Event::Exited { pid, reason, .. } = &event
-            && *pid == self.shell
+        if let Event::Exited(e) = &event
+            && e.pid == self.shell
         {
+            let (pid, reason) = (e.pid, &e.reason);
             let mut lines = vec![];
             let words = report::describe_exit(reason);
             lines.push(format!(

@@ -246,8 +246,8 @@ fn count(events: &mut tokio::sync::broadcast::Receiver<Event>, figures: &mut Fig
     use tokio::sync::broadcast::error::TryRecvError;
     loop {
         match events.try_recv() {
-            Ok(Event::Restarted { .. }) => figures.restarts += 1,
-            Ok(Event::GaveUp { label, .. }) => figures.gave_up.push(label.to_string()),
+            Ok(Event::Restarted(_)) => figures.restarts += 1,
+            Ok(Event::GaveUp(g)) => figures.gave_up.push(g.label.to_string()),
             Ok(_) | Err(TryRecvError::Lagged(_)) => {}
             Err(_) => return,
         }

@@ -173,7 +173,7 @@ pub fn idle(node: &Node) -> Pid {
 pub async fn exited(events: &mut tokio::sync::broadcast::Receiver<Event>, pid: Pid) -> ExitReason {
     loop {
         match events.recv().await {
-            Ok(Event::Exited { pid: p, reason, .. }) if p == pid => return reason,
+            Ok(Event::Exited(e)) if e.pid == pid => return e.reason.clone(),
             Ok(_) => {}
             Err(e) => panic!("event stream ended: {e}"),
         }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{
     ChildInfo, ChildKind, ChildSpec, Flags, Restart, Shutdown, Source, Strategy, strategy_name,
 };
-use crate::runtime::events::{ChildReport, Event};
+use crate::runtime::events::{ChildReport, Event, GaveUp, Restarted, Restarting};
 use crate::runtime::exit::{ExitReason, StartError};
 use crate::runtime::mailbox::{Envelope, SystemRequest};
 use crate::runtime::pid::{Pid, Ref};
@@ -363,23 +363,23 @@ impl Sup {
 
     /// Published before each start of a restart, so it precedes what the new process prints.
     fn report_restarting(&self, p: &Process, spec: &ChildSpec, old: Pid) {
-        p.node().publish(Event::Restarting {
+        p.node().publish(Event::Restarting(Arc::new(Restarting {
             supervisor: p.pid(),
             supervisor_label: self.label.clone(),
             id: spec.id.clone(),
             old,
-        });
+        })));
     }
 
     fn report_restarted(&self, p: &Process, spec: &ChildSpec, old: Pid, new: Pid, restarts: u32) {
         p.node().set_restarts(new, restarts);
-        p.node().publish(Event::Restarted {
+        p.node().publish(Event::Restarted(Arc::new(Restarted {
             supervisor: p.pid(),
             supervisor_label: self.label.clone(),
             id: spec.id.clone(),
             old,
             new,
-        });
+        })));
     }
 
     fn report_terminated(&self, p: &Process, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
@@ -408,12 +408,12 @@ impl Sup {
             self.restarts.pop_front();
         }
         if self.restarts.len() as u32 > self.flags.max_restarts {
-            p.node().publish(Event::GaveUp {
+            p.node().publish(Event::GaveUp(Arc::new(GaveUp {
                 supervisor: p.pid(),
                 label: self.label.clone(),
                 restarts: self.flags.max_restarts,
                 seconds: self.flags.max_seconds,
-            });
+            })));
             return Err(ExitReason::Shutdown);
         }
         Ok(())

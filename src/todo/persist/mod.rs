@@ -29,7 +29,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, PoisonError};
 
 use data_encoding::{Encoding, HEXLOWER, Specification};
 use sha2::{Digest, Sha256};
@@ -96,6 +96,42 @@ pub struct Store {
     /// arm it on a store already shared with running workers.
     fail_at: FailPoints,
     swept: Vec<String>,
+}
+
+/// The writes of this process under way (files being published or quarantined), and the
+/// signal that the count came back to zero: what the program waits for before it ends
+/// (see [`wait_for_writes`]).
+static WRITING: Mutex<usize> = Mutex::new(0);
+static WRITES_DONE: Condvar = Condvar::new();
+
+/// One write under way, counted while it lives.
+struct Writing;
+
+impl Writing {
+    fn start() -> Writing {
+        *WRITING.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        Writing
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut n = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
+        *n -= 1;
+        if *n == 0 {
+            WRITES_DONE.notify_all();
+        }
+    }
+}
+
+/// Blocks until no write of this process is under way. A write runs on tokio's blocking
+/// pool, where ending the program would cut it short; the program waits for exactly those
+/// before it ends, instead of letting the runtime's teardown join every thread it has.
+pub fn wait_for_writes() {
+    let mut n = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
+    while *n > 0 {
+        n = WRITES_DONE.wait(n).unwrap_or_else(PoisonError::into_inner);
+    }
 }
 
 /// Why a file could not be stored, loaded or quarantined, with the file it is about.
@@ -255,6 +291,7 @@ impl Store {
 
     /// The write protocol of [`Store::store`] for the bytes of a whole file.
     fn publish(&self, path: &Path, bytes: &[u8], worker: usize) -> Result<(), PersistError> {
+        let _writing = Writing::start();
         let path = path.to_path_buf();
         if bytes.len() as u64 > self.max_file {
             // A file the load path would refuse must not replace one it accepts.
@@ -318,6 +355,7 @@ impl Store {
     /// Moves a list's file (typically a corrupt one) into `<dir>/quarantine/`, under a name not
     /// yet taken there, and returns its new path. A symbolic link is moved as the link itself.
     pub fn quarantine(&self, name: &str) -> Result<PathBuf, PersistError> {
+        let _writing = Writing::start();
         let path = self.path(name)?;
         if let Err(e) = fs::symlink_metadata(&path) {
             let what = if e.kind() == io::ErrorKind::NotFound {
