@@ -248,15 +248,6 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> GrowMap<K, V, S> {
             .map(|s| &mut s.value)
     }
 
-    /// Takes every entry out, leaving the map empty.
-    pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
-        self.next = 0;
-        self.table
-            .drain()
-            .chain(self.old.drain())
-            .map(|s| (s.key, s.value))
-    }
-
     /// Keeps the entries for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.table.retain(|s| keep(&s.key, &mut s.value));

@@ -14,7 +14,6 @@ use super::{
 };
 use crate::runtime::events::{ChildReport, Event};
 use crate::runtime::exit::{ExitReason, StartError};
-use crate::runtime::growmap::GrowMap;
 use crate::runtime::mailbox::{Envelope, SystemRequest};
 use crate::runtime::pid::{Pid, Ref};
 use crate::runtime::process::Process;
@@ -53,9 +52,9 @@ struct Sup {
     /// Dynamic children by pid, with their start sequence for ordering.
     /// Boxed: a hash map keeps up to half of its slots empty, and an empty slot then costs a
     /// pointer's room instead of a 150-byte child record. Hashed with Fx rather than SipHash:
-    /// pids are the node's sequential numbers, not input anyone chooses. A `growmap`: a `std`
-    /// map re-hashed every pid at once when it doubled (at 917,504 to-do lists).
-    dyn_children: GrowMap<Pid, (u64, Box<Child>), FxBuildHasher>,
+    /// pids are the node's sequential numbers, not input anyone chooses, and the map
+    /// re-hashes every pid at once when it doubles (at 917,504 to-do lists).
+    dyn_children: HashMap<Pid, (u64, Box<Child>), FxBuildHasher>,
     /// Dynamic children whose restart failed and will be tried again, by start sequence.
     dyn_restarting: HashMap<u64, Child>,
     dyn_seq: u64,
@@ -98,7 +97,7 @@ pub(super) async fn run(
         flags: spec.flags,
         dynamic: spec.dynamic,
         children: vec![],
-        dyn_children: GrowMap::default(),
+        dyn_children: HashMap::default(),
         dyn_restarting: HashMap::new(),
         dyn_seq: 0,
         restarts: VecDeque::new(),
