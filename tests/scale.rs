@@ -100,7 +100,7 @@ async fn s33_two_live_pids_a_liveness_table_apart_are_each_alive_until_each_dies
                 Box::pin(async { ExitReason::Normal })
             })
             .unwrap();
-        if last.number() % 500 == 0 {
+        if last.number().is_multiple_of(500) {
             settle_count(&node, 1).await;
         }
     }
