@@ -16,6 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// space, of which only the pages of pids in use are ever touched).
 const MIN_SLOTS: usize = 65_536;
 
+/// Above this many slots (128 MiB of address space) a node with a higher process limit shares
+/// slots between pids instead: the BEAM caps `+P` at 134,217,727, and a limit nobody could
+/// reach must not make a node ask the system for gigabytes it refuses.
+const MAX_SLOTS: usize = 1 << 24;
+
 /// A slot whose pid number was taken while an older pid of the same slot was still alive:
 /// both, and every later pid of the slot, ask the process table instead.
 const SHARED: u64 = u64::MAX;
@@ -39,7 +44,9 @@ pub(super) struct Liveness {
 
 impl Liveness {
     pub fn new(max_processes: usize) -> Liveness {
-        let n = max_processes.max(MIN_SLOTS).next_power_of_two();
+        let n = max_processes
+            .clamp(MIN_SLOTS, MAX_SLOTS)
+            .next_power_of_two();
         // Zeroed memory from the allocator, not a loop of stores: a table of 8 MiB at the
         // default limit would otherwise be resident from the first instant, while this way
         // the kernel maps a page only when a pid of it is first spawned.
@@ -129,6 +136,14 @@ mod tests {
         // A neighbouring slot is not affected.
         l.spawned(101 + n);
         assert_eq!(l.alive(101 + n), Known::Alive);
+    }
+
+    #[test]
+    fn a_node_with_no_process_limit_to_speak_of_still_starts() {
+        let l = Liveness::new(usize::MAX);
+        assert_eq!(l.slots.len(), MAX_SLOTS);
+        l.spawned(100);
+        assert_eq!(l.alive(100), Known::Alive);
     }
 
     #[test]
