@@ -79,3 +79,52 @@ async fn r13_a_hundred_thousand_children_die_with_their_supervisor_and_counts_re
         "stopping {CHILDREN} children took {stop_took:?}"
     );
 }
+
+/// Pids this far apart share a slot of the node's liveness table (`runtime::liveness`) when
+/// the process limit is small: the table's smallest size.
+const SLOT_TABLE: u64 = 65_536;
+
+#[tokio::test]
+async fn s33_two_live_pids_a_liveness_table_apart_are_each_alive_until_each_dies() {
+    let node = otplab::runtime::Node::new(otplab::runtime::NodeConfig {
+        max_processes: 1_000,
+        ..Default::default()
+    });
+    let a = idle(&node);
+    // Short-lived processes up to the pid just before `a`'s next slot-mate; a process limit
+    // of 1,000 makes them die as they go.
+    let mut last = a;
+    while last.number() + 1 < a.number() + SLOT_TABLE {
+        last = node
+            .spawn(Default::default(), |_p: &mut Process| {
+                Box::pin(async { ExitReason::Normal })
+            })
+            .unwrap();
+        if last.number().is_multiple_of(500) {
+            settle_count(&node, 1).await;
+        }
+    }
+    let b = idle(&node);
+    assert_eq!(b.number(), a.number() + SLOT_TABLE);
+    assert!(node.alive(a) && node.alive(b));
+    // Subscribed after the short-lived ones, whose exits would overflow the stream.
+    let mut events = node.events();
+    node.exit(a, a, ExitReason::Kill);
+    exited(&mut events, a).await;
+    assert!(!node.alive(a), "a killed process is dead");
+    assert!(node.alive(b), "its slot-mate lives on");
+    // A third pid of the same slot, after both others.
+    let c = loop {
+        let p = idle(&node);
+        if p.number() == b.number() + SLOT_TABLE {
+            break p;
+        }
+        node.exit(p, p, ExitReason::Kill);
+        exited(&mut events, p).await;
+    };
+    assert!(node.alive(b) && node.alive(c));
+    node.exit(b, b, ExitReason::Kill);
+    exited(&mut events, b).await;
+    assert!(!node.alive(b) && node.alive(c));
+    assert!(!node.alive(a));
+}

@@ -7,6 +7,7 @@ pub mod events;
 pub mod exit;
 pub mod gen_server;
 pub mod growmap;
+mod liveness;
 pub mod mailbox;
 pub mod node;
 mod peers;

@@ -17,6 +17,8 @@ use tokio::task::AbortHandle;
 use super::call::Timers;
 use super::events::{Bus, Event, TraceEvent, TraceKind};
 use super::exit::{ExitReason, StartError};
+use super::growmap::GrowMap;
+use super::liveness::{Known, Liveness};
 use super::mailbox::{Envelope, Mailbox};
 use super::peers::Peers;
 use super::pid::{Pid, Ref};
@@ -32,8 +34,11 @@ const SHARDS: usize = 64;
 
 /// A shard of the process table. Pids are sequential integers handed out by the node, not
 /// input anyone can choose, so they need no SipHash (which the profile of a call round trip
-/// showed at about a hundred instructions per lookup): a multiplicative hash does.
-type PidMap = HashMap<u64, Arc<Entry>, std::hash::BuildHasherDefault<PidHasher>>;
+/// showed at about a hundred instructions per lookup): a multiplicative hash does. The shards
+/// grow a few buckets a spawn (`growmap`): as `std` maps all 64 filled and doubled within the
+/// same few thousand spawns, re-hashing every process in them (callgrind of a load test at
+/// 120k lists: 700 of its 730 re-hashes), as the BEAM's preallocated table never does.
+type PidMap = GrowMap<u64, Arc<Entry>, std::hash::BuildHasherDefault<PidHasher>>;
 
 #[derive(Default)]
 struct PidHasher(u64);
@@ -86,6 +91,8 @@ pub(super) struct NodeInner {
     /// Each shard on cache lines of its own: adjacent shards shared a line, so a lookup on
     /// one core and a lookup of a neighbouring pid on the other bounced it between them.
     shards: Vec<CachePadded<RwLock<PidMap>>>,
+    /// Which pids are alive, for `alive` without the shards (`liveness.rs`).
+    pub(super) liveness: Liveness,
     pub(super) count: AtomicUsize,
     pub(super) tasks: AtomicUsize,
     pub(super) names: RwLock<HashMap<Atom, Pid>>,
@@ -242,6 +249,7 @@ impl Node {
     pub fn new(config: NodeConfig) -> Node {
         install_panic_hook();
         let first = config.first_pid;
+        let liveness = Liveness::new(config.max_processes);
         Node {
             inner: Arc::new(NodeInner {
                 config,
@@ -250,6 +258,7 @@ impl Node {
                 shards: (0..SHARDS)
                     .map(|_| CachePadded::new(RwLock::new(PidMap::default())))
                     .collect(),
+                liveness,
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
                 names: RwLock::new(HashMap::new()),
@@ -292,6 +301,7 @@ impl Node {
             return Err(StartError::SystemLimit);
         }
         let pid = Pid(inner.next_pid.fetch_add(1, Ordering::Relaxed));
+        inner.liveness.spawned(pid.0);
         let entry = Arc::new(Entry {
             pid,
             mailbox: Mailbox::new(),
@@ -419,12 +429,18 @@ impl Node {
     }
 
     pub fn alive(&self, pid: Pid) -> bool {
-        // Without cloning the entry: its reference count is shared with every other reader.
-        self.shard(pid)
-            .read()
-            .unwrap()
-            .get(&pid.0)
-            .is_some_and(|e| e.exit_reason.get().is_none())
+        match self.inner.liveness.alive(pid.0) {
+            Known::Alive => true,
+            Known::Dead => false,
+            // Without cloning the entry: its reference count is shared with every other
+            // reader.
+            Known::AskTable => self
+                .shard(pid)
+                .read()
+                .unwrap()
+                .get(&pid.0)
+                .is_some_and(|e| e.exit_reason.get().is_none()),
+        }
     }
 
     /// Live processes.

@@ -55,7 +55,7 @@ impl Node {
     /// Ends a process from outside: records the reason, then aborts its task; the task's
     /// drop runs the exit path.
     pub(super) fn terminate(&self, target: &Arc<Entry>, reason: ExitReason) {
-        if target.exit_reason.set(Box::new(reason)).is_ok()
+        if self.record_exit(target, reason)
             && let Some(handle) = target.abort.get()
         {
             handle.abort();

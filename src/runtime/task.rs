@@ -21,8 +21,17 @@ use super::process::Process;
 use super::term::{BoxFuture, Term};
 
 impl Node {
+    /// Records why a process ended, unless a reason was recorded first; `false` then. It is
+    /// dead for `alive` before the reason is visible, so whoever reads the reason (a caller
+    /// whose server died) finds it dead too.
+    pub(super) fn record_exit(&self, entry: &Entry, reason: ExitReason) -> bool {
+        self.inner.liveness.died(entry.pid.0);
+        entry.exit_reason.set(Box::new(reason)).is_ok()
+    }
+
     /// The exit path, run once per process from its task's drop.
     pub(super) fn finish(&self, entry: &Arc<Entry>, reason: ExitReason) {
+        self.inner.liveness.died(entry.pid.0);
         let reason = (**entry.exit_reason.get_or_init(|| Box::new(reason))).clone();
         let mut state = {
             let mut s = entry.state.lock().unwrap();
@@ -133,7 +142,7 @@ impl Future for Task {
             Ok(Poll::Ready(reason)) => reason,
             Err(payload) => panic_reason(payload),
         };
-        let _ = this.entry.exit_reason.set(Box::new(reason));
+        this.node.record_exit(&this.entry, reason);
         this.drop_body();
         Poll::Ready(())
     }
