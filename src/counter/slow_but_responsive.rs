@@ -29,7 +29,7 @@ impl GenServer for SlowButResponsive {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -219,3 +219,23 @@ impl<F: FnMut(&Envelope) -> bool + Unpin> Future for Receive<'_, F> {
             .poll_take(cx, &mut this.scanned, &mut this.accept)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every queued message pays for a whole envelope, whatever its kind, so the envelope's
+    /// size is part of the memory of a queued cast (flood's scenario a asks at most 168 bytes
+    /// a queued cast, the envelope and the message's term together). A `From` of one pointer
+    /// keeps a call's envelope no larger than its request and that pointer.
+    #[test]
+    fn an_envelope_is_a_term_and_a_pointer_at_most() {
+        assert_eq!(size_of::<From>(), size_of::<usize>());
+        assert!(
+            size_of::<Envelope>() <= size_of::<Term>() + size_of::<usize>(),
+            "an envelope is {} bytes",
+            size_of::<Envelope>()
+        );
+        assert!(size_of::<Envelope>() <= 48);
+    }
+}

@@ -558,6 +558,7 @@ impl Node {
             .store(on || !traced.is_empty(), Ordering::Relaxed);
     }
 
+    #[inline]
     pub(super) fn trace_msg(&self, from: Option<Pid>, to: Pid, kind: TraceKind, term: &Term) {
         if self.inner.bus.tracing() {
             self.trace(from, to, kind, || term.clone());
