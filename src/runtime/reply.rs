@@ -260,6 +260,34 @@ mod tests {
         assert_eq!(pending.await, None);
     }
 
+    /// A cell is reused only when nothing can answer into it any more: a `From` kept by the
+    /// server (to reply again, or handed to another process) would otherwise deliver its late
+    /// reply to the next call.
+    #[tokio::test]
+    async fn a_cell_is_reused_only_once_no_from_is_left() {
+        let (from, mut pending) = channel(Pid(1), Ref(1));
+        let kept = from.clone();
+        assert_eq!(from.reply(Term::Int(1)), Delivery::Delivered);
+        drop(from);
+        assert_eq!((&mut pending).await, Some(Term::Int(1)));
+        assert!(pending.recycle().is_none(), "a From is still alive");
+        assert_eq!(kept.reply(Term::Int(2)), Delivery::AlreadyReplied);
+
+        let (from, mut pending) = channel(Pid(1), Ref(2));
+        assert_eq!(from.reply(Term::Int(3)), Delivery::Delivered);
+        drop(from);
+        assert_eq!((&mut pending).await, Some(Term::Int(3)));
+        let spare = pending.recycle().expect("answered, and no From is left");
+        let (from, pending) = channel_from(Some(spare), Pid(4), Ref(5));
+        assert_eq!((from.pid(), from.tag()), (Pid(4), Ref(5)));
+        drop(pending);
+        assert_eq!(
+            from.reply(Term::Int(6)),
+            Delivery::LateDropped,
+            "a reused cell is a fresh call's: unanswered, and closed when its caller goes"
+        );
+    }
+
     #[tokio::test]
     async fn a_second_reply_is_ignored() {
         let (from, pending) = channel(Pid(1), Ref(1));
