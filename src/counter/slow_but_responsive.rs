@@ -56,7 +56,7 @@ impl GenServer for SlowButResponsive {
         }
         reply_tally(
             &mut self.0,
-            &request,
+            request,
             "SlowButReponsiveCounter.handle_call/3",
         )
     }
