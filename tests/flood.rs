@@ -36,7 +36,7 @@ impl GenServer for Slow {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -619,7 +619,7 @@ impl GenServer for Panicker {
     }
     async fn handle_call(
         &mut self,
-        _request: Term,
+        _request: &Term,
         _from: &From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {

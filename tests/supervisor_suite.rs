@@ -197,7 +197,7 @@ impl GenServer for Worker {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &otplab::runtime::From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -517,7 +517,7 @@ impl GenServer for Holder {
 
     async fn handle_call(
         &mut self,
-        _request: Term,
+        _request: &Term,
         _from: &otplab::runtime::From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -30,7 +30,7 @@ impl GenServer for Bench {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {

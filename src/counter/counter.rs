@@ -41,11 +41,11 @@ impl GenServer for Counter {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        reply_tally(&mut self.0, &request, "Counter.handle_call/3")
+        reply_tally(&mut self.0, request, "Counter.handle_call/3")
     }
 
     fn state(&self) -> Term {

@@ -31,7 +31,7 @@ impl GenServer for Crasher {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         _p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -29,7 +29,7 @@ impl GenServer for SlowButResponsive {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
@@ -56,7 +56,7 @@ impl GenServer for SlowButResponsive {
         }
         reply_tally(
             &mut self.0,
-            &request,
+            request,
             "SlowButReponsiveCounter.handle_call/3",
         )
     }

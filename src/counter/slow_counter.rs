@@ -26,14 +26,14 @@ impl GenServer for SlowCounter {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
         if request.tag() == Some("inc_of") {
             p.sleep(SLOW_INCREMENT).await;
         }
-        reply_tally(&mut self.0, &request, "SlowCounter.handle_call/3")
+        reply_tally(&mut self.0, request, "SlowCounter.handle_call/3")
     }
 
     fn state(&self) -> Term {

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::events::{Event, LateReplyDropped, TraceKind};
@@ -141,7 +141,8 @@ impl Node {
             return Err(CallError::CallingSelf);
         }
         self.trace_msg(Some(caller), server.pid, TraceKind::Call, &request);
-        let (from, pending) = reply::channel(caller, self.make_ref());
+        let mut kept = timer.map(CallTimer::take).unwrap_or_default();
+        let (from, pending) = reply::channel_from(kept.spare.take(), caller, self.make_ref());
         if server
             .mailbox
             .push(Envelope::Call { from, request })
@@ -153,7 +154,7 @@ impl Node {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let outcome = match deadline {
             Some(d) => {
-                let mut sleep = match timer.and_then(CallTimer::take) {
+                let mut sleep = match kept.sleep.take() {
                     // A kept timer due before this deadline is left as it is: when it fires
                     // early, the wait moves it to the deadline then (see [`ReplyOrTimeout`]).
                     // Moving it on every call was a fifth of a call's instructions, and with
@@ -161,25 +162,39 @@ impl Node {
                     Some(mut sleep) => {
                         if sleep.deadline() > d {
                             sleep.as_mut().reset(d);
+                            kept.armed = None;
                         }
                         sleep
                     }
-                    None => Box::pin(tokio::time::sleep_until(d)),
+                    None => {
+                        kept.armed = None;
+                        Box::pin(tokio::time::sleep_until(d))
+                    }
                 };
                 let out = ReplyOrTimeout {
                     pending: &mut pending,
                     sleep: sleep.as_mut(),
+                    armed: &mut kept.armed,
                     deadline: d,
                 }
                 .await;
-                if let Some(t) = timer {
-                    t.put(sleep);
-                }
+                kept.sleep = Some(sleep);
                 out
             }
             None => Some((&mut pending).await),
         };
-        drop(pending);
+        if let Some(t) = timer {
+            kept.spare = match outcome {
+                Some(Some(_)) => pending.recycle(),
+                _ => {
+                    drop(pending);
+                    None
+                }
+            };
+            t.put(kept);
+        } else {
+            drop(pending);
+        }
         match outcome {
             Some(Some(reply)) => {
                 self.trace_msg(Some(server.pid), caller, TraceKind::Reply, &reply);
@@ -230,7 +245,7 @@ impl Node {
                 .bus
                 .publish(Event::LateReplyDropped(Arc::new(LateReplyDropped {
                     server,
-                    caller: from.pid,
+                    caller: from.pid(),
                     reply: undelivered.unwrap_or_else(Term::nil),
                 })));
         }
@@ -258,35 +273,50 @@ impl Node {
     }
 }
 
-/// The timer of a process's call timeouts, kept between calls. Registering a fresh tokio
-/// timer for every call takes the timer driver's lock twice and, when no other timer is due
-/// sooner, wakes the driver's thread (an eventfd write): the profile of a call round trip was
-/// dominated by that. A kept timer is moved to the new deadline with one atomic update while
-/// its old deadline has not passed. Left behind after a call, it fires once, harmlessly.
+/// The timer of a process's call timeouts and the cell of its last reply, kept between calls.
+/// Registering a fresh tokio timer for every call takes the timer driver's lock twice and,
+/// when no other timer is due sooner, wakes the driver's thread (an eventfd write): the
+/// profile of a call round trip was dominated by that. A kept timer is moved to the new
+/// deadline with one atomic update while its old deadline has not passed. Left behind after a
+/// call, it fires once, harmlessly. A kept reply cell saves the allocation of every call's
+/// reply path, and its free on the server's side.
 ///
-/// It is kept from a process's third call on: most processes that call at all call once or
-/// twice in their life (a to-do server registers its name and loads its list), and a kept
-/// timer is 128 bytes for the rest of that life.
+/// They are kept from a process's third call on: most processes that call at all call once
+/// or twice in their life (a to-do server registers its name and loads its list), and a kept
+/// timer and cell are about 240 bytes for the rest of that life.
 #[derive(Default)]
 pub(crate) struct CallTimer(Mutex<TimerSlot>);
 
 #[derive(Default)]
 struct TimerSlot {
     calls: u8,
-    kept: Option<Pin<Box<tokio::time::Sleep>>>,
+    kept: Kept,
+}
+
+/// What one call takes from the slot and gives back.
+#[derive(Default)]
+struct Kept {
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The waker the kept timer was last polled with while it stayed in the timer wheel: the
+    /// wheel still holds it, so a wait by the same task need not poll the timer again.
+    armed: Option<Waker>,
+    spare: Option<reply::Spare>,
 }
 
 /// Calls after which a process keeps its timer.
 const CALLS_BEFORE_KEEPING: u8 = 2;
 
 impl CallTimer {
-    fn take(&self) -> Option<Pin<Box<tokio::time::Sleep>>> {
-        self.0.lock().ok()?.kept.take()
+    fn take(&self) -> Kept {
+        self.0
+            .lock()
+            .map(|mut slot| std::mem::take(&mut slot.kept))
+            .unwrap_or_default()
     }
-    fn put(&self, sleep: Pin<Box<tokio::time::Sleep>>) {
+    fn put(&self, kept: Kept) {
         if let Ok(mut slot) = self.0.lock() {
             if slot.calls >= CALLS_BEFORE_KEEPING {
-                slot.kept = Some(sleep);
+                slot.kept = kept;
             } else {
                 slot.calls += 1;
             }
@@ -298,9 +328,14 @@ impl CallTimer {
 /// so a reply that is there is never lost to a deadline that passed at the same moment. The
 /// timer may be due before the deadline (a kept timer, not moved): firing early, it is moved
 /// to the deadline and waited on again, so the call times out at its deadline, not before.
+///
+/// A timer still in the wheel and armed with this task's waker is not polled: the wheel wakes
+/// the task when it fires, and the task then finds it elapsed and polls it. Polling it on every
+/// call only to register the same waker again was a twentieth of a round trip.
 struct ReplyOrTimeout<'a> {
     pending: &'a mut reply::Pending,
     sleep: Pin<&'a mut tokio::time::Sleep>,
+    armed: &'a mut Option<Waker>,
     deadline: tokio::time::Instant,
 }
 
@@ -311,12 +346,23 @@ impl Future for ReplyOrTimeout<'_> {
             return Poll::Ready(Some(r));
         }
         loop {
+            let armed = self.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+            if armed && !self.sleep.is_elapsed() {
+                return Poll::Pending;
+            }
             match self.sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if !armed {
+                        *self.armed = Some(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(()) if self.sleep.deadline() >= self.deadline => {
+                    *self.armed = None;
                     return Poll::Ready(None);
                 }
                 Poll::Ready(()) => {
+                    *self.armed = None;
                     let deadline = self.deadline;
                     self.sleep.as_mut().reset(deadline);
                 }

@@ -64,9 +64,12 @@ pub trait GenServer: Send + Sized + 'static {
         process: &mut Process,
     ) -> impl Future<Output = Result<Init<Self>, ExitReason>> + Send;
 
+    /// The request is lent, not given: the loop keeps it to name it as the last message in a
+    /// crash report, as the BEAM shares one immutable term between the two. A copy kept for
+    /// the report cost every call a deep clone of its request.
     fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         from: &From,
         process: &mut Process,
     ) -> impl Future<Output = Result<Reply, ExitReason>> + Send {
@@ -419,8 +422,7 @@ async fn call_step<S: GenServer>(
     from: From,
     request: Term,
 ) -> Result<(), ExitReason> {
-    let last = request.clone();
-    let outcome = catch_unwind(state.handle_call(request, &from, p)).await;
+    let outcome = catch_unwind(state.handle_call(&request, &from, p)).await;
     let result = match outcome {
         Ok(Reply::Reply(t)) => {
             p.reply(&from, t);
@@ -445,8 +447,8 @@ async fn call_step<S: GenServer>(
         Err(reason) => Err(Ending::Raised(reason)),
     };
     if let Err(reason) = result {
-        let client = Some(from.pid);
-        let fut = Box::pin(server.stop(state, p, reason, Some(last), client, "handle_call/3"));
+        let client = Some(from.pid());
+        let fut = Box::pin(server.stop(state, p, reason, Some(request), client, "handle_call/3"));
         return Err(fut.await);
     }
     Ok(())

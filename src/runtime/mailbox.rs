@@ -219,3 +219,25 @@ impl<F: FnMut(&Envelope) -> bool + Unpin> Future for Receive<'_, F> {
             .poll_take(cx, &mut this.scanned, &mut this.accept)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every queued message pays for a whole envelope, whatever its kind, so the envelope's
+    /// size is part of the memory of a queued cast (flood's scenario a asks at most 168 bytes
+    /// a queued cast, the envelope and the message's term together). A `From` of one pointer
+    /// keeps a call's envelope to its request, that pointer and the variant's tag, which
+    /// takes a word of its own (two variants hold a whole term each): 56 bytes with a 40-byte
+    /// term, 48 with a 32-byte one. It was 64 when a `From` was three words.
+    #[test]
+    fn an_envelope_is_a_term_a_pointer_and_a_tag_at_most() {
+        assert_eq!(size_of::<From>(), size_of::<usize>());
+        assert!(
+            size_of::<Envelope>() <= size_of::<Term>() + 2 * size_of::<usize>(),
+            "an envelope is {} bytes, a term {}",
+            size_of::<Envelope>(),
+            size_of::<Term>()
+        );
+    }
+}

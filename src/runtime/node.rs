@@ -583,10 +583,18 @@ impl Node {
             .store(on || !traced.is_empty(), Ordering::Relaxed);
     }
 
+    /// Inlined to its one relaxed load, which is all a message pays while nobody traces.
+    #[inline(always)]
     pub(super) fn trace_msg(&self, from: Option<Pid>, to: Pid, kind: TraceKind, term: &Term) {
         if self.inner.bus.tracing() {
-            self.trace(from, to, kind, || term.clone());
+            self.trace_msg_traced(from, to, kind, term);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_msg_traced(&self, from: Option<Pid>, to: Pid, kind: TraceKind, term: &Term) {
+        self.trace(from, to, kind, || term.clone());
     }
 
     pub(super) fn trace(

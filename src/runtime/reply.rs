@@ -22,11 +22,15 @@ struct State {
     caller_gone: bool,
 }
 
-/// The cell a call's reply goes through. `replied` and `handles` sit beside the lock, not
+/// The cell a call's reply goes through, with the caller's pid and the call's reference, so
+/// that a `From` is one pointer: every queued call carries one, and an envelope is as large
+/// as its largest variant. `replied` and `handles` sit beside the lock, not
 /// under it: the common call (one `From`, answered once) then takes the lock once on each
 /// side, to hand over the value and to take it, and dropping the answered `From` and the
 /// finished caller's end take it not at all. They were two of the five locks of a round trip.
 struct Cell {
+    pid: Pid,
+    tag: Ref,
     state: Mutex<State>,
     /// Set, under the lock, by the one reply that counts; read without it by the drops.
     replied: AtomicBool,
@@ -36,8 +40,6 @@ struct Cell {
 
 /// Where a reply goes: the caller's pid and the call's reference, like `{pid, [:alias | ref]}`.
 pub struct From {
-    pub pid: Pid,
-    pub tag: Ref,
     cell: Arc<Cell>,
 }
 
@@ -52,6 +54,16 @@ pub enum Delivery {
 }
 
 impl From {
+    /// The caller's pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// The call's reference.
+    pub fn tag(&self) -> Ref {
+        self.cell.tag
+    }
+
     /// Answers the call. Safe from any process, any number of times.
     pub fn reply(&self, value: Term) -> Delivery {
         self.try_reply(value).0
@@ -81,8 +93,8 @@ impl From {
     /// `{#PID<…>, [:alias | #Reference<…>]}`, as iex prints a `from`.
     pub fn to_term(&self) -> Term {
         Term::Tuple(vec![
-            Term::Pid(self.pid),
-            Term::List(vec![atom("alias"), Term::Ref(self.tag)]),
+            Term::Pid(self.pid()),
+            Term::List(vec![atom("alias"), Term::Ref(self.tag())]),
         ])
     }
 }
@@ -91,8 +103,6 @@ impl Clone for From {
     fn clone(&self) -> From {
         self.cell.handles.fetch_add(1, Ordering::Relaxed);
         From {
-            pid: self.pid,
-            tag: self.tag,
             cell: self.cell.clone(),
         }
     }
@@ -133,23 +143,61 @@ pub struct Pending {
 
 /// Makes a fresh reply path for one call.
 pub fn channel(caller: Pid, tag: Ref) -> (From, Pending) {
-    let cell = Arc::new(Cell {
-        state: Mutex::new(State {
-            value: None,
-            waker: None,
-            caller_gone: false,
-        }),
-        replied: AtomicBool::new(false),
-        handles: AtomicUsize::new(1),
-    });
-    (
-        From {
+    channel_from(None, caller, tag)
+}
+
+/// The cell of an answered call whose every `From` is gone, kept by a process that calls
+/// often to make its next call's reply path without an allocation (see `call::CallTimer`).
+pub(crate) struct Spare(Arc<Cell>);
+
+/// [`channel`] in a spare cell when there is one. Nothing else holds a spare cell, so
+/// making it as good as new is as if it were new: no `From` of the old call is left to
+/// answer into it.
+pub(crate) fn channel_from(spare: Option<Spare>, caller: Pid, tag: Ref) -> (From, Pending) {
+    let cell = match spare {
+        Some(Spare(mut cell)) => {
+            let c = Arc::get_mut(&mut cell).expect("a spare reply cell is held only once");
+            c.pid = caller;
+            c.tag = tag;
+            let state = c.state.get_mut().unwrap_or_else(|e| e.into_inner());
+            // The waker is kept: the next call's first wait is by the same task.
+            state.value = None;
+            state.caller_gone = false;
+            *c.replied.get_mut() = false;
+            *c.handles.get_mut() = 1;
+            cell
+        }
+        None => Arc::new(Cell {
             pid: caller,
             tag,
-            cell: cell.clone(),
-        },
-        Pending { cell },
-    )
+            state: Mutex::new(State {
+                value: None,
+                waker: None,
+                caller_gone: false,
+            }),
+            replied: AtomicBool::new(false),
+            handles: AtomicUsize::new(1),
+        }),
+    };
+    (From { cell: cell.clone() }, Pending { cell })
+}
+
+impl Pending {
+    /// Gives the cell back for another call once the call is answered and no `From` is
+    /// left, which is the common end of a call: the server dropped its `From` after replying.
+    /// Otherwise the cell goes with the last handle, as it would without recycling.
+    pub(crate) fn recycle(self) -> Option<Spare> {
+        if !self.cell.replied.load(Ordering::Acquire) {
+            return None;
+        }
+        // Moved out without running `Drop`, which for an answered call only drops the cell's
+        // reference, as `cell` now does if it is not the last one.
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the `Arc` is moved out of it once only.
+        let mut cell = unsafe { std::ptr::read(&this.cell) };
+        Arc::get_mut(&mut cell)?;
+        Some(Spare(cell))
+    }
 }
 
 impl Future for Pending {
@@ -210,6 +258,34 @@ mod tests {
         drop(from);
         drop(copy);
         assert_eq!(pending.await, None);
+    }
+
+    /// A cell is reused only when nothing can answer into it any more: a `From` kept by the
+    /// server (to reply again, or handed to another process) would otherwise deliver its late
+    /// reply to the next call.
+    #[tokio::test]
+    async fn a_cell_is_reused_only_once_no_from_is_left() {
+        let (from, mut pending) = channel(Pid(1), Ref(1));
+        let kept = from.clone();
+        assert_eq!(from.reply(Term::Int(1)), Delivery::Delivered);
+        drop(from);
+        assert_eq!((&mut pending).await, Some(Term::Int(1)));
+        assert!(pending.recycle().is_none(), "a From is still alive");
+        assert_eq!(kept.reply(Term::Int(2)), Delivery::AlreadyReplied);
+
+        let (from, mut pending) = channel(Pid(1), Ref(2));
+        assert_eq!(from.reply(Term::Int(3)), Delivery::Delivered);
+        drop(from);
+        assert_eq!((&mut pending).await, Some(Term::Int(3)));
+        let spare = pending.recycle().expect("answered, and no From is left");
+        let (from, pending) = channel_from(Some(spare), Pid(4), Ref(5));
+        assert_eq!((from.pid(), from.tag()), (Pid(4), Ref(5)));
+        drop(pending);
+        assert_eq!(
+            from.reply(Term::Int(6)),
+            Delivery::LateDropped,
+            "a reused cell is a fresh call's: unanswered, and closed when its caller goes"
+        );
     }
 
     #[tokio::test]

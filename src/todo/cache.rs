@@ -119,11 +119,11 @@ impl GenServer for Cache {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        let name = requested_name(&request)?;
+        let name = requested_name(request)?;
         if let Some(pid) = lookup(p, &self.config, name).await {
             return Ok(Reply::Reply(Term::Pid(pid)));
         }
@@ -229,11 +229,11 @@ impl GenServer for ChapterSeven {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
-        let name = requested_name(&request)?;
+        let name = requested_name(request)?;
         if let Some(pid) = self.servers.get(&**name) {
             return Ok(Reply::Reply(Term::Pid(*pid)));
         }

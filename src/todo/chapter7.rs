@@ -32,7 +32,7 @@ impl GenServer for ChapterCache {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {

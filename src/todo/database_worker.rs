@@ -135,7 +135,7 @@ impl GenServer for DatabaseWorker {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -111,7 +111,7 @@ impl GenServer for ProcessRegistry {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {

@@ -69,7 +69,7 @@ impl GenServer for CellServer {
 
     async fn handle_call(
         &mut self,
-        request: Term,
+        request: &Term,
         _from: &otplab::runtime::From,
         p: &mut Process,
     ) -> Result<Reply, ExitReason> {
