@@ -512,6 +512,7 @@ async fn system_step<S: GenServer>(
             Ok(())
         }
         SystemRequest::Stop(reason) => {
+            let reason = *reason;
             let fut = Box::pin(state.terminate(&reason, p));
             fut.await;
             Err(reason)

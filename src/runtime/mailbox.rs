@@ -34,7 +34,9 @@ pub enum SystemRequest {
     /// Makes the process raise, as a bug in a callback would (the shell's `crash`).
     Crash,
     /// `GenServer.stop` / `Supervisor.stop`: terminate in order and exit with the reason.
-    Stop(super::exit::ExitReason),
+    /// Boxed: an exception's reason is larger than a term, and every queued message pays for
+    /// the largest variant of an envelope, while a stop is sent once in a process's life.
+    Stop(Box<super::exit::ExitReason>),
 }
 
 impl Envelope {
@@ -229,7 +231,8 @@ mod tests {
     /// a queued cast, the envelope and the message's term together). A `From` of one pointer
     /// keeps a call's envelope to its request, that pointer and the variant's tag, which
     /// takes a word of its own (two variants hold a whole term each): 56 bytes with a 40-byte
-    /// term, 48 with a 32-byte one. It was 64 when a `From` was three words.
+    /// term, 48 with a 32-byte one, once a stop's reason, larger than a term, is boxed. It was 64
+    /// when a `From` was three words.
     #[test]
     fn an_envelope_is_a_term_a_pointer_and_a_tag_at_most() {
         assert_eq!(size_of::<From>(), size_of::<usize>());

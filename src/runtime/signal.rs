@@ -189,7 +189,7 @@ impl Node {
     pub fn stop(&self, pid: Pid, reason: ExitReason) -> bool {
         self.entry(pid).is_some_and(|e| {
             e.mailbox
-                .push(Envelope::System(SystemRequest::Stop(reason)))
+                .push(Envelope::System(SystemRequest::Stop(Box::new(reason))))
                 .is_ok()
         })
     }

@@ -157,7 +157,7 @@ pub(super) async fn run(
             }
             Envelope::System(SystemRequest::Stop(reason)) => {
                 sup.shutdown_all(p).await;
-                return reason;
+                return *reason;
             }
             Envelope::System(SystemRequest::Crash) => {
                 sup.shutdown_all(p).await;
