@@ -13,7 +13,7 @@ use super::term::Term;
 
 /// One thing that happened.
 ///
-/// Every variant is at most two words: the bus keeps 16,384 of them (see [`Bus::new`]), and
+/// Every variant is at most three words and a tag (32 bytes): the bus keeps 16,384 of them (see [`Bus::new`]), and
 /// it was 144 bytes an event while the large ones were inline, 2.3 MB touched at start. The
 /// large variants keep their fields behind an `Arc`, as the crash and child reports already
 /// did, so a subscriber's copy of one is a reference count, not a copy of its terms.

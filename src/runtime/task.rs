@@ -31,8 +31,9 @@ impl Node {
 
     /// The exit path, run once per process from its task's drop.
     pub(super) fn finish(&self, entry: &Arc<Entry>, reason: ExitReason) {
-        self.inner.liveness.died(entry.pid.0);
-        let reason = (**entry.exit_reason.get_or_init(|| Box::new(reason))).clone();
+        // The reason recorded first wins: an exit signal's, when one ended the process.
+        self.record_exit(entry, reason);
+        let reason = (**entry.exit_reason.get().expect("recorded just above")).clone();
         let mut state = {
             let mut s = entry.state.lock().unwrap();
             // Taken first, then marked: the entry stays in the process table a little longer,

@@ -273,6 +273,7 @@ impl Store {
     ///
     /// A list is written as format version 1, which [`Store::load`] reads back.
     pub fn store(&self, name: &str, list: &List, worker: usize) -> Result<(), PersistError> {
+        let _writing = Writing::start();
         let path = self.path(name)?;
         let bytes = encode_file(name, list).map_err(|kind| error(&path, kind))?;
         self.publish(&path, &bytes, worker)
@@ -284,14 +285,16 @@ impl Store {
     /// reads either back; [`Store::load`] accepts only a valid `Todo.List`, so anything else
     /// is reported as a decode error naming the file, never taken for a list.
     pub fn store_term(&self, name: &str, value: &Term, worker: usize) -> Result<(), PersistError> {
+        let _writing = Writing::start();
         let path = self.path(name)?;
         let bytes = encode_term_file(name, value).map_err(|kind| error(&path, kind))?;
         self.publish(&path, &bytes, worker)
     }
 
     /// The write protocol of [`Store::store`] for the bytes of a whole file.
+    /// Its callers count the write (`Writing`) from before they encode, so that a write whose
+    /// encoding is under way when the program ends is waited for too.
     fn publish(&self, path: &Path, bytes: &[u8], worker: usize) -> Result<(), PersistError> {
-        let _writing = Writing::start();
         let path = path.to_path_buf();
         if bytes.len() as u64 > self.max_file {
             // A file the load path would refuse must not replace one it accepts.
