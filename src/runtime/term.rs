@@ -473,9 +473,22 @@ impl From<Vec<Term>> for Term {
     }
 }
 
+/// Equality is the term order's `Equal`, with shortcuts for the shapes keys have (a
+/// registry's `{:todo_server, "list N"}`): comparing for order reads an atom's and a
+/// string's bytes up to their first difference, where equality can stop at a shared
+/// pointer or a length that differs. Every other pair falls back to the order, so the two
+/// never disagree.
 impl PartialEq for Term {
     fn eq(&self, other: &Term) -> bool {
-        self.cmp(other) == Ordering::Equal
+        use Term::*;
+        match (self, other) {
+            (Int(a), Int(b)) => a == b,
+            (Atom(a), Atom(b)) => a == b,
+            (Pid(a), Pid(b)) => a == b,
+            (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
+            (Str(a), Str(b)) => Arc::ptr_eq(a, b) || a.as_bytes() == b.as_bytes(),
+            _ => self.cmp(other) == Ordering::Equal,
+        }
     }
 }
 impl Eq for Term {}
