@@ -791,6 +791,46 @@ mod tests {
     }
 
     #[test]
+    fn equality_agrees_with_the_term_order_and_the_hash() {
+        use std::hash::BuildHasher;
+        let name = Term::str("list 1");
+        let terms = vec![
+            Term::Int(1),
+            Term::Float(1.0),
+            Term::Int(2),
+            atom("todo_server"),
+            Term::Atom(Atom::new("todo_server").unwrap()),
+            Term::Pid(Pid(7)),
+            name.clone(),
+            Term::str("list 1"),
+            Term::str("list 10"),
+            Term::Binary(Arc::from(&b"list 1"[..])),
+            Term::Tuple(vec![atom("todo_server"), name.clone()]),
+            Term::Tuple(vec![atom("todo_server"), Term::str("list 1")]),
+            Term::Tuple(vec![atom("todo_server"), Term::str("list 2")]),
+            Term::Tuple(vec![atom("todo_server")]),
+            Term::List(vec![atom("todo_server"), name]),
+            Term::List(vec![]),
+            Term::atom_map(vec![("a", Term::Int(1))]),
+            Term::Date(Date::new(2023, 12, 19).unwrap()),
+        ];
+        let hasher = rustc_hash::FxBuildHasher;
+        for a in &terms {
+            for b in &terms {
+                assert_eq!(a == b, a.cmp(b) == Ordering::Equal, "{a} and {b}");
+                if a == b {
+                    assert_eq!(hasher.hash_one(a), hasher.hash_one(b), "{a}");
+                }
+            }
+        }
+        // The same text under two pointers is one key, a string and a binary are two.
+        assert_eq!(terms[3], terms[4]);
+        assert_eq!(terms[10], terms[11]);
+        assert_ne!(terms[6], terms[9]);
+        assert_ne!(terms[0], terms[1]);
+    }
+
+    #[test]
     fn inspect_matches_iex() {
         check(Term::ok_tuple(Pid(148)), "{:ok, #PID<0.148.0>}");
         check(
