@@ -95,7 +95,10 @@ pub(super) struct NodeInner {
     pub(super) liveness: Liveness,
     pub(super) count: AtomicUsize,
     pub(super) tasks: AtomicUsize,
-    pub(super) names: RwLock<HashMap<Atom, Pid>>,
+    /// Hashed with Fx: every call to a registered name looks it up, and SipHash of the atom's
+    /// text was 200 instructions of a registry lookup's 2,700 in the caller (callgrind). The
+    /// names are atoms, bounded by the atom table, and the BEAM's own name table is unkeyed.
+    pub(super) names: RwLock<HashMap<Atom, Pid, rustc_hash::FxBuildHasher>>,
     pub(super) tables: Tables,
     pub(super) bus: Bus,
     traced: RwLock<HashSet<Pid>>,
@@ -261,7 +264,7 @@ impl Node {
                 liveness,
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
-                names: RwLock::new(HashMap::new()),
+                names: RwLock::new(HashMap::default()),
                 tables: Tables::default(),
                 bus: Bus::new(),
                 traced: RwLock::new(HashSet::new()),

@@ -473,9 +473,22 @@ impl From<Vec<Term>> for Term {
     }
 }
 
+/// Equality is the term order's `Equal`, with shortcuts for the shapes keys have (a
+/// registry's `{:todo_server, "list N"}`): comparing for order reads an atom's and a
+/// string's bytes up to their first difference, where equality can stop at a shared
+/// pointer or a length that differs. Every other pair falls back to the order, so the two
+/// never disagree.
 impl PartialEq for Term {
     fn eq(&self, other: &Term) -> bool {
-        self.cmp(other) == Ordering::Equal
+        use Term::*;
+        match (self, other) {
+            (Int(a), Int(b)) => a == b,
+            (Atom(a), Atom(b)) => a == b,
+            (Pid(a), Pid(b)) => a == b,
+            (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
+            (Str(a), Str(b)) => Arc::ptr_eq(a, b) || a.as_bytes() == b.as_bytes(),
+            _ => self.cmp(other) == Ordering::Equal,
+        }
     }
 }
 impl Eq for Term {}
@@ -775,6 +788,46 @@ mod tests {
 
     fn check(term: Term, expected: &str) {
         assert_eq!(term.to_string(), expected);
+    }
+
+    #[test]
+    fn equality_agrees_with_the_term_order_and_the_hash() {
+        use std::hash::BuildHasher;
+        let name = Term::str("list 1");
+        let terms = vec![
+            Term::Int(1),
+            Term::Float(1.0),
+            Term::Int(2),
+            atom("todo_server"),
+            Term::Atom(Atom::new("todo_server").unwrap()),
+            Term::Pid(Pid(7)),
+            name.clone(),
+            Term::str("list 1"),
+            Term::str("list 10"),
+            Term::Binary(Arc::from(&b"list 1"[..])),
+            Term::Tuple(vec![atom("todo_server"), name.clone()]),
+            Term::Tuple(vec![atom("todo_server"), Term::str("list 1")]),
+            Term::Tuple(vec![atom("todo_server"), Term::str("list 2")]),
+            Term::Tuple(vec![atom("todo_server")]),
+            Term::List(vec![atom("todo_server"), name]),
+            Term::List(vec![]),
+            Term::atom_map(vec![("a", Term::Int(1))]),
+            Term::Date(Date::new(2023, 12, 19).unwrap()),
+        ];
+        let hasher = rustc_hash::FxBuildHasher;
+        for a in &terms {
+            for b in &terms {
+                assert_eq!(a == b, a.cmp(b) == Ordering::Equal, "{a} and {b}");
+                if a == b {
+                    assert_eq!(hasher.hash_one(a), hasher.hash_one(b), "{a}");
+                }
+            }
+        }
+        // The same text under two pointers is one key, a string and a binary are two.
+        assert_eq!(terms[3], terms[4]);
+        assert_eq!(terms[10], terms[11]);
+        assert_ne!(terms[6], terms[9]);
+        assert_ne!(terms[0], terms[1]);
     }
 
     #[test]

@@ -26,7 +26,13 @@ pub struct ProcessRegistry {
     /// reading memory elsewhere, so the keys' growth costs little even all at once, once
     /// it is not SipHash (callgrind: 166 instructions a moved key): pids are the node's
     /// sequential numbers, not input anyone chooses, so the unkeyed Fx hash does.
-    names: GrowMap<Arc<Term>, Pid>,
+    ///
+    /// The names hash with Fx too: SipHash of `{:todo_server, "list N"}` was a fifth of the
+    /// registry's instructions a lookup (callgrind). Names are chosen by users, so a
+    /// flood of colliding names is possible, as it is on the BEAM, whose ETS tables and
+    /// maps hash terms with a fixed, unkeyed function (`erlang:phash2`'s family); a
+    /// registry is no more exposed than the BEAM's own `Registry` and `:global`.
+    names: GrowMap<Arc<Term>, Pid, FxBuildHasher>,
     keys: HashMap<Pid, (Ref, Vec<Arc<Term>>), FxBuildHasher>,
 }
 
