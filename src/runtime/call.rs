@@ -11,10 +11,10 @@
 //! is what makes firing and cancelling exclusive: whichever takes the entry out first wins, so
 //! a timer either delivers its message or is cancelled with the time it had left, never both.
 
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -431,4 +431,111 @@ pub(super) struct PendingTimer {
     /// The speed the delay was divided by, to give back the time left in the experiment's ms.
     speed: f64,
     task: tokio::task::AbortHandle,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::exit::ExitReason;
+    use super::super::node::{NodeConfig, SpawnOpts};
+    use super::super::process::Process;
+    use super::super::term::atom;
+    use super::*;
+
+    /// A process that answers every call with `:pong` until it is sent `:die`.
+    fn echo(node: &Node) -> Pid {
+        node.spawn(SpawnOpts::default(), |p: &mut Process| {
+            Box::pin(async move {
+                loop {
+                    match p.receive().await {
+                        Envelope::Call { from, .. } => {
+                            p.reply(&from, atom("pong"));
+                        }
+                        Envelope::Message(m) if m.is_atom("die") => return ExitReason::Normal,
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .unwrap()
+    }
+
+    /// Runs `body` as a process and gives back what it returns.
+    async fn within<T: Send + 'static>(
+        node: &Node,
+        body: impl for<'a> FnOnce(&'a mut Process) -> super::super::term::BoxFuture<'a, T>
+        + Send
+        + 'static,
+    ) -> T {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        node.spawn(SpawnOpts::default(), move |p: &mut Process| {
+            Box::pin(async move {
+                let _ = tx.send(body(p).await);
+                ExitReason::Normal
+            })
+        })
+        .unwrap();
+        rx.await.unwrap()
+    }
+
+    /// The kept entry of the last server answers only while that server lives: once it has
+    /// died, a call to its pid is `noproc`, as the process table answers.
+    #[tokio::test]
+    async fn a_kept_server_that_died_is_noproc() {
+        let node = Node::new(NodeConfig::default());
+        let server = echo(&node);
+        let got = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                let mut replies = Vec::new();
+                for _ in 0..4 {
+                    replies.push(p.call(server, atom("ping"), Some(DEFAULT_CALL_TIMEOUT)).await);
+                }
+                let watch = p.monitor(server);
+                p.send(server, atom("die"));
+                p.receive_match(
+                    |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.get(1) == Some(&Term::Ref(watch))),
+                    None,
+                )
+                .await;
+                while node_has(p, server) {
+                    tokio::task::yield_now().await;
+                }
+                let after = p.call(server, atom("ping"), Some(DEFAULT_CALL_TIMEOUT)).await;
+                (replies, after)
+            })
+        })
+        .await;
+        assert!(got.0.iter().all(|r| r == &Ok(atom("pong"))), "{:?}", got.0);
+        assert_eq!(got.1, Err(CallError::Noproc));
+    }
+
+    fn node_has(p: &Process, pid: Pid) -> bool {
+        p.node().entry(pid).is_some()
+    }
+
+    /// Two calls in flight at once from one process: the second finds the kept slot claimed
+    /// and calls without it; both are answered, and the calls after them still are.
+    #[tokio::test]
+    async fn two_calls_at_once_from_one_process_are_both_answered() {
+        let node = Node::new(NodeConfig::default());
+        let a = echo(&node);
+        let b = echo(&node);
+        let got = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                let t = Some(DEFAULT_CALL_TIMEOUT);
+                let mut out = Vec::new();
+                for _ in 0..3 {
+                    out.push(p.call(a, atom("ping"), t).await);
+                }
+                let (x, y) = tokio::join!(p.call(a, atom("ping"), t), p.call(b, atom("ping"), t));
+                out.push(x);
+                out.push(y);
+                out.push(p.call(b, atom("ping"), t).await);
+                out.push(p.call(a, atom("ping"), t).await);
+                out
+            })
+        })
+        .await;
+        assert_eq!(got.len(), 7);
+        assert!(got.iter().all(|r| r == &Ok(atom("pong"))), "{got:?}");
+    }
 }

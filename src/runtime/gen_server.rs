@@ -709,3 +709,28 @@ impl Server {
         reason
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A step's block is the next step's when their layouts agree, so a server handling one
+    /// message after another allocates none; a step of another layout gets a block of its own.
+    #[test]
+    fn a_finished_steps_block_is_reused_by_the_next_step_of_its_layout() {
+        let payload = [7u64; 6];
+        let first = recycled(async move { payload[0] });
+        let block = first.fut.cast::<u8>();
+        drop(first);
+        let second = recycled(async move { payload[1] + 1 });
+        assert_eq!(second.fut.cast::<u8>(), block);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut second = std::pin::pin!(second);
+        assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(8));
+        drop(second);
+        let other = recycled(async move { [payload; 3][2][0] });
+        assert_ne!(std::mem::size_of_val(&[payload; 3]), 0);
+        let mut other = std::pin::pin!(other);
+        assert_eq!(other.as_mut().poll(&mut cx), Poll::Ready(7));
+    }
+}
