@@ -285,7 +285,9 @@ impl Node {
 ///
 /// They are kept from a process's third call on: most processes that call at all call once
 /// or twice in their life (a to-do server registers its name and loads its list), and a kept
-/// timer and cell are about 240 bytes for the rest of that life.
+/// timer and cell are about 240 bytes for the rest of that life. A kept entry is a reference
+/// only; it keeps the entry of a server that died allocated (its mailbox closed and empty)
+/// until this process calls another server, or ends.
 ///
 /// The slot is used in place by one call at a time, which a flag claims: only the process's
 /// own calls reach it, and they are nearly always one after another, so the flag is never
