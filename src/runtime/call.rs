@@ -11,10 +11,11 @@
 //! is what makes firing and cancelling exclusive: whichever takes the entry out first wins, so
 //! a timer either delivers its message or is cancelled with the time it had left, never both.
 
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -134,14 +135,20 @@ impl Node {
         timeout: Option<Duration>,
         timer: Option<&CallTimer>,
     ) -> Result<Term, CallError> {
-        let Some(server) = self.resolve(dest) else {
+        let mut held = timer.and_then(CallTimer::hold);
+        let keeping = held.is_some();
+        let mut unkept = Kept::default();
+        let kept = match held.as_mut() {
+            Some(h) => h.kept(),
+            None => &mut unkept,
+        };
+        let Some(server) = kept.resolve(self, dest) else {
             return Err(CallError::Noproc);
         };
         if server.pid == caller {
             return Err(CallError::CallingSelf);
         }
         self.trace_msg(Some(caller), server.pid, TraceKind::Call, &request);
-        let mut kept = timer.map(CallTimer::take).unwrap_or_default();
         let (from, pending) = reply::channel_from(kept.spare.take(), caller, self.make_ref());
         if server
             .mailbox
@@ -154,47 +161,40 @@ impl Node {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let outcome = match deadline {
             Some(d) => {
-                let mut sleep = match kept.sleep.take() {
-                    // A kept timer due before this deadline is left as it is: when it fires
-                    // early, the wait moves it to the deadline then (see [`ReplyOrTimeout`]).
-                    // Moving it on every call was a fifth of a call's instructions, and with
-                    // one timeout for all calls the kept deadline is nearly always earlier.
-                    Some(mut sleep) => {
-                        if sleep.deadline() > d {
-                            sleep.as_mut().reset(d);
-                            kept.armed = None;
-                        }
-                        sleep
+                // A kept timer due before this deadline is left as it is: when it fires
+                // early, the wait moves it to the deadline then (see [`ReplyOrTimeout`]).
+                // Moving it on every call was a fifth of a call's instructions, and with
+                // one timeout for all calls the kept deadline is nearly always earlier.
+                match &mut kept.sleep {
+                    Some(sleep) if sleep.deadline() > d => {
+                        sleep.as_mut().reset(d);
+                        kept.armed = None;
                     }
+                    Some(_) => {}
                     None => {
                         kept.armed = None;
-                        Box::pin(tokio::time::sleep_until(d))
+                        kept.sleep = Some(Box::pin(tokio::time::sleep_until(d)));
                     }
-                };
-                let out = ReplyOrTimeout {
+                }
+                let Kept { sleep, armed, .. } = &mut *kept;
+                ReplyOrTimeout {
                     pending: &mut pending,
-                    sleep: sleep.as_mut(),
-                    armed: &mut kept.armed,
+                    sleep: sleep.as_mut().expect("armed just above").as_mut(),
+                    armed,
                     deadline: d,
                 }
-                .await;
-                kept.sleep = Some(sleep);
-                out
+                .await
             }
             None => Some((&mut pending).await),
         };
-        if let Some(t) = timer {
-            kept.spare = match outcome {
-                Some(Some(_)) => pending.recycle(),
-                _ => {
-                    drop(pending);
-                    None
-                }
-            };
-            t.put(kept);
-        } else {
-            drop(pending);
+        match outcome {
+            Some(Some(_)) if keeping => {
+                kept.spare = pending.recycle();
+                kept.server = Some(server.clone());
+            }
+            _ => drop(pending),
         }
+        drop(held);
         match outcome {
             Some(Some(reply)) => {
                 self.trace_msg(Some(server.pid), caller, TraceKind::Reply, &reply);
@@ -273,19 +273,36 @@ impl Node {
     }
 }
 
-/// The timer of a process's call timeouts and the cell of its last reply, kept between calls.
-/// Registering a fresh tokio timer for every call takes the timer driver's lock twice and,
-/// when no other timer is due sooner, wakes the driver's thread (an eventfd write): the
-/// profile of a call round trip was dominated by that. A kept timer is moved to the new
-/// deadline with one atomic update while its old deadline has not passed. Left behind after a
-/// call, it fires once, harmlessly. A kept reply cell saves the allocation of every call's
-/// reply path, and its free on the server's side.
+/// The timer of a process's call timeouts, the cell of its last reply and the entry of the
+/// process it last called, kept between calls. Registering a fresh tokio timer for every call
+/// takes the timer driver's lock twice and, when no other timer is due sooner, wakes the
+/// driver's thread (an eventfd write): the profile of a call round trip was dominated by that.
+/// A kept timer is moved to the new deadline with one atomic update while its old deadline has
+/// not passed. Left behind after a call, it fires once, harmlessly. A kept reply cell saves the
+/// allocation of every call's reply path, and its free on the server's side. A kept entry
+/// saves the process table's lookup (a shard's read lock and a hash probe) when a process
+/// calls the same server again.
 ///
 /// They are kept from a process's third call on: most processes that call at all call once
 /// or twice in their life (a to-do server registers its name and loads its list), and a kept
-/// timer and cell are about 240 bytes for the rest of that life.
+/// timer and cell are about 240 bytes for the rest of that life. A kept entry is a reference
+/// only; it keeps the entry of a server that died allocated (its mailbox closed and empty)
+/// until this process calls another server, or ends.
+///
+/// The slot is used in place by one call at a time, which a flag claims: only the process's
+/// own calls reach it, and they are nearly always one after another, so the flag is never
+/// contended; a second call in flight at once (two calls joined in one body) finds it claimed
+/// and calls without a kept timer, as the first calls of a process do. A mutex here was taken
+/// and released twice a call (110 instructions of a round trip) to move the kept parts out and
+/// back.
 #[derive(Default)]
-pub(crate) struct CallTimer(Mutex<TimerSlot>);
+pub(crate) struct CallTimer {
+    claimed: AtomicBool,
+    slot: UnsafeCell<TimerSlot>,
+}
+
+// SAFETY: the slot is reached only through a `Held`, and `claimed` lets one exist at a time.
+unsafe impl Sync for CallTimer {}
 
 #[derive(Default)]
 struct TimerSlot {
@@ -293,7 +310,7 @@ struct TimerSlot {
     kept: Kept,
 }
 
-/// What one call takes from the slot and gives back.
+/// What the calls of a process keep for the next one.
 #[derive(Default)]
 struct Kept {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -301,26 +318,59 @@ struct Kept {
     /// wheel still holds it, so a wait by the same task need not poll the timer again.
     armed: Option<Waker>,
     spare: Option<reply::Spare>,
+    /// The last server that answered.
+    server: Option<Arc<Entry>>,
+}
+
+impl Kept {
+    /// `Node::resolve`, answered by the kept entry when `dest` is its pid and it is alive. An
+    /// entry leaves the process table only after its exit reason is set, so an entry without
+    /// one is the one the table holds; with one, the table decides, as it did before.
+    fn resolve(&self, node: &Node, dest: &Dest) -> Option<Arc<Entry>> {
+        match (&self.server, dest) {
+            (Some(e), Dest::Pid(pid)) if e.pid == *pid && e.exit_reason.get().is_none() => {
+                Some(e.clone())
+            }
+            _ => node.resolve(dest),
+        }
+    }
 }
 
 /// Calls after which a process keeps its timer.
 const CALLS_BEFORE_KEEPING: u8 = 2;
 
+/// The claim of a call on its process's slot, released when the call ends or is dropped.
+struct Held<'a>(&'a CallTimer);
+
 impl CallTimer {
-    fn take(&self) -> Kept {
-        self.0
-            .lock()
-            .map(|mut slot| std::mem::take(&mut slot.kept))
-            .unwrap_or_default()
-    }
-    fn put(&self, kept: Kept) {
-        if let Ok(mut slot) = self.0.lock() {
-            if slot.calls >= CALLS_BEFORE_KEEPING {
-                slot.kept = kept;
-            } else {
-                slot.calls += 1;
-            }
+    /// Claims the slot for one call, unless another call holds it or the process has not yet
+    /// made enough calls to keep anything (that call is counted).
+    fn hold(&self) -> Option<Held<'_>> {
+        if self.claimed.swap(true, Ordering::Acquire) {
+            return None;
         }
+        let held = Held(self);
+        // SAFETY: claimed above; `held` releases the claim when it goes.
+        let slot = unsafe { &mut *self.slot.get() };
+        if slot.calls < CALLS_BEFORE_KEEPING {
+            slot.calls += 1;
+            return None;
+        }
+        Some(held)
+    }
+}
+
+impl Held<'_> {
+    fn kept(&mut self) -> &mut Kept {
+        // SAFETY: a `Held` exists only while the claim is held, and lends the slot mutably
+        // through `&mut self`, so this is the only reference to it.
+        unsafe { &mut (*self.0.slot.get()).kept }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.claimed.store(false, Ordering::Release);
     }
 }
 
@@ -383,4 +433,111 @@ pub(super) struct PendingTimer {
     /// The speed the delay was divided by, to give back the time left in the experiment's ms.
     speed: f64,
     task: tokio::task::AbortHandle,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::exit::ExitReason;
+    use super::super::node::{NodeConfig, SpawnOpts};
+    use super::super::process::Process;
+    use super::super::term::atom;
+    use super::*;
+
+    /// A process that answers every call with `:pong` until it is sent `:die`.
+    fn echo(node: &Node) -> Pid {
+        node.spawn(SpawnOpts::default(), |p: &mut Process| {
+            Box::pin(async move {
+                loop {
+                    match p.receive().await {
+                        Envelope::Call { from, .. } => {
+                            p.reply(&from, atom("pong"));
+                        }
+                        Envelope::Message(m) if m.is_atom("die") => return ExitReason::Normal,
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .unwrap()
+    }
+
+    /// Runs `body` as a process and gives back what it returns.
+    async fn within<T: Send + 'static>(
+        node: &Node,
+        body: impl for<'a> FnOnce(&'a mut Process) -> super::super::term::BoxFuture<'a, T>
+        + Send
+        + 'static,
+    ) -> T {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        node.spawn(SpawnOpts::default(), move |p: &mut Process| {
+            Box::pin(async move {
+                let _ = tx.send(body(p).await);
+                ExitReason::Normal
+            })
+        })
+        .unwrap();
+        rx.await.unwrap()
+    }
+
+    /// The kept entry of the last server answers only while that server lives: once it has
+    /// died, a call to its pid is `noproc`, as the process table answers.
+    #[tokio::test]
+    async fn a_kept_server_that_died_is_noproc() {
+        let node = Node::new(NodeConfig::default());
+        let server = echo(&node);
+        let got = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                let mut replies = Vec::new();
+                for _ in 0..4 {
+                    replies.push(p.call(server, atom("ping"), Some(DEFAULT_CALL_TIMEOUT)).await);
+                }
+                let watch = p.monitor(server);
+                p.send(server, atom("die"));
+                p.receive_match(
+                    |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.get(1) == Some(&Term::Ref(watch))),
+                    None,
+                )
+                .await;
+                while node_has(p, server) {
+                    tokio::task::yield_now().await;
+                }
+                let after = p.call(server, atom("ping"), Some(DEFAULT_CALL_TIMEOUT)).await;
+                (replies, after)
+            })
+        })
+        .await;
+        assert!(got.0.iter().all(|r| r == &Ok(atom("pong"))), "{:?}", got.0);
+        assert_eq!(got.1, Err(CallError::Noproc));
+    }
+
+    fn node_has(p: &Process, pid: Pid) -> bool {
+        p.node().entry(pid).is_some()
+    }
+
+    /// Two calls in flight at once from one process: the second finds the kept slot claimed
+    /// and calls without it; both are answered, and the calls after them still are.
+    #[tokio::test]
+    async fn two_calls_at_once_from_one_process_are_both_answered() {
+        let node = Node::new(NodeConfig::default());
+        let a = echo(&node);
+        let b = echo(&node);
+        let got = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                let t = Some(DEFAULT_CALL_TIMEOUT);
+                let mut out = Vec::new();
+                for _ in 0..3 {
+                    out.push(p.call(a, atom("ping"), t).await);
+                }
+                let (x, y) = tokio::join!(p.call(a, atom("ping"), t), p.call(b, atom("ping"), t));
+                out.push(x);
+                out.push(y);
+                out.push(p.call(b, atom("ping"), t).await);
+                out.push(p.call(a, atom("ping"), t).await);
+                out
+            })
+        })
+        .await;
+        assert_eq!(got.len(), 7);
+        assert!(got.iter().all(|r| r == &Ok(atom("pong"))), "{got:?}");
+    }
 }
