@@ -725,9 +725,11 @@ mod tests {
         let second = recycled(async move { payload[1] + 1 });
         assert_eq!(second.fut.cast::<u8>(), block);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        let mut second = std::pin::pin!(second);
-        assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(8));
-        drop(second);
+        {
+            // Pinned in this block, so the step and its block are dropped at its end.
+            let mut second = std::pin::pin!(second);
+            assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(8));
+        }
         let other = recycled(async move { [payload; 3][2][0] });
         assert_ne!(std::mem::size_of_val(&[payload; 3]), 0);
         let mut other = std::pin::pin!(other);
