@@ -29,7 +29,7 @@ impl GenServer for Bare {
 }
 
 /// The next crash report or unexpected-message log the node publishes.
-async fn next_log(events: &mut tokio::sync::broadcast::Receiver<Event>) -> Event {
+async fn next_log(events: &mut otplab::runtime::Events) -> Event {
     loop {
         match events.recv().await {
             Ok(e @ (Event::Crash(_) | Event::UnexpectedMessage(_))) => return e,

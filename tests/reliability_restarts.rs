@@ -23,7 +23,7 @@ use otplab::runtime::{
 };
 use otplab::todo::persist::Store;
 use otplab::todo::{self, Config, cache, server};
-use tokio::sync::broadcast::Receiver;
+use otplab::runtime::Events;
 use tokio::time::advance;
 
 // ----- restart intensity -----------------------------------------------------------------------
@@ -59,7 +59,7 @@ async fn child(node: &Node, sup: Pid, id: &'static str) -> Pid {
     .await
 }
 
-async fn restarted(events: &mut Receiver<Event>, old: Pid) -> Pid {
+async fn restarted(events: &mut Events, old: Pid) -> Pid {
     loop {
         match events.recv().await {
             Ok(Event::Restarted(r)) if r.old == old => return r.new,
@@ -71,7 +71,7 @@ async fn restarted(events: &mut Receiver<Event>, old: Pid) -> Pid {
 }
 
 /// Kills `a` and waits for its replacement.
-async fn kill_a(node: &Node, sup: Pid, events: &mut Receiver<Event>) {
+async fn kill_a(node: &Node, sup: Pid, events: &mut Events) {
     let a = child(node, sup, "a").await;
     node.exit(Pid(0), a, ExitReason::Kill);
     restarted(events, a).await;
@@ -80,7 +80,7 @@ async fn kill_a(node: &Node, sup: Pid, events: &mut Receiver<Event>) {
 /// Kills `a` once more and checks that the supervisor gives up: `GaveUp`, then b, c, d
 /// stopped in reverse start order (d, c, b) with `:shutdown`, then the supervisor itself
 /// with `:shutdown`.
-async fn kill_a_and_see_it_give_up(node: &Node, sup: Pid, events: &mut Receiver<Event>) {
+async fn kill_a_and_see_it_give_up(node: &Node, sup: Pid, events: &mut Events) {
     let [a, b, c, d] = [
         child(node, sup, "a").await,
         child(node, sup, "b").await,
@@ -232,7 +232,7 @@ fn tree_label(label: &str, name: &Option<Term>) -> Option<String> {
     })
 }
 
-async fn registry_cycle(events: &mut Receiver<Event>) -> Cycle {
+async fn registry_cycle(events: &mut Events) -> Cycle {
     let mut cycle = Cycle::default();
     loop {
         match events.recv().await.expect("no event lost") {

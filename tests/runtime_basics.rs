@@ -457,7 +457,7 @@ async fn s33_the_process_limit_returns_system_limit_and_the_node_keeps_answering
 /// Kills `pid` and returns once its death has been published, so nothing of it is left.
 async fn kill(
     node: &otplab::runtime::Node,
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    events: &mut otplab::runtime::Events,
     pid: Pid,
 ) {
     node.exit(pid, pid, ExitReason::Kill);

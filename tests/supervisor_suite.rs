@@ -29,7 +29,7 @@ use otplab::runtime::term::BoxFuture;
 use otplab::runtime::{
     Atom, CallError, Dest, Envelope, Event, ExitReason, Pid, Process, Ref, StartError, Term, atom,
 };
-use tokio::sync::broadcast::Receiver;
+use otplab::runtime::Events;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
@@ -368,7 +368,7 @@ async fn tagged(p: &mut Process, tag: &'static str) -> Pid {
 }
 
 /// The next event for which `pick` returns something.
-async fn event<T>(ev: &mut Receiver<Event>, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+async fn event<T>(ev: &mut Events, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
     let wait = async {
         loop {
             match ev.recv().await {
@@ -391,7 +391,7 @@ async fn event<T>(ev: &mut Receiver<Event>, mut pick: impl FnMut(&Event) -> Opti
 /// DOWNs, EXITs and this event) runs in one step, and these tests run on the current-thread
 /// runtime: once the event is seen here, its supervisor has the EXIT queued, ahead of
 /// anything this process sends it afterwards.
-async fn gone(ev: &mut Receiver<Event>, pid: Pid) -> ExitReason {
+async fn gone(ev: &mut Events, pid: Pid) -> ExitReason {
     event(ev, |e| match e {
         Event::Exited(e) if e.pid == pid => Some(e.reason.clone()),
         _ => None,
@@ -400,7 +400,7 @@ async fn gone(ev: &mut Receiver<Event>, pid: Pid) -> ExitReason {
 }
 
 /// Waits until every one of `pids` has exited, in whatever order; returns their reasons.
-async fn all_gone(ev: &mut Receiver<Event>, pids: &[Pid]) -> Vec<ExitReason> {
+async fn all_gone(ev: &mut Events, pids: &[Pid]) -> Vec<ExitReason> {
     let mut reasons: HashMap<Pid, ExitReason> = HashMap::new();
     while reasons.len() < pids.len() {
         let (pid, reason) = event(ev, |e| match e {
@@ -414,7 +414,7 @@ async fn all_gone(ev: &mut Receiver<Event>, pids: &[Pid]) -> Vec<ExitReason> {
 }
 
 /// Waits until a supervisor has restarted the child `old`; returns the new pid.
-async fn restarted(ev: &mut Receiver<Event>, old: Pid) -> Pid {
+async fn restarted(ev: &mut Events, old: Pid) -> Pid {
     event(ev, |e| match e {
         Event::Restarted(r) if r.old == old => Some(r.new),
         _ => None,
@@ -423,7 +423,7 @@ async fn restarted(ev: &mut Receiver<Event>, old: Pid) -> Pid {
 }
 
 /// Waits until `sup` has restarted the child with this id; returns the new pid.
-async fn restarted_id(ev: &mut Receiver<Event>, sup: Pid, id: &'static str) -> Pid {
+async fn restarted_id(ev: &mut Events, sup: Pid, id: &'static str) -> Pid {
     event(ev, |e| match e {
         Event::Restarted(r) if r.supervisor == sup && r.id.is_atom(id) => Some(r.new),
         _ => None,
@@ -431,7 +431,7 @@ async fn restarted_id(ev: &mut Receiver<Event>, sup: Pid, id: &'static str) -> P
     .await
 }
 
-async fn gave_up(ev: &mut Receiver<Event>, sup: Pid) {
+async fn gave_up(ev: &mut Events, sup: Pid) {
     event(ev, |e| match e {
         Event::GaveUp(g) if g.supervisor == sup => Some(()),
         _ => None,
@@ -513,7 +513,7 @@ enum How {
 
 /// The suite's `terminate/4`: ends a child the given way and waits until it is gone (see
 /// [`gone`]).
-async fn terminate(p: &mut Process, ev: &mut Receiver<Event>, child: Pid, how: How) {
+async fn terminate(p: &mut Process, ev: &mut Events, child: Pid, how: How) {
     let expected = match how {
         How::Normal => {
             p.send(child, atom("stop"));

@@ -41,7 +41,7 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-async fn restarted(events: &mut tokio::sync::broadcast::Receiver<Event>, old: Pid) -> Pid {
+async fn restarted(events: &mut otplab::runtime::Events, old: Pid) -> Pid {
     loop {
         if let Ok(Event::Restarted(r)) = events.recv().await
             && r.old == old
@@ -51,7 +51,7 @@ async fn restarted(events: &mut tokio::sync::broadcast::Receiver<Event>, old: Pi
     }
 }
 
-async fn started_cache(events: &mut tokio::sync::broadcast::Receiver<Event>) {
+async fn started_cache(events: &mut otplab::runtime::Events) {
     loop {
         if let Ok(Event::ChildStarted(r)) = events.recv().await
             && r.start_call.starts_with("Todo.Cache")

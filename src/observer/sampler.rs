@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::broadcast::error::TryRecvError;
 use tokio::time::Instant;
 
 use super::{
@@ -19,7 +19,7 @@ use super::{
     TreeRow, Window,
 };
 use crate::runtime::census::{ProcessRow, SupervisorFlags};
-use crate::runtime::events::{Event, TraceEvent};
+use crate::runtime::events::{Event, Events, TraceEvent};
 use crate::runtime::node::Status;
 use crate::runtime::supervisor::strategy_name;
 use crate::runtime::table::{Access, Kind};
@@ -43,7 +43,7 @@ pub struct Sampler {
     /// The shell process, named `shell` as `trace show` names it.
     shell: Pid,
     persist: String,
-    events: broadcast::Receiver<Event>,
+    events: Events,
     /// A restarted child's pid -> the pid its line of restarts started with.
     slots: HashMap<Pid, Pid>,
     /// Highlighted pids, until when, and why.

@@ -2,10 +2,11 @@
 //! processes (`IO.puts`) and traced messages. The runtime publishes; the shell and tests
 //! subscribe. Nothing here prints.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::broadcast;
+pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::Notify;
 
 use super::exit::ExitReason;
 use super::pid::Pid;
@@ -13,8 +14,8 @@ use super::term::Term;
 
 /// One thing that happened.
 ///
-/// Every variant is at most three words and a tag (32 bytes): the bus keeps 16,384 of them (see [`Bus::new`]), and
-/// it was 144 bytes an event while the large ones were inline, 2.3 MB touched at start. The
+/// Every variant is at most three words and a tag (32 bytes): the bus keeps up to 16,384 of
+/// them (see [`Bus`]), and it was 144 bytes an event while the large ones were inline. The
 /// large variants keep their fields behind an `Arc`, as the crash and child reports already
 /// did, so a subscriber's copy of one is a reference count, not a copy of its terms.
 #[derive(Clone, Debug)]
@@ -161,35 +162,133 @@ pub struct TraceEvent {
     pub term: Term,
 }
 
+/// How far a subscriber may fall behind before it is told it lost events: behaviour (the
+/// shell's `[N events were not shown]`), so it is the 16,384 of the tokio channel the bus
+/// replaced, and a slow subscriber lags at the same point.
+const CAPACITY: usize = 16_384;
+
+/// Slots are allocated this many at a time, when the ring first reaches them: a node that
+/// publishes a few hundred events holds one chunk, not the 0.9 MB the whole ring takes.
+const CHUNK: usize = 512;
+
 /// The broadcast bus. Slow subscribers lag and are told how much they missed rather than
 /// slowing the node down.
+///
+/// It behaves as tokio's `broadcast` channel of [`CAPACITY`], which it replaced because that
+/// channel writes every one of its slots when it is made: 0.9 MB touched at start, before a
+/// single event. Here the ring grows in chunks as it is written, and one lock guards it all,
+/// since events are few (one per exit, report or line of output) and never on the call path.
 pub struct Bus {
-    tx: broadcast::Sender<Event>,
+    shared: Arc<Shared>,
     /// Message tracing costs a clone per message, so it is off until someone turns it on.
     pub tracing: AtomicBool,
 }
 
+struct Shared {
+    ring: Mutex<Ring>,
+    /// Wakes the subscribers waiting in [`Events::recv`].
+    published: Notify,
+}
+
+struct Ring {
+    /// The position the next event takes; the ring holds positions from
+    /// `tail - CAPACITY` (or 0) to `tail`.
+    tail: u64,
+    subscribers: usize,
+    /// The bus is gone: a subscriber is told once it has read what is left.
+    closed: bool,
+    /// Slot `i` is `chunks[i / CHUNK][i % CHUNK]`; chunks are pushed in order as the ring
+    /// first reaches them.
+    chunks: Vec<Box<[Slot]>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Subscribers that have still to read this event; the last one drops it, so a report's
+    /// terms are not kept alive until the ring comes round, as with tokio's channel.
+    unread: usize,
+    event: Option<Event>,
+}
+
+impl Ring {
+    fn slot(&mut self, pos: u64) -> &mut Slot {
+        let i = (pos % CAPACITY as u64) as usize;
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    /// The oldest position the ring still holds.
+    fn oldest(&self) -> u64 {
+        self.tail.saturating_sub(CAPACITY as u64)
+    }
+
+    /// One subscriber is done with the event at `pos`: the last one takes it, to drop it or
+    /// to hand it on without a clone.
+    fn release(&mut self, pos: u64) -> Option<Event> {
+        let slot = self.slot(pos);
+        slot.unread -= 1;
+        if slot.unread == 0 {
+            slot.event.take()
+        } else {
+            None
+        }
+    }
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Ring> {
+    // A panic while the lock was held left the ring whole: every change is one assignment.
+    shared.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Bus {
-    /// A bus of 16,384 events: how far a subscriber may fall behind before it is told it
-    /// lost some, which is behaviour (the shell's `[N events were not shown]`).
     pub fn new() -> Bus {
         Bus {
-            tx: broadcast::channel(16_384).0,
+            shared: Arc::new(Shared {
+                ring: Mutex::new(Ring {
+                    tail: 0,
+                    subscribers: 0,
+                    closed: false,
+                    chunks: Vec::new(),
+                }),
+                published: Notify::new(),
+            }),
             tracing: AtomicBool::new(false),
         }
     }
 
     pub fn publish(&self, event: Event) {
-        // An error only means nobody listens, which is fine.
-        let _ = self.tx.send(event);
+        let mut ring = lock(&self.shared);
+        // Nobody listens: the event goes nowhere, and a later subscriber starts after it.
+        if ring.subscribers == 0 {
+            return;
+        }
+        let pos = ring.tail;
+        let i = (pos % CAPACITY as u64) as usize;
+        if i / CHUNK == ring.chunks.len() {
+            ring.chunks.push((0..CHUNK).map(|_| Slot::default()).collect());
+        }
+        let subscribers = ring.subscribers;
+        let slot = ring.slot(pos);
+        slot.unread = subscribers;
+        // An event overwritten here is one a slow subscriber loses; it learns how many when
+        // it next reads.
+        let overwritten = slot.event.replace(event);
+        ring.tail += 1;
+        drop(ring);
+        drop(overwritten);
+        self.shared.published.notify_waiters();
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+    pub fn subscribe(&self) -> Events {
+        let mut ring = lock(&self.shared);
+        ring.subscribers += 1;
+        Events {
+            next: ring.tail,
+            shared: self.shared.clone(),
+        }
     }
 
     pub fn has_subscribers(&self) -> bool {
-        self.tx.receiver_count() > 0
+        lock(&self.shared).subscribers > 0
     }
 
     pub fn tracing(&self) -> bool {
@@ -200,5 +299,90 @@ impl Bus {
 impl Default for Bus {
     fn default() -> Self {
         Bus::new()
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        lock(&self.shared).closed = true;
+        self.shared.published.notify_waiters();
+    }
+}
+
+/// A subscription to the bus: every event published after it was made, in order, with the
+/// receiving side of tokio's `broadcast` channel (its error types too).
+pub struct Events {
+    shared: Arc<Shared>,
+    /// The position of the next event to read.
+    next: u64,
+}
+
+impl Events {
+    /// The next event, waiting for one; `Lagged(n)` when `n` were overwritten before this
+    /// subscriber read them (the next read gets the oldest one left), `Closed` once the bus is
+    /// gone and everything published has been read. Cancel-safe: nothing is consumed until
+    /// it returns.
+    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        loop {
+            // Made before the look, so a publish between the look and the wait still wakes it.
+            let published = self.shared.published.notified();
+            match take(&self.shared, &mut self.next) {
+                Ok(event) => {
+                    // As tokio's channel, a subscriber that always finds an event still gives
+                    // way to other tasks once its budget is spent.
+                    tokio::task::consume_budget().await;
+                    return Ok(event);
+                }
+                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => published.await,
+            }
+        }
+    }
+
+    /// The next event if there is one, with the errors of [`Events::recv`] and `Empty`.
+    pub fn try_recv(&mut self) -> Result<Event, TryRecvError> {
+        take(&self.shared, &mut self.next)
+    }
+}
+
+/// The event at `next` for a subscriber, moving it on.
+fn take(shared: &Shared, next: &mut u64) -> Result<Event, TryRecvError> {
+    let mut ring = lock(shared);
+    let oldest = ring.oldest();
+    if *next < oldest {
+        let missed = oldest - *next;
+        *next = oldest;
+        return Err(TryRecvError::Lagged(missed));
+    }
+    if *next == ring.tail {
+        return Err(if ring.closed {
+            TryRecvError::Closed
+        } else {
+            TryRecvError::Empty
+        });
+    }
+    let pos = *next;
+    *next += 1;
+    // Every subscriber there when it was published is counted in its `unread`, so an event
+    // between `oldest` and `tail` is held until the last of them reads it.
+    let event = match ring.release(pos) {
+        Some(event) => event,
+        None => ring.slot(pos).event.clone().expect("an unread event is held"),
+    };
+    Ok(event)
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let mut ring = lock(&self.shared);
+        ring.subscribers -= 1;
+        // What this subscriber left unread need not wait for it any more.
+        let mut dropped = Vec::new();
+        for pos in self.next.max(ring.oldest())..ring.tail {
+            dropped.extend(ring.release(pos));
+        }
+        drop(ring);
+        drop(dropped);
     }
 }

@@ -20,7 +20,7 @@ pub mod table;
 mod task;
 pub mod term;
 
-pub use events::Event;
+pub use events::{Event, Events};
 pub use exit::{CallError, ExitReason, StartError};
 pub use gen_server::{GenServer, Init, NoReply, Reply, StartOpts};
 pub use mailbox::Envelope;

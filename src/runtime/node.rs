@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::call::Timers;
-use super::events::{Bus, Event, TraceEvent, TraceKind};
+use super::events::{Bus, Event, Events, TraceEvent, TraceKind};
 use super::exit::{ExitReason, StartError};
 use super::growmap::GrowMap;
 use super::liveness::{Known, Liveness};
@@ -552,7 +552,7 @@ impl Node {
         &self.inner.config
     }
 
-    pub fn events(&self) -> tokio::sync::broadcast::Receiver<Event> {
+    pub fn events(&self) -> Events {
         self.inner.bus.subscribe()
     }
 

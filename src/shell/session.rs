@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::runtime::{Event, ExitReason, Node, NodeConfig, Pid, Process, SpawnOpts, Term};
+use crate::runtime::{Event, Events, ExitReason, Node, NodeConfig, Pid, Process, SpawnOpts, Term};
 use crate::todo::Config;
 
 use super::ast::{Command, CommandName, Line, Span};
@@ -146,7 +146,7 @@ pub struct Session {
     pub env: Env,
     shell: Pid,
     jobs: mpsc::UnboundedSender<Job>,
-    events: broadcast::Receiver<Event>,
+    events: Events,
     /// The `N` of `iex(N)>`.
     pub counter: u32,
     style: Style,

@@ -242,7 +242,7 @@ async fn monkey(m: &mut Process, config: Arc<Config>, top: Pid, plan: Plan) -> E
 }
 
 /// Adds the run's restarts and give-ups seen so far.
-fn count(events: &mut tokio::sync::broadcast::Receiver<Event>, figures: &mut Figures) {
+fn count(events: &mut crate::runtime::Events, figures: &mut Figures) {
     use tokio::sync::broadcast::error::TryRecvError;
     loop {
         match events.try_recv() {

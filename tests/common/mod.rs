@@ -170,7 +170,7 @@ pub fn idle(node: &Node) -> Pid {
 }
 
 /// Waits (on the event stream) until `pid` has exited; returns its reason.
-pub async fn exited(events: &mut tokio::sync::broadcast::Receiver<Event>, pid: Pid) -> ExitReason {
+pub async fn exited(events: &mut otplab::runtime::Events, pid: Pid) -> ExitReason {
     loop {
         match events.recv().await {
             Ok(Event::Exited(e)) if e.pid == pid => return e.reason.clone(),
