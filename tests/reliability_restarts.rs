@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{cell_spec, within};
+use otplab::runtime::Events;
 use otplab::runtime::supervisor::{self, Flags, Spec};
 use otplab::runtime::{
     Dest, Event, ExitReason, Node, NodeConfig, Pid, Process, Strategy, Term, atom,
 };
 use otplab::todo::persist::Store;
 use otplab::todo::{self, Config, cache, server};
-use otplab::runtime::Events;
 use tokio::time::advance;
 
 // ----- restart intensity -----------------------------------------------------------------------

@@ -455,11 +455,7 @@ async fn s33_the_process_limit_returns_system_limit_and_the_node_keeps_answering
 }
 
 /// Kills `pid` and returns once its death has been published, so nothing of it is left.
-async fn kill(
-    node: &otplab::runtime::Node,
-    events: &mut otplab::runtime::Events,
-    pid: Pid,
-) {
+async fn kill(node: &otplab::runtime::Node, events: &mut otplab::runtime::Events, pid: Pid) {
     node.exit(pid, pid, ExitReason::Kill);
     exited(events, pid).await;
 }

@@ -66,11 +66,17 @@ fn a_slow_subscriber_lags_at_the_same_point() {
         assert!(matches!(fast.try_recv(), Ok(Event::Output { pid, .. }) if pid == Pid(n)));
     }
     assert!(matches!(slow.try_recv(), Err(TryRecvError::Lagged(5))));
-    assert!(matches!(slow.try_recv(), Ok(Event::Output { pid: Pid(5), .. })));
+    assert!(matches!(
+        slow.try_recv(),
+        Ok(Event::Output { pid: Pid(5), .. })
+    ));
     assert!(matches!(fast.try_recv(), Err(TryRecvError::Empty)));
     drop(bus);
     assert!(matches!(fast.try_recv(), Err(TryRecvError::Closed)));
-    assert!(matches!(slow.try_recv(), Ok(Event::Output { pid: Pid(6), .. })));
+    assert!(matches!(
+        slow.try_recv(),
+        Ok(Event::Output { pid: Pid(6), .. })
+    ));
 }
 
 /// An event is dropped once every subscriber has read it, not kept until the ring comes
@@ -88,7 +94,11 @@ fn an_event_read_by_all_is_dropped() {
     assert!(a.try_recv().is_ok());
     assert_eq!(std::sync::Arc::strong_count(&text), 2, "b has not read it");
     drop(b);
-    assert_eq!(std::sync::Arc::strong_count(&text), 1, "read by all, still held");
+    assert_eq!(
+        std::sync::Arc::strong_count(&text),
+        1,
+        "read by all, still held"
+    );
 }
 
 /// A waiting subscriber is woken by a publish.
@@ -98,7 +108,10 @@ async fn a_waiting_subscriber_is_woken() {
     let mut events = bus.subscribe();
     let publisher = bus.clone();
     tokio::spawn(async move { publisher.publish(output(7)) });
-    assert!(matches!(events.recv().await, Ok(Event::Output { pid: Pid(7), .. })));
+    assert!(matches!(
+        events.recv().await,
+        Ok(Event::Output { pid: Pid(7), .. })
+    ));
 }
 
 /// An idle process killed from outside looks idle (waiting in `receive`, nothing queued)

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use otplab::runtime::Events;
 use otplab::runtime::gen_server::{self, GenServer, Init, NoReply, Reply, StartOpts};
 use otplab::runtime::supervisor::{
     self, ChildInfo, ChildKind, ChildSpec, Flags, Restart, Shutdown, Spec, StartFn, Strategy,
@@ -29,7 +30,6 @@ use otplab::runtime::term::BoxFuture;
 use otplab::runtime::{
     Atom, CallError, Dest, Envelope, Event, ExitReason, Pid, Process, Ref, StartError, Term, atom,
 };
-use otplab::runtime::Events;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 

@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::Notify;
+pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::exit::ExitReason;
 use super::pid::Pid;
@@ -236,7 +236,10 @@ impl Ring {
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Ring> {
     // A panic while the lock was held left the ring whole: every change is one assignment.
-    shared.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .ring
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Bus {
@@ -264,7 +267,8 @@ impl Bus {
         let pos = ring.tail;
         let i = (pos % CAPACITY as u64) as usize;
         if i / CHUNK == ring.chunks.len() {
-            ring.chunks.push((0..CHUNK).map(|_| Slot::default()).collect());
+            ring.chunks
+                .push((0..CHUNK).map(|_| Slot::default()).collect());
         }
         let subscribers = ring.subscribers;
         let slot = ring.slot(pos);
@@ -368,7 +372,11 @@ fn take(shared: &Shared, next: &mut u64) -> Result<Event, TryRecvError> {
     // between `oldest` and `tail` is held until the last of them reads it.
     let event = match ring.release(pos) {
         Some(event) => event,
-        None => ring.slot(pos).event.clone().expect("an unread event is held"),
+        None => ring
+            .slot(pos)
+            .event
+            .clone()
+            .expect("an unread event is held"),
     };
     Ok(event)
 }
