@@ -317,7 +317,7 @@ async fn transcript_lines_of_the_anchor_sessions() {
     // As in iex, the new shell is a new evaluator: the old one's bindings are gone.
     let gone = s.all("bobs_list").await.join("\n");
     assert!(
-        gone.contains("** (CompileError) iex:1: undefined function bobs_list/0"),
+        gone.contains("** (CompileError) iex:2: undefined function bobs_list/0"),
         "{gone}"
     );
 }

@@ -162,6 +162,32 @@ pub fn raise(kind: &str, message: impl Into<String>) -> ExitReason {
     ExitReason::exception(kind.to_string(), message.into())
 }
 
+/// Where iex places an error in the input it evaluates, line 1 of that input. iex evaluates
+/// each input at the line of its prompt number (`iex:3` at `iex(3)>`), which only the session
+/// knows, so the session renumbers the error with [`at_prompt`] when it prints it.
+const FIRST_LINE: &str = "iex:1: ";
+
+/// A `CompileError` of the input being evaluated, at its first line.
+pub fn compile_error(description: impl std::fmt::Display) -> ExitReason {
+    raise("CompileError", format!("{FIRST_LINE}{description}"))
+}
+
+/// The error of the input evaluated at prompt `n`, at that line, as iex gives it.
+pub fn at_prompt(reason: ExitReason, n: u32) -> ExitReason {
+    match reason {
+        ExitReason::Exception {
+            kind,
+            message,
+            stack,
+        } if &*kind == "CompileError" && message.starts_with(FIRST_LINE) => ExitReason::Exception {
+            kind,
+            message: format!("iex:{n}: {}", &message[FIRST_LINE.len()..]).into(),
+            stack,
+        },
+        other => other,
+    }
+}
+
 pub fn arg_error(message: impl Into<String>) -> ExitReason {
     raise("ArgumentError", message)
 }

@@ -18,7 +18,9 @@ use super::ast::{BinOp, Clause, Expr, ExprKind, Qualifier, StrPart, UnOp};
 use super::builtins;
 #[cfg(doc)]
 use super::context::{Ctx, Env};
-use super::context::{Eval, R, arg_error, enumerate, loose_eq, raise, range_term, to_string};
+use super::context::{
+    Eval, R, arg_error, compile_error, enumerate, loose_eq, raise, range_term, to_string,
+};
 
 impl<'a> Eval<'a> {
     /// Evaluates an expression.
@@ -476,7 +478,27 @@ impl<'a> Eval<'a> {
         v: &Term,
         bound: &mut HashMap<String, Term>,
     ) -> Result<bool, ExitReason> {
+        // A pin of a variable never bound is an error of the code, found before any match
+        // is tried, as Elixir's compiler finds it: not a `MatchError`.
+        if let Some(name) = unbound_pin(pat, &self.env.vars) {
+            return Err(undefined_var(name));
+        }
         Ok(match_pattern(pat, v, &self.env.vars, bound))
+    }
+}
+
+/// The first variable a pattern pins that is not bound, walking what [`match_pattern`] walks.
+fn unbound_pin<'p>(pat: &'p Expr, vars: &BTreeMap<String, Term>) -> Option<&'p str> {
+    let first = |items: &'p [Expr]| items.iter().find_map(|p| unbound_pin(p, vars));
+    match &pat.kind {
+        ExprKind::Pin(name) => (!vars.contains_key(name)).then_some(name.as_str()),
+        ExprKind::Tuple(items) => first(items),
+        ExprKind::List { items, tail } => {
+            first(items).or_else(|| tail.as_deref().and_then(|t| unbound_pin(t, vars)))
+        }
+        ExprKind::Map(pairs) => pairs.iter().find_map(|(_, p)| unbound_pin(p, vars)),
+        ExprKind::Match(a, b) => unbound_pin(a, vars).or_else(|| unbound_pin(b, vars)),
+        _ => None,
     }
 }
 
@@ -596,11 +618,11 @@ fn arith(t: &Term) -> ExitReason {
     )
 }
 
+/// A pin of a variable that is not bound, in iex 1.14's words.
 fn undefined_var(name: &str) -> ExitReason {
-    raise(
-        "CompileError",
-        format!("iex:1: undefined variable \"{name}\""),
-    )
+    compile_error(format_args!(
+        "undefined variable ^{name}. No variable \"{name}\" has been defined before the current pattern"
+    ))
 }
 
 fn binary_values(op: BinOp, a: Term, b: Term) -> R {

@@ -64,9 +64,10 @@ pub fn inspect_width(term: &Term, style: &Style, width: usize) -> String {
 }
 
 /// A parse error as iex reports it, on one line (plus a hint line when there is a hint):
-/// `** (SyntaxError) iex:1:12: unexpected token ")"`. `input` is the text that was parsed; the
-/// column is clamped to it.
-pub fn parse_error(err: &ParseError, input: &str, style: &Style) -> String {
+/// `** (SyntaxError) iex:1:12: unexpected token ")"`. `input` is the text that was parsed, the
+/// input of prompt `prompt`: iex numbers an input's lines from its prompt number, so an error
+/// on the first line of `iex(3)>` is at `iex:3`. The column is clamped to the line.
+pub fn parse_error(err: &ParseError, input: &str, prompt: u32, style: &Style) -> String {
     let line_text = input
         .split('\n')
         .nth(err.line.saturating_sub(1))
@@ -75,7 +76,7 @@ pub fn parse_error(err: &ParseError, input: &str, style: &Style) -> String {
     let head = format!(
         "** ({}) iex:{}:{}: {}",
         err.kind.exception(),
-        err.line,
+        prompt as usize + err.line.saturating_sub(1),
         column,
         escape_text(&err.message)
     );
@@ -661,12 +662,12 @@ mod tests {
                 Err(e) => e,
             };
             assert_eq!(
-                parse_error(&err, input, &Style::PLAIN),
+                parse_error(&err, input, 1, &Style::PLAIN),
                 expected,
                 "input {input:?}"
             );
         }
-        let colored = parse_error(&error_of("(]"), "(]", &Style::COLOR);
+        let colored = parse_error(&error_of("(]"), "(]", 1, &Style::COLOR);
         assert!(
             colored.starts_with("\u{1b}[1m\u{1b}[31m")
                 || colored.starts_with("\u{1b}[31m\u{1b}[1m"),

@@ -17,7 +17,7 @@ use crate::runtime::{Event, Events, ExitReason, Node, NodeConfig, Pid, Process, 
 use crate::todo::Config;
 
 use super::ast::{Command, CommandName, Line, Span};
-use super::context::{Ctx, Env, Eval};
+use super::context::{Ctx, Env, Eval, at_prompt};
 use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer, system};
@@ -278,7 +278,7 @@ impl Session {
         let line = match parser::parse_line(text) {
             Ok(line) => line,
             Err(e) => {
-                out.push(printer::parse_error(&e, text, &self.style));
+                out.push(printer::parse_error(&e, text, self.counter, &self.style));
                 return out;
             }
         };
@@ -327,7 +327,7 @@ impl Session {
                 // consequences (the supervisor's restart) print first, as in iex's transcript,
                 // and every time in the same order.
                 out.extend(self.settle().await);
-                out.extend(self.error_lines(&reason));
+                out.extend(self.error_lines(&at_prompt(reason, self.counter)));
             }
             None => {
                 // The shell process died during the evaluation: its exit is among the events.

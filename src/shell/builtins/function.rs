@@ -2,24 +2,26 @@
 //! module's file holds its own table; this leaf is what they and the dispatcher share.
 
 use crate::runtime::ExitReason;
-use crate::shell::context::raise;
+use crate::shell::context::{compile_error, raise};
 use crate::shell::suggest::{Near, closest};
 
 /// One built-in function: its name, the arities it takes, what it does.
 pub type Function = (&'static str, &'static [usize], &'static str);
 
+/// The `CompileError` of a local call that is no function of `Kernel`.
+pub fn undefined_import(fun: &str, arity: usize) -> ExitReason {
+    compile_error(format_args!(
+        "undefined function {fun}/{arity} (there is no such import)"
+    ))
+}
+
 /// The `UndefinedFunctionError` (or, for `Kernel`, the `CompileError`) of calling `fun` with
 /// `arity` arguments in a module whose functions are `funs`, with a did-you-mean.
 pub fn undefined_function(module: &str, fun: &str, arity: usize, funs: &[Function]) -> ExitReason {
     if module == "Kernel" {
-        let names: Vec<&str> = funs.iter().map(|(f, _, _)| *f).collect();
-        let hint = closest(fun, names.iter().copied(), Near::Name)
-            .map(|b| format!(". Did you mean {b}?"))
-            .unwrap_or_default();
-        return raise(
-            "CompileError",
-            format!("iex:1: undefined function {fun}/{arity} (there is no such import){hint}"),
-        );
+        // iex 1.14 suggests nothing for a local call it cannot find, even when only the arity
+        // is wrong (`exit()`, `lenght([1])`): checked in iex.
+        return undefined_import(fun, arity);
     }
     let mut message = format!("function {module}.{fun}/{arity} is undefined or private");
     let same: Vec<String> = funs

@@ -30,7 +30,7 @@ use crate::runtime::{ExitReason, Term};
 
 pub use self::erlang::get_state;
 pub use self::function::Function;
-use self::function::undefined_function;
+use self::function::{undefined_function, undefined_import};
 pub use self::helpers::{help_text, help_topic};
 pub use self::kernel::{clear, flush};
 use super::context::{Eval, R, raise, silent, to_string};
@@ -160,10 +160,7 @@ fn undefined_module(module: &str, fun: &str, arity: usize) -> ExitReason {
         .filter(|m| *m != "Kernel")
         .collect();
     if module == "Kernel" {
-        return raise(
-            "CompileError",
-            format!("iex:1: undefined function {fun}/{arity} (there is no such import)"),
-        );
+        return undefined_import(fun, arity);
     }
     let mut message =
         format!("function {module}.{fun}/{arity} is undefined (module {module} is not available)");

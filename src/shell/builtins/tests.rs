@@ -49,7 +49,7 @@ async fn kernel_and_io() {
             ("IO.puts(\"a\\tb\")", "a\tb\n:ok"),
             (
                 "foo(1)",
-                "** (CompileError) iex:1: undefined function foo/1 (there is no such import)\n",
+                "** (CompileError) iex:10: undefined function foo/1 (there is no such import)\n",
             ),
         ],
     )

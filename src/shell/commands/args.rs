@@ -8,7 +8,7 @@ use crate::runtime::{Atom, ExitReason, Pid, Term};
 use crate::todo::server;
 
 use crate::shell::ast::{Arg, ArgKind, Command, CommandName};
-use crate::shell::context::{Env, Eval, R, arg_error, pid_of, raise, str_of};
+use crate::shell::context::{Env, Eval, R, arg_error, compile_error, pid_of, raise, str_of};
 use crate::shell::report::Level;
 use crate::shell::suggest::{Near, closest};
 use crate::shell::system::{self, WELL_KNOWN};
@@ -359,10 +359,7 @@ pub async fn value(ev: &mut Eval<'_>, a: &Arg) -> R {
         ArgKind::Word(w) => match ev.env.vars.get(w) {
             Some(v) => v.clone(),
             None => {
-                return Err(raise(
-                    "CompileError",
-                    format!("iex:1: undefined variable \"{w}\""),
-                ));
+                return Err(compile_error(format_args!("undefined variable \"{w}\"")));
             }
         },
         ArgKind::Flag { name, .. } => return Err(arg_error(format!("unexpected flag --{name}"))),

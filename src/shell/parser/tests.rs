@@ -1084,7 +1084,7 @@ fn exercise(input: &str) {
             let shown = e.to_string();
             assert!(!shown.contains('\n'), "multi-line error {shown:?}");
             assert!(e.line >= 1 && e.column >= 1);
-            let printed = crate::shell::printer::parse_error(&e, input, &Default::default());
+            let printed = crate::shell::printer::parse_error(&e, input, 1, &Default::default());
             assert!(
                 !printed.chars().any(|c| c.is_control() && c != '\n'),
                 "{printed:?}"
