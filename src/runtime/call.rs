@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -190,7 +190,7 @@ impl Node {
         match outcome {
             Some(Some(_)) if keeping => {
                 kept.spare = pending.recycle();
-                kept.server = Some(server.clone());
+                kept.server = Some(Arc::downgrade(&server));
             }
             _ => drop(pending),
         }
@@ -285,9 +285,9 @@ impl Node {
 ///
 /// They are kept from a process's third call on: most processes that call at all call once
 /// or twice in their life (a to-do server registers its name and loads its list), and a kept
-/// timer and cell are about 240 bytes for the rest of that life. A kept entry is a reference
-/// only; it keeps the entry of a server that died allocated (its mailbox closed and empty)
-/// until this process calls another server, or ends.
+/// timer and cell are about 240 bytes for the rest of that life. A kept entry is a weak
+/// reference: what it costs a process that outlives the server is the entry's bare
+/// allocation, until the process calls another server or ends.
 ///
 /// The slot is used in place by one call at a time, which a flag claims: only the process's
 /// own calls reach it, and they are nearly always one after another, so the flag is never
@@ -319,7 +319,10 @@ struct Kept {
     armed: Option<Waker>,
     spare: Option<reply::Spare>,
     /// The last server that answered.
-    server: Option<Arc<Entry>>,
+    /// Weak, so that a server that died and left the table is freed whole: a strong
+    /// reference kept its mailbox, as large as the server's queue ever grew, for as long as
+    /// the caller lived (2 MB a round in tests/chaos.rs).
+    server: Option<Weak<Entry>>,
 }
 
 impl Kept {
@@ -327,12 +330,14 @@ impl Kept {
     /// entry leaves the process table only after its exit reason is set, so an entry without
     /// one is the one the table holds; with one, the table decides, as it did before.
     fn resolve(&self, node: &Node, dest: &Dest) -> Option<Arc<Entry>> {
-        match (&self.server, dest) {
-            (Some(e), Dest::Pid(pid)) if e.pid == *pid && e.exit_reason.get().is_none() => {
-                Some(e.clone())
+        if let (Some(kept), Dest::Pid(pid)) = (&self.server, dest) {
+            if let Some(e) = kept.upgrade() {
+                if e.pid == *pid && e.exit_reason.get().is_none() {
+                    return Some(e);
+                }
             }
-            _ => node.resolve(dest),
         }
+        node.resolve(dest)
     }
 }
 
