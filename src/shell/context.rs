@@ -53,7 +53,7 @@ pub struct Ctx {
     pub level: Mutex<Level>,
     pub trace: Mutex<TraceLog>,
     pub history: Mutex<Vec<String>>,
-    pub results: Mutex<Vec<Term>>,
+    pub results: Mutex<Results>,
     pub color: bool,
     /// The terminal's columns, 0 for no limit. Only the REPL sets it, before each line, so
     /// piped input, `run` and `check` print whole lines and their transcripts do not depend on
@@ -155,6 +155,40 @@ pub struct Eval<'a> {
     pub p: &'a mut Process,
     pub ctx: &'a Arc<Ctx>,
     pub env: Env,
+}
+
+/// The results `v/1` reads: the last [`Results::KEPT`] of them, as iex keeps its
+/// `history_size` (20 by default). Keeping every one grew the shell's memory with every line
+/// for as long as the session lived (tests/chaos.rs: 1, 2, then 4 MB in consecutive rounds).
+#[derive(Default)]
+pub struct Results {
+    /// How many results came before the first one kept.
+    dropped: usize,
+    kept: std::collections::VecDeque<Term>,
+}
+
+impl Results {
+    pub const KEPT: usize = 20;
+
+    pub fn push(&mut self, value: Term) {
+        if self.kept.len() == Self::KEPT {
+            self.kept.pop_front();
+            self.dropped += 1;
+        }
+        self.kept.push_back(value);
+    }
+
+    pub fn clear(&mut self) {
+        *self = Results::default();
+    }
+
+    /// `v(n)`: the result of prompt `n`, or for a negative `n` the `-n`th from the last.
+    pub fn get(&self, n: i64) -> Option<&Term> {
+        let total = (self.dropped + self.kept.len()) as i64;
+        let number = if n < 0 { total + n + 1 } else { n };
+        let index = number - 1 - self.dropped as i64;
+        usize::try_from(index).ok().and_then(|i| self.kept.get(i))
+    }
 }
 
 /// An exception reason, the way `raise` makes one.
@@ -391,4 +425,28 @@ pub async fn wait_down(ev: &mut Eval<'_>, r: Ref) {
         .p
         .receive_match(move |e| matches!(e, Envelope::Message(Term::Tuple(t)) if t.len() == 5 && t[0].is_atom("DOWN") && t[1] == Term::Ref(r)), None)
         .await;
+}
+
+#[cfg(test)]
+mod results_tests {
+    use super::Results;
+    use crate::runtime::Term;
+
+    /// `v/1` reads the last 20 results by prompt number or from the end; older ones are
+    /// gone, as in iex with its default `history_size`.
+    #[test]
+    fn v_keeps_the_last_twenty_results() {
+        let mut r = Results::default();
+        for i in 1..=25 {
+            r.push(Term::Int(i));
+        }
+        assert_eq!(r.get(-1), Some(&Term::Int(25)));
+        assert_eq!(r.get(25), Some(&Term::Int(25)));
+        assert_eq!(r.get(6), Some(&Term::Int(6)));
+        assert_eq!(r.get(-20), Some(&Term::Int(6)));
+        assert_eq!(r.get(5), None);
+        assert_eq!(r.get(-21), None);
+        assert_eq!(r.get(0), None);
+        assert_eq!(r.get(26), None);
+    }
 }

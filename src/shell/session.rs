@@ -17,7 +17,7 @@ use crate::runtime::{Event, Events, ExitReason, Node, NodeConfig, Pid, Process, 
 use crate::todo::Config;
 
 use super::ast::{Command, CommandName, Line, Span};
-use super::context::{Ctx, Env, Eval, at_prompt};
+use super::context::{Ctx, Env, Eval, Results, at_prompt};
 use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer, system};
@@ -191,7 +191,7 @@ impl Session {
             level: Mutex::new(opts.level),
             trace: Mutex::new(Default::default()),
             history: Mutex::new(vec![]),
-            results: Mutex::new(vec![]),
+            results: Mutex::new(Results::default()),
             color: opts.color,
             width: Default::default(),
             recording: Default::default(),

@@ -157,17 +157,13 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             _ => Err(arg_error("pid/3 takes 0, N, 0 and pid/1 takes \"0.N.0\"")),
         },
         "v" => {
-            let results = ev.ctx.results.lock().unwrap();
             let n = args.first().and_then(Term::as_int).unwrap_or(-1);
-            let idx = if n < 0 {
-                results.len() as i64 + n
-            } else {
-                n - 1
-            };
-            results
-                .get(idx.max(0) as usize)
+            ev.ctx
+                .results
+                .lock()
+                .unwrap()
+                .get(n)
                 .cloned()
-                .filter(|_| idx >= 0)
                 .ok_or_else(|| raise("RuntimeError", format!("v({n}) is out of bounds")))
         }
         "clear" => {
