@@ -435,7 +435,20 @@ unsafe impl<T> Send for Recycled<'_, T> {}
 
 thread_local! {
     /// The block of this thread's last finished step, and its layout.
-    static SPARE_STEP: Cell<Option<(NonNull<u8>, Layout)>> = const { Cell::new(None) };
+    static SPARE_STEP: SpareStep = const { SpareStep(Cell::new(None)) };
+}
+
+/// A thread's spare block, freed with the thread: a runtime's worker threads end with it,
+/// and a bare cell would leave each one's block behind.
+struct SpareStep(Cell<Option<(NonNull<u8>, Layout)>>);
+
+impl Drop for SpareStep {
+    fn drop(&mut self) {
+        if let Some((block, layout)) = self.0.take() {
+            // SAFETY: the spare block was allocated with `layout` and nothing else owns it.
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+        }
+    }
 }
 
 fn recycled<'a, F, T>(fut: F) -> Recycled<'a, T>
@@ -443,7 +456,7 @@ where
     F: Future<Output = T> + Send + 'a,
 {
     let layout = Layout::new::<F>();
-    let block = match SPARE_STEP.try_with(|spare| spare.take()).ok().flatten() {
+    let block = match SPARE_STEP.try_with(|spare| spare.0.take()).ok().flatten() {
         Some((block, kept)) if kept == layout => block,
         other => {
             if let Some((block, kept)) = other {
@@ -484,7 +497,7 @@ impl<T> Drop for Recycled<'_, T> {
         let block = self.fut.cast::<u8>();
         // A thread that is ending has no spare any more: the block is freed then.
         let freed = SPARE_STEP
-            .try_with(|spare| spare.replace(Some((block, self.layout))))
+            .try_with(|spare| spare.0.replace(Some((block, self.layout))))
             .unwrap_or(Some((block, self.layout)));
         if let Some((old, kept)) = freed {
             // SAFETY: that block was allocated with `kept` and is owned by no one.
