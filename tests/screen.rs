@@ -330,3 +330,26 @@ fn trace_show_at_80_columns_fits_every_row_and_names_the_lifelines() {
     );
     t.exit();
 }
+
+#[test]
+fn a_bare_undefined_name_shows_iexs_warning_above_its_compile_error() {
+    // iex 1.14 writes the warning on standard error, then the CompileError: both on screen,
+    // in that order, each whole, and the prompt's number unchanged after the error.
+    let warning = "warning: variable \"foo\" does not exist and is being expanded to \"foo()\", \
+                   please use parentheses to remove the ambiguity or change the variable name";
+    for (cols, rows) in SIZES {
+        let mut t = Term::start("expanded-variable", cols, rows, &[], false);
+        t.line("foo");
+        t.wait_for("the warning, its place, then the error", |s| {
+            let after = rows_after(s, "iex(1)> foo");
+            after.len() >= 4
+                && after[0] == warning
+                && after[1] == "  iex:1"
+                && after[2].is_empty()
+                && after[3]
+                    == "** (CompileError) iex:1: undefined function foo/0 (there is no such import)"
+                && s.last_row() == Some("iex(1)>")
+        });
+        t.exit();
+    }
+}

@@ -54,6 +54,10 @@ pub struct Ctx {
     pub trace: Mutex<TraceLog>,
     pub history: Mutex<Vec<String>>,
     pub results: Mutex<Results>,
+    /// The compiler warnings of the input being evaluated, each without its place: iex writes
+    /// them on standard error before the input's result or error, at the line of its prompt,
+    /// which only the session knows ([`warning_text`]).
+    pub warnings: Mutex<Vec<String>>,
     pub color: bool,
     /// The terminal's columns, 0 for no limit. Only the REPL sets it, before each line, so
     /// piped input, `run` and `check` print whole lines and their transcripts do not depend on
@@ -206,6 +210,26 @@ pub fn compile_error(description: impl std::fmt::Display) -> ExitReason {
     raise("CompileError", format!("{FIRST_LINE}{description}"))
 }
 
+/// A compiler warning as iex 1.14 writes it on standard error: the message, its place (the
+/// line of prompt `n`) and a blank line, with `warning: ` in yellow when colours are on.
+pub fn warning_text(message: &str, n: u32, color: bool) -> String {
+    let prefix = if color {
+        owo_colors::OwoColorize::yellow(&"warning: ").to_string()
+    } else {
+        "warning: ".to_string()
+    };
+    format!("{prefix}{message}\n  iex:{n}\n\n")
+}
+
+/// The warning iex gives before it fails to find a function for a bare name that is no
+/// variable (`foo`), which it read as a call without parentheses.
+pub fn expanded_variable(name: &str) -> String {
+    format!(
+        "variable \"{name}\" does not exist and is being expanded to \"{name}()\", please use \
+         parentheses to remove the ambiguity or change the variable name"
+    )
+}
+
 /// The error of the input evaluated at prompt `n`, at that line, as iex gives it.
 pub fn at_prompt(reason: ExitReason, n: u32) -> ExitReason {
     match reason {
@@ -227,6 +251,15 @@ pub fn arg_error(message: impl Into<String>) -> ExitReason {
 }
 
 impl Eval<'_> {
+    /// Records a compiler warning of the input the shell is evaluating. A fun run by another
+    /// process runs outside any input (iex would have warned when the fun was defined), so
+    /// nothing is recorded for it, rather than printed with a later input of the shell.
+    pub fn warn(&self, message: String) {
+        if self.p.pid().0 == self.ctx.shell.load(Ordering::Relaxed) {
+            self.ctx.warnings.lock().unwrap().push(message);
+        }
+    }
+
     /// `Process.exit(pid, reason)` from the shell, sent now, in the middle of the line, as on
     /// the BEAM: what the line does next sees its effect (`Process.alive?` of a killed process
     /// is `false` at once), and the restarts it causes print when they happen. A signal that
@@ -448,5 +481,26 @@ mod results_tests {
         assert_eq!(r.get(-21), None);
         assert_eq!(r.get(0), None);
         assert_eq!(r.get(26), None);
+    }
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::{expanded_variable, warning_text};
+
+    /// The text iex 1.14 writes on standard error for `foo` at `iex(3)>`, byte for byte, and
+    /// its yellow `warning: ` on a colour terminal (both read from real iex).
+    #[test]
+    fn an_expanded_variable_warns_as_iex_does() {
+        assert_eq!(
+            warning_text(&expanded_variable("foo"), 3, false),
+            "warning: variable \"foo\" does not exist and is being expanded to \"foo()\", please \
+             use parentheses to remove the ambiguity or change the variable name\n  iex:3\n\n"
+        );
+        assert!(
+            warning_text("m", 1, true).starts_with("\u{1b}[33mwarning: \u{1b}[39mm\n"),
+            "{:?}",
+            warning_text("m", 1, true)
+        );
     }
 }

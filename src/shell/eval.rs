@@ -19,7 +19,8 @@ use super::builtins;
 #[cfg(doc)]
 use super::context::{Ctx, Env};
 use super::context::{
-    Eval, R, arg_error, compile_error, enumerate, loose_eq, raise, range_term, to_string,
+    Eval, R, arg_error, compile_error, enumerate, expanded_variable, loose_eq, raise, range_term,
+    to_string,
 };
 
 impl<'a> Eval<'a> {
@@ -51,7 +52,18 @@ impl<'a> Eval<'a> {
             ExprKind::Pid(p) => Ok(Term::Pid(*p)),
             ExprKind::Var(name) => match self.env.vars.get(name) {
                 Some(v) => Ok(v.clone()),
-                None => self.local_call(name, vec![]).await,
+                // A name that is no variable is a call without parentheses (`self`, `node`);
+                // when no such function exists either, iex warns that it read it as one.
+                None => {
+                    let result = self.local_call(name, vec![]).await;
+                    if result
+                        .as_ref()
+                        .is_err_and(|e| *e == builtins::undefined_import(name, 0))
+                    {
+                        self.warn(expanded_variable(name));
+                    }
+                    result
+                }
             },
             ExprKind::Pin(name) => self
                 .env

@@ -40,15 +40,19 @@ pub async fn replay(
         // Recorded as the REPL records: the input before it runs, its lines after.
         let recording = session.ctx.recording.clone();
         let mut failed: Vec<String> = recording.input(prompt_n, &input).into_iter().collect();
+        if echo {
+            // The input is the user's text: echoed escaped, as everything else of it. It is
+            // written before it runs, as a terminal shows it, so what the line writes on
+            // standard error (iex's compiler warnings) comes after it there too.
+            for l in prompted_on(prompt_n, node.as_deref(), &input) {
+                println!("{l}");
+            }
+        }
         let mut lines = session.eval(&input).await;
         lines.extend(session.settle().await);
         failed.extend(recording.lines(&lines));
         if echo {
-            // The input is the user's text: echoed escaped, as everything else of it.
-            for l in prompted_on(prompt_n, node.as_deref(), &input)
-                .iter()
-                .chain(&lines)
-            {
+            for l in &lines {
                 println!("{l}");
             }
         }

@@ -17,7 +17,7 @@ use crate::runtime::{Event, Events, ExitReason, Node, NodeConfig, Pid, Process, 
 use crate::todo::Config;
 
 use super::ast::{Command, CommandName, Line, Span};
-use super::context::{Ctx, Env, Eval, Results, at_prompt};
+use super::context::{Ctx, Env, Eval, Results, at_prompt, warning_text};
 use super::printer::Style;
 use super::report::{self, Level};
 use super::{commands, parser, printer, system};
@@ -192,6 +192,7 @@ impl Session {
             trace: Mutex::new(Default::default()),
             history: Mutex::new(vec![]),
             results: Mutex::new(Results::default()),
+            warnings: Mutex::new(vec![]),
             color: opts.color,
             width: Default::default(),
             recording: Default::default(),
@@ -288,6 +289,9 @@ impl Session {
         let (reply_tx, reply_rx) = oneshot::channel();
         let (cancel_tx, cancel_rx) = oneshot::channel();
         self.cancel.lock().unwrap().arm(cancel_tx);
+        // A warning left by a line that ended without an answer (the shell died) is not this
+        // line's.
+        self.ctx.warnings.lock().unwrap().clear();
         self.seq += 1;
         let job = Job {
             seq: self.seq,
@@ -301,6 +305,7 @@ impl Session {
             Err(_) => None,
         };
         self.cancel.lock().unwrap().disarm();
+        self.write_warnings();
         match answer {
             Some((env, Ok(value))) => {
                 let (now, logged) = self.drain_to_mark_split(self.seq);
@@ -472,6 +477,18 @@ impl Session {
     }
 
     /// iex's error block for an evaluation that raised or exited.
+    /// Writes the compiler warnings of the input just evaluated on standard error, where iex
+    /// writes them, so a terminal shows them above the input's error and a transcript (standard
+    /// output, as iex's is compared) does not hold them.
+    fn write_warnings(&self) {
+        let warnings = std::mem::take(&mut *self.ctx.warnings.lock().unwrap());
+        let mut stderr = std::io::stderr().lock();
+        for message in warnings {
+            let text = warning_text(&message, self.counter, self.style.color);
+            let _ = std::io::Write::write_all(&mut stderr, text.as_bytes());
+        }
+    }
+
     fn error_lines(&self, reason: &ExitReason) -> Vec<String> {
         report::error_block(reason)
             .iter()

@@ -29,8 +29,8 @@ mod tests;
 use crate::runtime::{ExitReason, Term};
 
 pub use self::erlang::get_state;
-pub use self::function::Function;
-use self::function::{undefined_function, undefined_import};
+use self::function::undefined_function;
+pub use self::function::{Function, undefined_import};
 pub use self::helpers::{help_text, help_topic};
 pub use self::kernel::{clear, flush};
 use super::context::{Eval, R, raise, silent, to_string};
