@@ -12,7 +12,7 @@
 //! terminal ◄── shell::printer / shell::report ◄── values and runtime::events::Event
 //! ```
 //!
-//! - [`runtime`]: a small OTP on tokio. `node` (the process table, spawn, names, info),
+//! - [`runtime`]: a small OTP on tokio. `node` (spawn, names, info),
 //!   `signal` (exit signals, links, monitors), `call` (send, cast, call, reply, timers),
 //!   `process` (the handle a process body holds), `task` (the one exit path), `mailbox`,
 //!   `peers` (a process's links and monitors), `census` (the cheap walk of the process
@@ -21,7 +21,9 @@
 //!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
 //!   reasons, call and start errors), `pid`, `growmap` (the hash map of ETS rows and the
 //!   registry's names, which grows a few buckets an insert instead of all at once),
-//!   `liveness` (which pids are alive, by pid number, for `alive?` without the process table).
+//!   `liveness` (which pids are alive, by pid number, for `alive?` without the process table),
+//!   `proctable` (the process table: an entry a pid number, in an array preallocated at the
+//!   process limit as the BEAM's).
 //! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,
 //!   `persist` (the file format of lists and of any term, the atomic write protocol, and the
 //!   lock that gives a folder one owner), `process_registry`, `database`,

@@ -21,12 +21,15 @@ use hashbrown::HashTable;
 
 /// Buckets of the old table an insert empties into the new one. The old table has 8/7 as
 /// many buckets as it had slots, and the new one has room for as many inserts again as the
-/// old one held, so two would do; four leave a margin. Fewer moves an insert spread the
-/// growth further, as a BEAM hash table splits a bucket an insert, but keep both tables
-/// allocated longer: perf of a million lists' ETS load test put a sixth of its last 100k
-/// interval in moving slots with sixteen, and with four the old tables were still allocated
-/// at the end (about a hundred bytes a list).
-const MOVES_PER_INSERT: usize = 4;
+/// old one held, so two empty it after 4/7 of those inserts, before the next growth. Fewer
+/// moves an insert spread the growth further, as a BEAM hash table splits a bucket an
+/// insert: every table of a load test doubles at the same count of lists (the registry, the
+/// caches, the tables), and the inserts that follow pay for all of their moves at once.
+/// perf of a million lists' ETS load test put a sixth of its last 100k interval in moving
+/// slots with sixteen; four still made the intervals after a doubling the slowest. Two do
+/// not keep the old tables longer where it is measured: at a million lists the old tables of
+/// the doubling at 917,504 are held with four as with two.
+const MOVES_PER_INSERT: usize = 2;
 
 /// The room of the first table, once something is inserted.
 const FIRST_ROOM: usize = 4;

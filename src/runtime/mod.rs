@@ -13,6 +13,7 @@ pub mod node;
 mod peers;
 pub mod pid;
 pub mod process;
+mod proctable;
 pub mod reply;
 pub mod signal;
 pub mod supervisor;

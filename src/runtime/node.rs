@@ -1,4 +1,4 @@
-//! The node: the process table and its shards, spawning, local names, introspection
+//! The node: the process table (`proctable.rs`), spawning, local names, introspection
 //! (`Process.info`, `ps`), the event bus, tracing and the experiments' time scale.
 //!
 //! `impl Node` is split by concern across the runtime's files: exit signals, links and monitors
@@ -10,53 +10,24 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-use crossbeam_utils::CachePadded;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::call::Timers;
 use super::events::{Bus, Event, Events, TraceEvent, TraceKind};
 use super::exit::{ExitReason, StartError};
-use super::growmap::GrowMap;
 use super::liveness::{Known, Liveness};
 use super::mailbox::{Envelope, Mailbox};
 use super::peers::Peers;
 use super::pid::{Pid, Ref};
 use super::process::Process;
+use super::proctable::ProcTable;
 use super::table::Tables;
 use super::task::{Task, install_panic_hook};
 use super::term::{Atom, BoxFuture, Term};
 
 /// The BEAM's default process limit.
 pub const DEFAULT_MAX_PROCESSES: usize = 1_048_576;
-
-const SHARDS: usize = 64;
-
-/// A shard of the process table. Pids are sequential integers handed out by the node, not
-/// input anyone can choose, so they need no SipHash (which the profile of a call round trip
-/// showed at about a hundred instructions per lookup): a multiplicative hash does. The shards
-/// grow a few buckets a spawn (`growmap`): as `std` maps all 64 filled and doubled within the
-/// same few thousand spawns, re-hashing every process in them (callgrind of a load test at
-/// 120k lists: 700 of its 730 re-hashes), as the BEAM's preallocated table never does.
-type PidMap = GrowMap<u64, Arc<Entry>, std::hash::BuildHasherDefault<PidHasher>>;
-
-#[derive(Default)]
-struct PidHasher(u64);
-
-impl std::hash::Hasher for PidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        // The shard already took `n % 64`; spread the rest over the table's buckets.
-        self.0 = (n / SHARDS as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// Settings of a node.
 #[derive(Clone, Debug)]
@@ -86,12 +57,10 @@ pub struct Node {
 /// rest only this file touches.
 pub(super) struct NodeInner {
     config: NodeConfig,
-    next_pid: AtomicU64,
     next_ref: AtomicU64,
-    /// Each shard on cache lines of its own: adjacent shards shared a line, so a lookup on
-    /// one core and a lookup of a neighbouring pid on the other bounced it between them.
-    shards: Vec<CachePadded<RwLock<PidMap>>>,
-    /// Which pids are alive, for `alive` without the shards (`liveness.rs`).
+    /// Every live process's entry, by pid number (`proctable.rs`).
+    procs: ProcTable,
+    /// Which pids are alive, for `alive` without the process table (`liveness.rs`).
     pub(super) liveness: Liveness,
     pub(super) count: AtomicUsize,
     pub(super) tasks: AtomicUsize,
@@ -151,6 +120,26 @@ pub(crate) struct Entry {
     /// The pid number of the server this process is blocked in a call to (0: none), so a
     /// live view can say whom a waiting process waits for.
     pub calling: AtomicU64,
+}
+
+impl Entry {
+    pub(super) fn new(pid: Pid, trap_exit: bool, label: Arc<str>, parent: Option<Pid>) -> Entry {
+        Entry {
+            pid,
+            mailbox: Mailbox::new(),
+            trap_exit: AtomicBool::new(trap_exit),
+            state: Mutex::new(LinkState::default()),
+            exit_reason: OnceLock::new(),
+            died: Notify::new(),
+            abort: OnceLock::new(),
+            label: RwLock::new(label),
+            parent,
+            status: AtomicU8::new(Status::Running as u8),
+            restarts: AtomicU32::new(0),
+            via_name: OnceLock::new(),
+            calling: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Links, monitors, names and tables of a process: everything its death must release.
@@ -253,14 +242,12 @@ impl Node {
         install_panic_hook();
         let first = config.first_pid;
         let liveness = Liveness::new(config.max_processes);
+        let procs = ProcTable::new(config.max_processes, first);
         Node {
             inner: Arc::new(NodeInner {
                 config,
-                next_pid: AtomicU64::new(first),
                 next_ref: AtomicU64::new(1),
-                shards: (0..SHARDS)
-                    .map(|_| CachePadded::new(RwLock::new(PidMap::default())))
-                    .collect(),
+                procs,
                 liveness,
                 count: AtomicUsize::new(0),
                 tasks: AtomicUsize::new(0),
@@ -303,27 +290,16 @@ impl Node {
             inner.count.fetch_sub(1, Ordering::AcqRel);
             return Err(StartError::SystemLimit);
         }
-        let pid = Pid(inner.next_pid.fetch_add(1, Ordering::Relaxed));
+        let pid = Pid(inner.procs.next_pid());
         inner.liveness.spawned(pid.0);
-        let entry = Arc::new(Entry {
+        let label = opts.label.unwrap_or_else(|| Arc::from(PLAIN_LABEL));
+        let entry = Arc::new(Entry::new(
             pid,
-            mailbox: Mailbox::new(),
-            trap_exit: AtomicBool::new(opts.trap_exit),
-            state: Mutex::new(LinkState::default()),
-            exit_reason: OnceLock::new(),
-            died: Notify::new(),
-            abort: OnceLock::new(),
-            label: RwLock::new(opts.label.unwrap_or_else(|| Arc::from(PLAIN_LABEL))),
-            parent: opts.link.or(opts.monitor),
-            status: AtomicU8::new(Status::Running as u8),
-            restarts: AtomicU32::new(0),
-            via_name: OnceLock::new(),
-            calling: AtomicU64::new(0),
-        });
-        self.shard(pid)
-            .write()
-            .unwrap()
-            .insert(pid.0, entry.clone());
+            opts.trap_exit,
+            label,
+            opts.link.or(opts.monitor),
+        ));
+        inner.procs.insert(entry.clone());
         let mut monitor_ref = None;
         if let Some(parent) = opts.link {
             self.link_new(parent, &entry);
@@ -353,26 +329,24 @@ impl Node {
     /// linked process crashed). From the moment the exit path counts it out until its task is
     /// gone, `tasks() != count()` says the same, so an exit signal is never unseen on its way.
     pub fn quiescent(&self, except: Pid) -> bool {
-        self.inner.shards.iter().all(|shard| {
-            shard.read().unwrap().values().all(|e| {
-                if e.exit_reason.get().is_some() {
-                    return false;
+        self.inner.procs.all(|e| {
+            if e.exit_reason.get().is_some() {
+                return false;
+            }
+            e.pid == except
+                || match e.status.load(Ordering::Relaxed) {
+                    // Waiting in `receive`: runnable only if a message came since it
+                    // last looked. One it skipped (no clause matches it, as the
+                    // ETS-TRANSFER a process never receives) does not wake it again.
+                    1 => e.mailbox.parked(),
+                    // Blocked in a call: idle while its mailbox is empty. With messages
+                    // queued it counts as busy: its reply may already be on the way, and
+                    // it will handle them the moment it comes.
+                    IN_CALL => e.mailbox.len() == 0,
+                    0 => false,
+                    // Asleep.
+                    _ => true,
                 }
-                e.pid == except
-                    || match e.status.load(Ordering::Relaxed) {
-                        // Waiting in `receive`: runnable only if a message came since it
-                        // last looked. One it skipped (no clause matches it, as the
-                        // ETS-TRANSFER a process never receives) does not wake it again.
-                        1 => e.mailbox.parked(),
-                        // Blocked in a call: idle while its mailbox is empty. With messages
-                        // queued it counts as busy: its reply may already be on the way, and
-                        // it will handle them the moment it comes.
-                        IN_CALL => e.mailbox.len() == 0,
-                        0 => false,
-                        // Asleep.
-                        _ => true,
-                    }
-            })
         }) && self.tasks() == self.count()
     }
 
@@ -438,11 +412,10 @@ impl Node {
             // Without cloning the entry: its reference count is shared with every other
             // reader.
             Known::AskTable => self
-                .shard(pid)
-                .read()
-                .unwrap()
-                .get(&pid.0)
-                .is_some_and(|e| e.exit_reason.get().is_none()),
+                .inner
+                .procs
+                .with(pid.0, |e| e.exit_reason.get().is_none())
+                .unwrap_or(false),
         }
     }
 
@@ -458,18 +431,8 @@ impl Node {
 
     /// Every live pid, in spawn order.
     pub fn pids(&self) -> Vec<Pid> {
-        let mut v: Vec<Pid> = self
-            .inner
-            .shards
-            .iter()
-            .flat_map(|s| {
-                s.read()
-                    .unwrap()
-                    .keys()
-                    .map(|k| Pid(*k))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut v: Vec<Pid> = vec![];
+        self.inner.procs.for_each(|e| v.push(e.pid));
         v.sort();
         v
     }
@@ -644,24 +607,18 @@ impl Node {
         &self.inner.tables
     }
 
-    fn shard(&self, pid: Pid) -> &RwLock<PidMap> {
-        &self.inner.shards[(pid.0 as usize) % SHARDS]
-    }
-
     /// Visits every entry of the process table, one shard's read lock at a time.
-    pub(super) fn each_entry(&self, mut f: impl FnMut(&Entry)) {
-        for shard in &self.inner.shards {
-            shard.read().unwrap().values().for_each(|e| f(e));
-        }
+    pub(super) fn each_entry(&self, f: impl FnMut(&Entry)) {
+        self.inner.procs.for_each(f);
     }
 
     pub(crate) fn entry(&self, pid: Pid) -> Option<Arc<Entry>> {
-        self.shard(pid).read().unwrap().get(&pid.0).cloned()
+        self.inner.procs.get(pid.0)
     }
 
     /// Takes a dying process out of the process table (the exit path's step after names).
     pub(super) fn remove_entry(&self, pid: Pid) {
-        self.shard(pid).write().unwrap().remove(&pid.0);
+        self.inner.procs.remove(pid.0);
     }
 }
 
