@@ -77,10 +77,10 @@ type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
 enum Data {
     /// A `:set` keyed by the first element, the usual case: each row is stored once, as its
-    /// tuple, and found by its key through [`Row`]'s `Borrow`. Storing the key beside the
-    /// tuple doubled the room of a slot (and a hash table keeps up to half its slots empty):
-    /// the ETS cache's table was 240 bytes a list at a million lists, now 120.
-    /// The rows grow a little at a time (`growmap`), as an ETS hash table does.
+    /// elements in one allocation ([`Row`]), and found by its key through `Row`'s `Borrow`.
+    /// Storing the key beside the tuple doubled the room of a slot (and a hash table keeps up
+    /// to half its slots empty). The rows grow a little at a time (`growmap`), as an ETS hash
+    /// table does.
     Rows(GrowMap<Row, (), FxBuildHasher>),
     /// A `:set` keyed by another element.
     Set(FastMap<Term, Term>),
@@ -534,7 +534,7 @@ impl Table {
         self.can_read(caller)?;
         if let Data::Rows(rows) = &*self.inner.data.read().unwrap() {
             let hash = rows.hash_of(&StrKey(key));
-            let is_key = |r: &Row| matches!(r.key(), Term::Str(s) if **s == *key);
+            let is_key = |r: &Row| r.is_str_key(key);
             return Ok(rows.get_hashed(hash, is_key).and_then(|(r, _)| r.value()));
         }
         self.lookup_value(caller, &Term::str(key))
@@ -573,7 +573,7 @@ impl Table {
         match &mut *data {
             Data::Rows(rows) => match rows.remove_entry(key) {
                 Some((mut row, ())) => {
-                    let bumped = bump_fields(&mut row.0, incr);
+                    let bumped = bump_fields(row.fields_mut(), incr);
                     rows.insert(row, ());
                     bumped
                 }
