@@ -117,6 +117,38 @@ async fn s32_set_keeps_one_object_per_key_last_write_wins() {
     );
 }
 
+/// The ETS cache's read by a key's text (`Table::lookup_str_value`) finds what a read by the
+/// key's term finds: the row of that string, in either table while the rows grow and after,
+/// and nothing for an absent key or for a key of another type with the same text.
+#[tokio::test]
+async fn a_read_by_a_keys_text_finds_that_string_and_no_other_key() {
+    let node = node();
+    let (me, t) = owner(&node, "by_text", opts(Kind::Set, Access::Protected)).await;
+    t.insert(me, row(atom("twin"), 1)).unwrap();
+    t.insert(me, row(Term::Binary(b"twin".as_slice().into()), 2))
+        .unwrap();
+    assert_eq!(t.lookup_str_value(me, "twin").unwrap(), None);
+    for i in 0..5_000 {
+        t.insert(me, row(Term::str(format!("k{i}")), i)).unwrap();
+        // The first and the newest keys, wherever the growth has left their rows.
+        for j in [0, i / 2, i] {
+            let found = t.lookup_str_value(me, &format!("k{j}")).unwrap();
+            assert_eq!(found, Some(Term::Int(j)), "k{j} after {i}");
+        }
+    }
+    assert_eq!(t.lookup_str_value(me, "k5000").unwrap(), None);
+    t.insert(me, row("twin", 3)).unwrap();
+    assert_eq!(t.lookup_str_value(me, "twin").unwrap(), Some(Term::Int(3)));
+    // Tables of the other kinds answer too, and the access rules hold.
+    let (other, bag) = owner(&node, "by_text_bag", opts(Kind::Bag, Access::Private)).await;
+    bag.insert(other, row("b", 4)).unwrap();
+    assert_eq!(
+        bag.lookup_str_value(other, "b").unwrap(),
+        Some(Term::Int(4))
+    );
+    assert!(insufficient_access(bag.lookup_str_value(me, "b")));
+}
+
 /// `:ets.update_counter/4` on a missing key inserts the default with its key field replaced
 /// by the key, as the BEAM does, and leaves a row that has the default's own key alone.
 #[tokio::test]

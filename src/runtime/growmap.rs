@@ -105,6 +105,24 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> GrowMap<K, V, S> {
         self.find(key).map(|s| (&s.key, &s.value))
     }
 
+    /// The map's hash of `key`, for [`GrowMap::get_hashed`].
+    pub fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The entry of hash `hash` (the map's hash of its key, [`GrowMap::hash_of`]) whose key
+    /// `eq` accepts: a lookup by a value of another type than the key, such as an ETS key's
+    /// text without the term that would hold it (which would be an allocation a lookup).
+    pub fn get_hashed(&self, hash: u64, eq: impl Fn(&K) -> bool) -> Option<(&K, &V)> {
+        let eq = |s: &Slot<K, V>| s.hash == hash && eq(&s.key);
+        match self.table.find(hash, eq) {
+            Some(slot) => Some(slot),
+            None if self.old.is_empty() => None,
+            None => self.old.find(hash, eq),
+        }
+        .map(|s| (&s.key, &s.value))
+    }
+
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,

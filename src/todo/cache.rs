@@ -81,9 +81,8 @@ async fn lookup(p: &Process, config: &Config, name: &str) -> Option<Pid> {
     match config.cache {
         CacheKind::Process => server::whereis(p, name).await,
         CacheKind::Ets => {
-            let key = Term::str(name);
             let found = p.node().tables().with(&Term::Atom(TABLE), |table| {
-                table.lookup_value(p.pid(), &key).ok().flatten()
+                table.lookup_str_value(p.pid(), name).ok().flatten()
             });
             // A server restarted by its supervisor has a new pid the table does not know yet:
             // a dead pid is never handed out (S32).

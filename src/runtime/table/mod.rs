@@ -13,7 +13,6 @@
 //! often than written.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +24,10 @@ use super::growmap::GrowMap;
 use super::node::{Dest, Node};
 use super::pid::{Pid, Ref};
 use super::term::{Atom, Term, atom};
+
+mod row;
+
+use row::{Row, StrKey};
 
 /// `:set`, `:ordered_set`, `:bag`, `:duplicate_bag`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,45 +75,12 @@ impl Default for TableOpts {
 /// terms, and a flood of colliding keys would only slow the session that typed them.
 type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
-/// A row of a `:set` keyed by its first element; hashed, compared and looked up by that key.
-struct Row(Term);
-
-impl Row {
-    fn key(&self) -> &Term {
-        match &self.0 {
-            // Rows are tuples of at least one element: `key_of` checked it on the way in.
-            Term::Tuple(t) if !t.is_empty() => &t[0],
-            other => other,
-        }
-    }
-}
-
-impl std::hash::Hash for Row {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
-    }
-}
-
-impl PartialEq for Row {
-    fn eq(&self, other: &Row) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Row {}
-
-impl std::borrow::Borrow<Term> for Row {
-    fn borrow(&self) -> &Term {
-        self.key()
-    }
-}
-
 enum Data {
     /// A `:set` keyed by the first element, the usual case: each row is stored once, as its
-    /// tuple, and found by its key through [`Row`]'s `Borrow`. Storing the key beside the
-    /// tuple doubled the room of a slot (and a hash table keeps up to half its slots empty):
-    /// the ETS cache's table was 240 bytes a list at a million lists, now 120.
-    /// The rows grow a little at a time (`growmap`), as an ETS hash table does.
+    /// elements in one allocation ([`Row`]), and found by its key through `Row`'s `Borrow`.
+    /// Storing the key beside the tuple doubled the room of a slot (and a hash table keeps up
+    /// to half its slots empty). The rows grow a little at a time (`growmap`), as an ETS hash
+    /// table does.
     Rows(GrowMap<Row, (), FxBuildHasher>),
     /// A `:set` keyed by another element.
     Set(FastMap<Term, Term>),
@@ -146,22 +116,24 @@ pub struct Tables {
 #[derive(Default)]
 struct Index {
     by_id: FastMap<u64, Table>,
-    by_name: FastMap<Atom, u64>,
+    /// A named table by its name, as a second handle on it rather than its id: a lookup by
+    /// name (every read of the ETS cache) is one map lookup, not two.
+    by_name: FastMap<Atom, Table>,
 }
 
 impl Index {
     fn get(&self, id: &Term) -> Option<&Table> {
-        let id = match id {
-            Term::Atom(a) => *self.by_name.get(a)?,
-            Term::Ref(r) => r.0,
-            _ => return None,
-        };
-        self.by_id.get(&id)
+        match id {
+            Term::Atom(a) => self.by_name.get(a),
+            Term::Ref(r) => self.by_id.get(&r.0),
+            _ => None,
+        }
     }
 }
 
 /// The BEAM's `ArgumentError` for a built-in's bad argument, `what` naming the argument
 /// (`1st argument: …`); its message ends with a line break, as Erlang's does.
+#[cold]
 pub fn badarg(what: &str) -> ExitReason {
     ExitReason::exception(
         "ArgumentError",
@@ -169,6 +141,7 @@ pub fn badarg(what: &str) -> ExitReason {
     )
 }
 
+#[cold]
 pub fn no_table() -> ExitReason {
     badarg("1st argument: the table identifier does not refer to an existing ETS table")
 }
@@ -211,7 +184,7 @@ impl Tables {
             if index.by_name.contains_key(&name) {
                 return Err(badarg("1st argument: table name already exists"));
             }
-            index.by_name.insert(name, id);
+            index.by_name.insert(name, table.clone());
         }
         index.by_id.insert(id, table.clone());
         drop(index);
@@ -346,7 +319,9 @@ impl Tables {
         table.inner.deleted.store(true, Ordering::Release);
         let mut index = self.index.write().unwrap();
         index.by_id.remove(&table.inner.id);
-        if table.inner.named && index.by_name.get(&table.inner.name) == Some(&table.inner.id) {
+        if table.inner.named
+            && index.by_name.get(&table.inner.name).map(|t| t.inner.id) == Some(table.inner.id)
+        {
             index.by_name.remove(&table.inner.name);
         }
     }
@@ -407,6 +382,11 @@ fn bump(row: &mut Term, incr: i64) -> Result<i64, ExitReason> {
     let Term::Tuple(fields) = row else {
         return Err(badarg("the object is not a tuple"));
     };
+    bump_fields(fields, incr)
+}
+
+/// The counter of a row's elements, moved by `incr`.
+fn bump_fields(fields: &mut [Term], incr: i64) -> Result<i64, ExitReason> {
     let Some(Term::Int(v)) = fields.get_mut(1) else {
         return Err(badarg("3rd argument: the element is not an integer"));
     };
@@ -474,7 +454,7 @@ impl Table {
         for (key, obj) in keyed {
             match &mut *data {
                 Data::Rows(rows) => {
-                    rows.replace(Row(obj), ());
+                    rows.replace(Row::new(obj), ());
                 }
                 Data::Set(m) => {
                     m.insert(key, obj);
@@ -508,7 +488,7 @@ impl Table {
             return Ok(false);
         }
         match &mut *data {
-            Data::Rows(rows) => drop(rows.insert(Row(object), ())),
+            Data::Rows(rows) => drop(rows.insert(Row::new(object), ())),
             Data::Set(m) => drop(m.insert(key, object)),
             Data::Ordered(m) => drop(m.insert(key, object)),
             Data::Bag(m) => m.entry(key).or_default().push(object),
@@ -523,7 +503,7 @@ impl Table {
         Ok(match &*data {
             Data::Rows(rows) => rows
                 .get_key_value(key)
-                .map(|(r, _)| r.0.clone())
+                .map(|(r, _)| r.to_term())
                 .into_iter()
                 .collect(),
             Data::Set(m) => m.get(key).cloned().into_iter().collect(),
@@ -537,7 +517,7 @@ impl Table {
         self.can_read(caller)?;
         let data = self.inner.data.read().unwrap();
         let row = match &*data {
-            Data::Rows(rows) => rows.get_key_value(key).map(|(r, _)| &r.0),
+            Data::Rows(rows) => return Ok(rows.get_key_value(key).and_then(|(r, _)| r.value())),
             Data::Set(m) => m.get(key),
             Data::Ordered(m) => m.get(key),
             Data::Bag(m) => m.get(key).and_then(|b| b.first()),
@@ -546,6 +526,18 @@ impl Table {
             .and_then(|r| r.as_tuple())
             .and_then(|t| t.get(1))
             .cloned())
+    }
+
+    /// [`Table::lookup_value`] of the string key `key`, found by its text: making the term of
+    /// it first was an allocation and its release in every read of the ETS cache.
+    pub fn lookup_str_value(&self, caller: Pid, key: &str) -> Result<Option<Term>, ExitReason> {
+        self.can_read(caller)?;
+        if let Data::Rows(rows) = &*self.inner.data.read().unwrap() {
+            let hash = rows.hash_of(&StrKey(key));
+            let is_key = |r: &Row| r.is_str_key(key);
+            return Ok(rows.get_hashed(hash, is_key).and_then(|(r, _)| r.value()));
+        }
+        self.lookup_value(caller, &Term::str(key))
     }
 
     /// `:ets.delete/2`.
@@ -581,13 +573,13 @@ impl Table {
         match &mut *data {
             Data::Rows(rows) => match rows.remove_entry(key) {
                 Some((mut row, ())) => {
-                    let bumped = bump(&mut row.0, incr);
+                    let bumped = bump_fields(row.fields_mut(), incr);
                     rows.insert(row, ());
                     bumped
                 }
                 None => {
                     let (row, value) = fresh(default)?;
-                    rows.insert(Row(row), ());
+                    rows.insert(Row::new(row), ());
                     Ok(value)
                 }
             },
@@ -617,7 +609,7 @@ impl Table {
         let data = self.inner.data.read().unwrap();
         Ok(match &*data {
             Data::Rows(rows) => {
-                let mut v: Vec<Term> = rows.keys().map(|r| r.0.clone()).collect();
+                let mut v: Vec<Term> = rows.keys().map(Row::to_term).collect();
                 v.sort();
                 v
             }
@@ -693,7 +685,7 @@ impl Table {
     /// not counted), as otplab's `Process.info(pid, :memory)` is.
     fn memory_words(&self) -> usize {
         let rows: usize = match &*self.inner.data.read().unwrap() {
-            Data::Rows(rows) => rows.keys().map(|r| term_bytes(&r.0)).sum(),
+            Data::Rows(rows) => rows.keys().map(Row::bytes).sum(),
             Data::Set(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Ordered(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Bag(m) => m
@@ -704,6 +696,7 @@ impl Table {
         (std::mem::size_of::<Inner>() + rows).div_ceil(8)
     }
 
+    #[inline]
     fn live(&self) -> Result<(), ExitReason> {
         if self.is_deleted() {
             Err(no_table())
@@ -712,6 +705,7 @@ impl Table {
         }
     }
 
+    #[inline]
     fn can_read(&self, caller: Pid) -> Result<(), ExitReason> {
         self.live()?;
         if self.inner.access == Access::Private && caller != self.owner() {
