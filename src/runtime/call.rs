@@ -190,7 +190,15 @@ impl Node {
         match outcome {
             Some(Some(_)) if keeping => {
                 kept.spare = pending.recycle();
-                kept.server = Some(Arc::downgrade(&server));
+                // Made anew only for another server: a downgrade and the old reference's
+                // drop are two locked instructions, on every call to the same server.
+                if !kept
+                    .server
+                    .as_ref()
+                    .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&server)))
+                {
+                    kept.server = Some(Arc::downgrade(&server));
+                }
             }
             _ => drop(pending),
         }

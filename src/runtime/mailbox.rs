@@ -69,7 +69,13 @@ impl Envelope {
 
 struct Inner {
     queue: VecDeque<Envelope>,
+    /// The owner's waker, kept from one wait to the next: a push wakes it by reference, so
+    /// the next wait need not clone it again (each clone and each drop of a task's waker is a
+    /// locked instruction on its reference count, two of them for every message).
     waker: Option<Waker>,
+    /// The owner has scanned every queued message and waits for the next one; only then does
+    /// a push wake it.
+    parked: bool,
     closed: bool,
     /// Messages ever delivered, counted under the lock the push already holds, so that a
     /// live view can show messages per second without a shared counter on every send.
@@ -87,6 +93,7 @@ impl Mailbox {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
                 waker: None,
+                parked: false,
                 closed: false,
                 received: 0,
             }),
@@ -95,23 +102,25 @@ impl Mailbox {
 
     /// Appends a message; gives it back when the process is already dead.
     pub fn push(&self, env: Envelope) -> Result<(), Envelope> {
-        let waker = {
-            let mut inner = self.inner.lock().unwrap();
-            if inner.closed {
-                return Err(env);
-            }
-            // The first message gets room for exactly one. A queue's smallest growth is four
-            // envelopes (320 bytes), which every process that was ever sent a message kept
-            // for the rest of its life; most never hold more than one at a time.
-            if inner.queue.capacity() == 0 {
-                inner.queue.reserve_exact(1);
-            }
-            inner.queue.push_back(env);
-            inner.received += 1;
-            inner.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+        let mut inner = self.inner.lock().unwrap();
+        if inner.closed {
+            return Err(env);
+        }
+        // The first message gets room for exactly one. A queue's smallest growth is four
+        // envelopes (320 bytes), which every process that was ever sent a message kept
+        // for the rest of its life; most never hold more than one at a time.
+        if inner.queue.capacity() == 0 {
+            inner.queue.reserve_exact(1);
+        }
+        inner.queue.push_back(env);
+        inner.received += 1;
+        if std::mem::take(&mut inner.parked)
+            && let Some(w) = &inner.waker
+        {
+            // Woken under the lock, by reference: waking outside it would need a clone of
+            // the waker, the very instruction that keeping it saves. A wake only marks the
+            // task and queues it.
+            w.wake_by_ref();
         }
         Ok(())
     }
@@ -120,7 +129,7 @@ impl Mailbox {
     /// scanned every queued message and is parked until the next one arrives.
     pub fn parked(&self) -> bool {
         let inner = self.inner.lock().unwrap();
-        inner.queue.is_empty() || inner.waker.is_some()
+        inner.queue.is_empty() || inner.parked
     }
 
     pub fn len(&self) -> usize {
@@ -150,6 +159,7 @@ impl Mailbox {
     pub fn close(&self) -> VecDeque<Envelope> {
         let mut inner = self.inner.lock().unwrap();
         inner.closed = true;
+        inner.parked = false;
         inner.waker = None;
         std::mem::take(&mut inner.queue)
     }
@@ -191,12 +201,13 @@ impl Mailbox {
             if accept(&inner.queue[i]) {
                 *scanned = 0;
                 // No longer parked: `parked` must not count it idle while it runs.
-                inner.waker = None;
+                inner.parked = false;
                 return Poll::Ready(inner.queue.remove(i).unwrap());
             }
             i += 1;
         }
         *scanned = len;
+        inner.parked = true;
         match &inner.waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => inner.waker = Some(cx.waker().clone()),

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -29,8 +29,12 @@ struct State {
 /// side, to hand over the value and to take it, and dropping the answered `From` and the
 /// finished caller's end take it not at all. They were two of the five locks of a round trip.
 struct Cell {
-    pid: Pid,
-    tag: Ref,
+    /// The caller's pid and the call's reference, as numbers: atomics (plain loads and
+    /// stores, with no ordering of their own) so that a spare cell is made new through a
+    /// shared reference, without `Arc::get_mut`'s locked compare-exchange on every call.
+    /// A `From` reaches its server through the mailbox's lock, which orders them.
+    pid: AtomicU64,
+    tag: AtomicU64,
     state: Mutex<State>,
     /// Set, under the lock, by the one reply that counts; read without it by the drops.
     replied: AtomicBool,
@@ -56,12 +60,12 @@ pub enum Delivery {
 impl From {
     /// The caller's pid.
     pub fn pid(&self) -> Pid {
-        self.cell.pid
+        Pid(self.cell.pid.load(Ordering::Relaxed))
     }
 
     /// The call's reference.
     pub fn tag(&self) -> Ref {
-        self.cell.tag
+        Ref(self.cell.tag.load(Ordering::Relaxed))
     }
 
     /// Answers the call. Safe from any process, any number of times.
@@ -72,7 +76,7 @@ impl From {
     /// [`From::reply`] that hands back a value it could not deliver, so a dropped late reply
     /// can be reported without copying every reply in case it is late.
     pub(crate) fn try_reply(&self, value: Term) -> (Delivery, Option<Term>) {
-        let waker = {
+        {
             let mut s = self.cell.state.lock().unwrap();
             if self.cell.replied.load(Ordering::Relaxed) {
                 return (Delivery::AlreadyReplied, Some(value));
@@ -82,10 +86,12 @@ impl From {
                 return (Delivery::LateDropped, Some(value));
             }
             s.value = Some(value);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+            // Woken by reference, under the lock, and left in the cell: the caller's next
+            // call reuses the cell, and a waker it finds there is one it need not clone again
+            // (see `Pending::registered`).
+            if let Some(w) = &s.waker {
+                w.wake_by_ref();
+            }
         }
         (Delivery::Delivered, None)
     }
@@ -111,6 +117,13 @@ impl Clone for From {
 impl Drop for From {
     fn drop(&mut self) {
         if self.cell.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // Answered: nobody is to be woken. An answer is never taken back while a `From`
+        // lives, so `true` read without the lock is the truth; only `false` may be stale (an
+        // answer from another thread under way), and the lock below decides it. A server
+        // drops its `From` right after answering, so this spares the lock on every call.
+        if self.cell.replied.load(Ordering::Acquire) {
             return;
         }
         // The last handle: the caller is woken to find it unanswered, unless it was answered.
@@ -139,6 +152,18 @@ impl std::fmt::Debug for From {
 /// (the server died, or dropped the request).
 pub struct Pending {
     cell: Arc<Cell>,
+    /// The waker this end last left in the cell, as the data and vtable addresses that
+    /// `Waker::will_wake` compares, or zeros. Only this end writes the cell's waker while a
+    /// `From` may answer (an answer wakes it by reference and leaves it), so while the call
+    /// is unanswered and the task polls with that waker, the cell already holds it and a
+    /// poll need not take the lock to find that out: the first poll of every call, made
+    /// before the server can have run, is then two loads.
+    registered: (usize, usize),
+}
+
+/// What identifies a waker for `Waker::will_wake`.
+fn waker_key(w: &Waker) -> (usize, usize) {
+    (w.data() as usize, w.vtable() as *const _ as usize)
 }
 
 /// Makes a fresh reply path for one call.
@@ -148,28 +173,28 @@ pub fn channel(caller: Pid, tag: Ref) -> (From, Pending) {
 
 /// The cell of an answered call whose every `From` is gone, kept by a process that calls
 /// often to make its next call's reply path without an allocation (see `call::CallTimer`).
-pub(crate) struct Spare(Arc<Cell>);
+pub(crate) struct Spare(Arc<Cell>, (usize, usize));
 
 /// [`channel`] in a spare cell when there is one. Nothing else holds a spare cell, so
 /// making it as good as new is as if it were new: no `From` of the old call is left to
 /// answer into it.
 pub(crate) fn channel_from(spare: Option<Spare>, caller: Pid, tag: Ref) -> (From, Pending) {
+    let mut registered = (0, 0);
     let cell = match spare {
-        Some(Spare(mut cell)) => {
-            let c = Arc::get_mut(&mut cell).expect("a spare reply cell is held only once");
-            c.pid = caller;
-            c.tag = tag;
-            let state = c.state.get_mut().unwrap_or_else(|e| e.into_inner());
-            // The waker is kept: the next call's first wait is by the same task.
-            state.value = None;
-            state.caller_gone = false;
-            *c.replied.get_mut() = false;
-            *c.handles.get_mut() = 1;
+        Some(Spare(cell, kept)) => {
+            // A spare is answered, its answer taken and its caller not gone (see
+            // `Pending::recycle`), so of its state only the waker is left, and it is kept:
+            // the next call's first wait is by the same task.
+            registered = kept;
+            cell.pid.store(caller.0, Ordering::Relaxed);
+            cell.tag.store(tag.0, Ordering::Relaxed);
+            cell.replied.store(false, Ordering::Relaxed);
+            cell.handles.store(1, Ordering::Relaxed);
             cell
         }
         None => Arc::new(Cell {
-            pid: caller,
-            tag,
+            pid: AtomicU64::new(caller.0),
+            tag: AtomicU64::new(tag.0),
             state: Mutex::new(State {
                 value: None,
                 waker: None,
@@ -179,7 +204,7 @@ pub(crate) fn channel_from(spare: Option<Spare>, caller: Pid, tag: Ref) -> (From
             handles: AtomicUsize::new(1),
         }),
     };
-    (From { cell: cell.clone() }, Pending { cell })
+    (From { cell: cell.clone() }, Pending { cell, registered })
 }
 
 impl Pending {
@@ -194,26 +219,57 @@ impl Pending {
         // reference, as `cell` now does if it is not the last one.
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the `Arc` is moved out of it once only.
-        let mut cell = unsafe { std::ptr::read(&this.cell) };
-        Arc::get_mut(&mut cell)?;
-        Some(Spare(cell))
+        let cell = unsafe { std::ptr::read(&this.cell) };
+        // The only one left: a count of one, read after the last `From`'s release of its
+        // own, as `Arc::get_mut` decides, without its compare-exchange, which guards
+        // against weak references racing an upgrade, and a cell never has one.
+        if Arc::strong_count(&cell) != 1 {
+            forget_waker(&cell);
+            return None;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        debug_assert!({
+            let s = cell.state.lock().unwrap();
+            s.value.is_none() && !s.caller_gone
+        });
+        Some(Spare(cell, this.registered))
     }
+}
+
+/// Drops the caller's waker from an answered cell that a `From` still holds: the caller is
+/// done with it, and a kept `From` (a server that keeps it to reply again, or hands it on)
+/// must not keep the caller's task alive through it.
+fn forget_waker(cell: &Cell) {
+    let waker = cell.state.lock().unwrap().waker.take();
+    drop(waker);
 }
 
 impl Future for Pending {
     type Output = Option<Term>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Term>> {
-        let mut s = self.cell.state.lock().unwrap();
+        let this = self.get_mut();
+        let key = waker_key(cx.waker());
+        // Unanswered, a `From` still alive, and the cell holds this waker: nothing to do. An
+        // answer or the last `From`'s drop that comes after these loads finds the waker in
+        // the cell and wakes it; one that came before is seen by them.
+        if this.registered == key
+            && !this.cell.replied.load(Ordering::Acquire)
+            && this.cell.handles.load(Ordering::Acquire) != 0
+        {
+            return Poll::Pending;
+        }
+        let mut s = this.cell.state.lock().unwrap();
         if let Some(v) = s.value.take() {
             return Poll::Ready(Some(v));
         }
-        if self.cell.handles.load(Ordering::Acquire) == 0 {
+        if this.cell.handles.load(Ordering::Acquire) == 0 {
             return Poll::Ready(None);
         }
         match &s.waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => s.waker = Some(cx.waker().clone()),
         }
+        this.registered = key;
         Poll::Pending
     }
 }
@@ -225,11 +281,21 @@ impl Drop for Pending {
         // Answered already: a later reply is refused as a second one, whatever the caller
         // does, so there is no alias to close. The answer, if never taken, goes with the cell.
         if self.cell.replied.load(Ordering::Acquire) {
+            // A `From` still held keeps the cell, but not the caller's waker (see
+            // `forget_waker`). With none left the cell goes now, with the waker.
+            if Arc::strong_count(&self.cell) > 1 {
+                forget_waker(&self.cell);
+            }
             return;
         }
-        let mut s = self.cell.state.lock().unwrap();
-        s.caller_gone = true;
-        s.value = None;
+        let (value, waker) = {
+            let mut s = self.cell.state.lock().unwrap();
+            s.caller_gone = true;
+            (s.value.take(), s.waker.take())
+        };
+        // Dropped outside the lock: a term's drop can be long, and the waker's is the last
+        // reference to a task that has ended.
+        drop((value, waker));
     }
 }
 
