@@ -18,8 +18,9 @@
 //!   `peers` (a process's links and monitors), `census` (the cheap walk of the process
 //!   table and the supervisors' noted flags that a live view redraws from),
 //!   `reply` (the `from` of a call, late replies dropped as on OTP 24+), `gen_server`,
-//!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `exit` (exit
-//!   reasons, call and start errors), `pid`, `growmap` (the hash map of ETS rows and the
+//!   `supervisor`, `table` (ETS), `events`, `term` (the one value type), `term_map` (a map
+//!   term's sorted pairs), `date` (a date term), `exit` (exit reasons, call and start
+//!   errors), `pid`, `growmap` (the hash map of ETS rows and the
 //!   registry's names, which grows a few buckets an insert instead of all at once),
 //!   `liveness` (which pids are alive, by pid number, for `alive?` without the process table).
 //! - [`todo`]: the to-do system of the book, one module a file as in `lib/todo/`: `list`,

@@ -417,7 +417,7 @@ fn bump(row: &mut Term, incr: i64) -> Result<i64, ExitReason> {
 }
 
 fn transfer_message(table: &Table, from: Pid, data: Term) -> Term {
-    Term::Tuple(vec![
+    Term::tuple(vec![
         atom("ETS-TRANSFER"),
         table.id_term(),
         Term::Pid(from),
@@ -463,7 +463,7 @@ impl Table {
     pub fn insert(&self, caller: Pid, objects: Term) -> Result<(), ExitReason> {
         self.can_write(caller)?;
         let objects = match objects {
-            Term::List(v) => v,
+            Term::List(v) => v.into_vec(),
             t => vec![t],
         };
         let keyed: Vec<(Term, Term)> = objects
