@@ -236,10 +236,12 @@ macro_rules! tuple {
 impl Term {
     /// A tuple of these elements. A `Vec` built with `vec![...]` or collected from an
     /// iterator of known length becomes the boxed slice without copying.
+    #[inline]
     pub fn tuple(items: Vec<Term>) -> Term {
         Term::Tuple(items.into_boxed_slice())
     }
     /// A list of these elements.
+    #[inline]
     pub fn list(items: Vec<Term>) -> Term {
         Term::List(items.into_boxed_slice())
     }
