@@ -19,9 +19,9 @@
 //!   table and the supervisors' noted flags that a live view redraws from),
 //!   `reply` (the `from` of a call, late replies dropped as on OTP 24+), `gen_server`,
 //!   `supervisor`, `table` (ETS; its `:set` rows in `table::row`), `events`, `term` (the
-//!   one value type), `exit` (exit reasons, call and start errors), `pid`, `growmap` (the
-//!   hash map of ETS rows and the registry's names, which grows a few buckets an insert
-//!   instead of all at once),
+//!   one value type), `term_map` (a map term's sorted pairs), `date` (a date term), `exit`
+//!   (exit reasons, call and start errors), `pid`, `growmap` (the hash map of ETS rows and
+//!   the registry's names, which grows a few buckets an insert instead of all at once),
 //!   `liveness` (which pids are alive, by pid number, for `alive?` without the process table),
 //!   `proctable` (the process table: an entry a pid number, in an array preallocated at the
 //!   process limit as the BEAM's).

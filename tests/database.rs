@@ -89,7 +89,7 @@ async fn any_term_is_stored_and_a_list_holding_one_refuses_with_a_clear_error() 
     let (int, tuple, refused) = within(&node, move |p: &mut Process| {
         Box::pin(async move {
             database::store(p, &config, "Bob's list", Term::Int(5)).await;
-            let mixed = Term::Tuple(vec![atom("ok"), Term::List(vec![Term::str("x")])]);
+            let mixed = Term::tuple(vec![atom("ok"), Term::list(vec![Term::str("x")])]);
             database::store(p, &config, "mixed", mixed).await;
             database::sync(p, &config, "Bob's list").await.unwrap();
             database::sync(p, &config, "mixed").await.unwrap();

@@ -91,7 +91,7 @@ async fn a_cast_without_handle_cast_crashes_and_a_message_without_handle_info_is
     );
     assert_eq!(
         report.last_message,
-        Some(Term::Tuple(vec![atom("$gen_cast"), atom("hi")]))
+        Some(Term::tuple(vec![atom("$gen_cast"), atom("hi")]))
     );
 }
 

@@ -256,7 +256,7 @@ async fn a_table_with_an_heir_hangs_under_its_owner_and_is_listed_with_kind_acce
     table
         .insert(
             cache,
-            otplab::runtime::Term::Tuple(vec![atom("bob"), otplab::runtime::Term::Int(3)]),
+            otplab::runtime::Term::tuple(vec![atom("bob"), otplab::runtime::Term::Int(3)]),
         )
         .unwrap();
     let mut view = View::new(false);

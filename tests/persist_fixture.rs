@@ -141,14 +141,14 @@ fn terms() -> Vec<(&'static str, Term)> {
         ("flood", Term::Int(10_000)),
         (
             "mixed",
-            Term::Tuple(vec![
+            Term::tuple(vec![
                 atom("ok"),
                 Term::Float(-1.5),
-                Term::List(vec![Term::str("Bûche 🎄"), Term::Date(date)]),
+                Term::list(vec![Term::str("Bûche 🎄"), Term::Date(date)]),
                 Term::atom_map(vec![("title", Term::str("Dentist"))]),
             ]),
         ),
-        ("empty list", Term::List(vec![])),
+        ("empty list", Term::list(vec![])),
     ]
 }
 

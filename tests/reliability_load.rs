@@ -290,7 +290,7 @@ fn casts_queued_to_a_blocked_process_are_counted_exactly_and_freed_on_kill() {
         let sent = within(&node, move |p: &mut Process| {
             Box::pin(async move {
                 for i in 0..n {
-                    p.cast(blocked, Term::Tuple(vec![atom("add"), Term::Int(i as i64)]));
+                    p.cast(blocked, Term::tuple(vec![atom("add"), Term::Int(i as i64)]));
                 }
                 n
             })

@@ -34,7 +34,7 @@ async fn r2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
         n2.call(
             Pid(0),
             &Dest::Pid(pid),
-            Term::Tuple(vec![atom("sleep"), Term::Int(1000)]),
+            Term::tuple(vec![atom("sleep"), Term::Int(1000)]),
             None,
         )
         .await
@@ -44,7 +44,7 @@ async fn r2_mailbox_is_unbounded_and_its_length_readable_from_outside() {
         node.cast(
             None,
             &Dest::Pid(pid),
-            Term::Tuple(vec![atom("add"), Term::Int(i % 2)]),
+            Term::tuple(vec![atom("add"), Term::Int(i % 2)]),
         );
     }
     assert_eq!(node.info(pid).unwrap().message_queue_len, 10_000);
@@ -80,7 +80,7 @@ async fn r4_call_timeout_exits_the_caller_but_the_server_still_handles_it_and_th
     let pid = gen_server::start::<CellServer>(&node, CellArg::default(), StartOpts::default())
         .await
         .unwrap();
-    let request = Term::Tuple(vec![atom("sleep"), Term::Int(10_000)]);
+    let request = Term::tuple(vec![atom("sleep"), Term::Int(10_000)]);
     let started = tokio::time::Instant::now();
     let err = node
         .call(
@@ -212,7 +212,7 @@ async fn r8_trapping_processes_receive_exit_messages_and_normal_kills_nobody() {
     .await;
     assert_eq!(
         got.1,
-        Term::Tuple(vec![atom("EXIT"), Term::Pid(got.0), atom("oops")])
+        Term::tuple(vec![atom("EXIT"), Term::Pid(got.0), atom("oops")])
     );
     let a = idle(&node);
     let b = node
@@ -249,7 +249,7 @@ async fn s18_kill_is_untrappable_and_reaches_links_as_killed() {
     .await;
     assert_eq!(
         msg,
-        Term::Tuple(vec![atom("EXIT"), Term::Pid(target), atom("killed")])
+        Term::tuple(vec![atom("EXIT"), Term::Pid(target), atom("killed")])
     );
     assert!(!node.alive(target));
     let _ = &mut events;
@@ -589,7 +589,7 @@ async fn s26_a_call_times_out_at_its_own_deadline_whatever_timer_the_caller_kept
                 p.call(pid, atom("get"), short).await.unwrap();
             }
             // The kept timer is due 100 ms from now; this call waits 500 ms for its reply.
-            let slow = Term::Tuple(vec![atom("sleep"), Term::Int(500)]);
+            let slow = Term::tuple(vec![atom("sleep"), Term::Int(500)]);
             let started = tokio::time::Instant::now();
             let reply = p.call(pid, slow, Some(Duration::from_millis(1000))).await;
             assert!(reply.is_ok(), "timed out early: {reply:?}");
@@ -598,7 +598,7 @@ async fn s26_a_call_times_out_at_its_own_deadline_whatever_timer_the_caller_kept
             p.call(pid, atom("get"), Some(Duration::from_secs(60)))
                 .await
                 .unwrap();
-            let stuck = Term::Tuple(vec![atom("sleep"), Term::Int(10_000)]);
+            let stuck = Term::tuple(vec![atom("sleep"), Term::Int(10_000)]);
             let started = tokio::time::Instant::now();
             let err = p.call(pid, stuck, short).await.unwrap_err();
             assert_eq!(err, CallError::Timeout);

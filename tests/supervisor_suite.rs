@@ -180,7 +180,7 @@ impl GenServer for Worker {
             .await?;
         }
         if let Some(tester) = arg.gate {
-            p.send(tester, Term::Tuple(vec![atom(arg.id), Term::Pid(p.pid())]));
+            p.send(tester, Term::tuple(vec![atom(arg.id), Term::Pid(p.pid())]));
             let answer = p
                 .receive_match(
                     |e| matches!(e, Envelope::Message(t) if t.is_atom("go") || t.is_atom("fail")),
@@ -528,7 +528,7 @@ async fn terminate(p: &mut Process, ev: &mut Events, child: Pid, how: How) {
             ExitReason::Shutdown
         }
         How::ShutdownInfo => {
-            let r = ExitReason::Other(Term::Tuple(vec![atom("shutdown"), atom("some_info")]));
+            let r = ExitReason::Other(Term::tuple(vec![atom("shutdown"), atom("some_info")]));
             p.exit(child, r.clone());
             r
         }
@@ -650,7 +650,7 @@ async fn sup_start_error_return_fails_the_start_and_exits_with_the_error() {
     within(&node, |p: &mut Process| {
         Box::pin(async move {
             p.trap_exit(true);
-            let bad = ExitReason::Other(Term::Tuple(vec![atom("bad_return"), atom("invalid")]));
+            let bad = ExitReason::Other(Term::tuple(vec![atom("bad_return"), atom("invalid")]));
             let expected = bad.clone();
             let r = supervisor::start_link_init(p, "Sup", move |_p: &mut Process| {
                 Box::pin(async move { Err(bad) })
@@ -704,9 +704,9 @@ async fn sup_start_fail_a_child_that_fails_to_start_fails_the_supervisor() {
             bad.start = failing_start();
             let children = vec![worker(Arg::new("good", &log).trap()), bad];
             let r = supervisor::start_link(p, spec(Strategy::OneForOne, 2, 3600, children)).await;
-            let reason = ExitReason::Other(Term::Tuple(vec![
+            let reason = ExitReason::Other(Term::tuple(vec![
                 atom("shutdown"),
-                Term::Tuple(vec![
+                Term::tuple(vec![
                     atom("failed_to_start_child"),
                     atom("bad"),
                     atom("bad"),
@@ -770,7 +770,7 @@ async fn sup_stop_timeout_kills_a_child_still_busy_after_its_shutdown_time() {
             p.link(c1);
             let c2 = start_ok(p, sup, worker(Arg::new("child2", &log).trap()).shutdown(ms)).await;
             p.link(c2);
-            p.send(c2, Term::Tuple(vec![atom("sleep"), Term::Int(200_000)]));
+            p.send(c2, Term::tuple(vec![atom("sleep"), Term::Int(200_000)]));
             let t0 = Instant::now();
             p.exit(sup, ExitReason::Shutdown);
             assert_eq!(exit_of(p, sup).await, ExitReason::Shutdown);
@@ -1118,7 +1118,7 @@ fn starter(p: &mut Process, tester: Pid, strategy: Strategy, log: &Log) -> Pid {
     p.spawn_link(move |s: &mut Process| {
         Box::pin(async move {
             let sup = supervisor::start_link(s, sup_spec).await.unwrap();
-            s.send(tester, Term::Tuple(vec![atom("sup_pid"), Term::Pid(sup)]));
+            s.send(tester, Term::tuple(vec![atom("sup_pid"), Term::Pid(sup)]));
             s.receive_match(
                 |e| matches!(e, Envelope::Message(t) if t.is_atom("stop")),
                 None,
@@ -1583,7 +1583,7 @@ async fn hanging_restart_loop_the_supervisor_stays_responsive_and_can_be_stopped
             let c1 = start_ok(p, sup, child1.clone()).await;
             p.link(c1);
             fail.store(true, Ordering::SeqCst);
-            p.send(c1, Term::Tuple(vec![atom("exit"), atom("error")]));
+            p.send(c1, Term::tuple(vec![atom("exit"), atom("error")]));
             assert_eq!(exit_of(p, c1).await, ExitReason::atom("error"));
             // Wait for a failed restart attempt: a Worker that exits with `:error` on its own.
             event(&mut ev, |e| match e {
@@ -1612,7 +1612,7 @@ async fn hanging_restart_loop_the_supervisor_stays_responsive_and_can_be_stopped
             let c2 = start_ok(p, sup, child2).await;
             p.link(c2);
             fail.store(true, Ordering::SeqCst);
-            p.send(c2, Term::Tuple(vec![atom("exit"), atom("error")]));
+            p.send(c2, Term::tuple(vec![atom("exit"), atom("error")]));
             assert_eq!(exit_of(p, c2).await, ExitReason::atom("error"));
             p.exit(sup, ExitReason::Shutdown);
             assert_eq!(exit_of(p, sup).await, ExitReason::Shutdown);
@@ -2494,7 +2494,7 @@ async fn s22_messages_from_one_sender_arrive_in_order_and_before_its_down_and_ex
             let exit = next_message(p).await;
             assert_eq!(
                 exit,
-                Term::Tuple(vec![atom("EXIT"), Term::Pid(child), atom("gone")])
+                Term::tuple(vec![atom("EXIT"), Term::Pid(child), atom("gone")])
             );
         })
     })
@@ -2520,7 +2520,7 @@ async fn s22_a_message_sent_before_an_exit_signal_is_received_before_it() {
             assert_eq!(next_message(p).await, atom("last words"));
             assert_eq!(
                 next_message(p).await,
-                Term::Tuple(vec![atom("EXIT"), Term::Pid(sender), atom("bye")])
+                Term::tuple(vec![atom("EXIT"), Term::Pid(sender), atom("bye")])
             );
         })
     })
@@ -2541,7 +2541,7 @@ async fn s22_a_call_answered_just_before_the_server_stops_returns_the_reply() {
                 .await
                 .unwrap();
                 let r = p.monitor(server);
-                let stop = Term::Tuple(vec![atom("stop"), atom("done")]);
+                let stop = Term::tuple(vec![atom("stop"), atom("done")]);
                 assert_eq!(p.call(server, stop, None).await, Ok(Term::ok()));
                 assert_eq!(down_of(p, r).await, ExitReason::atom("done"));
             }
@@ -2563,7 +2563,7 @@ async fn s23_a_restarted_child_is_a_new_process_with_an_empty_mailbox_and_the_ol
                 .await
                 .unwrap();
             let old = pid_of(p, sup, "a").await;
-            p.send(old, Term::Tuple(vec![atom("sleep"), Term::Int(60_000)]));
+            p.send(old, Term::tuple(vec![atom("sleep"), Term::Int(60_000)]));
             for _ in 0..5 {
                 p.send(old, atom("hello"));
             }

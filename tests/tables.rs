@@ -16,7 +16,7 @@ use tokio::sync::{Barrier, Notify};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn row(key: impl Into<Term>, value: impl Into<Term>) -> Term {
-    Term::Tuple(vec![key.into(), value.into()])
+    Term::tuple(vec![key.into(), value.into()])
 }
 
 /// Spawns a process that creates a table with `opts` (named `name`), hands it back, and then
@@ -182,7 +182,7 @@ async fn s32_ordered_set_lists_objects_in_key_order() {
     // Keys are the second element: the order is theirs, not the first element's.
     t.insert(
         me,
-        Term::List(vec![row("x", 3), row("y", 1), row("z", 2), row("w", 1)]),
+        Term::list(vec![row("x", 3), row("y", 1), row("z", 2), row("w", 1)]),
     )
     .unwrap();
     assert_eq!(

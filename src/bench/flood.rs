@@ -59,7 +59,7 @@ pub(super) async fn flood_one(
                     for _ in 0..1024 {
                         c.cast(
                             server,
-                            Term::Tuple(vec![atom("store"), Term::Int(i), data.clone()]),
+                            Term::tuple(vec![atom("store"), Term::Int(i), data.clone()]),
                         );
                         i += 1;
                     }
@@ -68,7 +68,7 @@ pub(super) async fn flood_one(
                     }
                 }
                 sent.store(i as u64, Ordering::Release);
-                c.send(me, Term::Tuple(vec![atom("flooded"), Term::Int(i)]));
+                c.send(me, Term::tuple(vec![atom("flooded"), Term::Int(i)]));
                 ExitReason::Normal
             })
         })
@@ -90,7 +90,7 @@ pub(super) async fn flood_one(
                         }
                         c.cast(
                             server,
-                            Term::Tuple(vec![atom("store"), Term::Int(i), data.clone()]),
+                            Term::tuple(vec![atom("store"), Term::Int(i), data.clone()]),
                         );
                         sent.fetch_add(1, Ordering::AcqRel);
                         i += 1;

@@ -69,7 +69,7 @@ pub(super) async fn loadtest_chapter(opts: &Options) -> Result<Vec<Figure>, Stri
                 .map_err(err)?;
             load_intervals("loadtest-chapter", p, n, move |p, name| {
                 Box::pin(async move {
-                    let request = Term::Tuple(vec![atom("server_process"), Term::str(name)]);
+                    let request = Term::tuple(vec![atom("server_process"), Term::str(name)]);
                     match p.call(cache, request, Some(todo::CALL_TIMEOUT)).await {
                         Ok(Term::Pid(pid)) => Ok(pid),
                         Ok(other) => Err(format!("unexpected reply {other}")),

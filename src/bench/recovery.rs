@@ -101,7 +101,7 @@ pub(super) async fn until_recovered(p: &mut Process, config: &Config, old: Pid) 
             && p.node().alive(pid)
             && p.call(
                 Dest::Pid(pid),
-                Term::Tuple(vec![atom("entries"), Term::Date(date())]),
+                Term::tuple(vec![atom("entries"), Term::Date(date())]),
                 Some(todo::CALL_TIMEOUT),
             )
             .await

@@ -79,7 +79,7 @@ pub const SLOW_INCREMENT: Duration = Duration::from_secs(10);
 
 /// `{:inc_of, value}`.
 pub fn inc_of(value: i64) -> Term {
-    Term::Tuple(vec![atom("inc_of"), Term::Int(value)])
+    Term::tuple(vec![atom("inc_of"), Term::Int(value)])
 }
 
 /// A small xorshift generator for `:rand.uniform` and `:crypto.rand_uniform`: the

@@ -40,7 +40,7 @@ impl GenServer for SlowButResponsive {
             p.spawn_link(move |w: &mut Process| {
                 Box::pin(async move {
                     w.sleep(SLOW_INCREMENT).await;
-                    let update = Term::Tuple(vec![atom("update_state"), Term::Int(value)]);
+                    let update = Term::tuple(vec![atom("update_state"), Term::Int(value)]);
                     if let Err(e) = w
                         .call(Dest::Pid(parent), update, Some(DEFAULT_CALL_TIMEOUT))
                         .await

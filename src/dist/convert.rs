@@ -150,7 +150,7 @@ impl View<'_> {
             .iter()
             .map(|(k, v)| (self.term(k), self.term(v)))
             .collect();
-        Term::Map(map)
+        Term::map(map)
     }
 
     /// `0` for the home node; another node gets a number of its own, as the BEAM numbers the
@@ -209,7 +209,7 @@ pub fn wire(t: &Term) -> Option<W> {
         )),
         Term::Map(m) => {
             let mut out = std::collections::HashMap::new();
-            for (k, v) in m {
+            for (k, v) in m.iter() {
                 out.insert(wire(k)?, wire(v)?);
             }
             W::from(eetf::Map::from(out))

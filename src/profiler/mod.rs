@@ -59,7 +59,7 @@ pub async fn run(
                     if let Err(reason) = op.run(c).await {
                         c.send(
                             me,
-                            Term::Tuple(vec![atom("profiler_failed"), reason.to_term()]),
+                            Term::tuple(vec![atom("profiler_failed"), reason.to_term()]),
                         );
                         return ExitReason::Normal;
                     }

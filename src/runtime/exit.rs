@@ -124,7 +124,7 @@ impl ExitReason {
             ExitReason::Kill => atom("kill"),
             ExitReason::Killed => atom("killed"),
             ExitReason::Noproc => atom("noproc"),
-            ExitReason::Exception { kind, message, .. } => Term::Tuple(vec![
+            ExitReason::Exception { kind, message, .. } => Term::tuple(vec![
                 Term::Atom(
                     super::term::Atom::new(kind)
                         .unwrap_or(super::term::Atom::from_static("exception")),
@@ -203,7 +203,7 @@ fn format_exit(t: &Term, joiner: &str) -> String {
             _ => t.to_string(),
         };
     };
-    match items.as_slice() {
+    match &items[..] {
         // A supervisor whose child failed to start, `{:EXIT, reason}` when the child crashed.
         [shutdown, Term::Tuple(failed)]
             if shutdown.is_atom("shutdown")
@@ -292,12 +292,12 @@ impl CallError {
         let timeout = timeout
             .map(|t| Term::Int(t as i64))
             .unwrap_or_else(|| atom("infinity"));
-        ExitReason::Other(Term::Tuple(vec![
+        ExitReason::Other(Term::tuple(vec![
             reason,
-            Term::Tuple(vec![
+            Term::tuple(vec![
                 atom("Elixir.GenServer"),
                 atom("call"),
-                Term::List(vec![server.clone(), request.clone(), timeout]),
+                Term::list(vec![server.clone(), request.clone(), timeout]),
             ]),
         ]))
     }
@@ -347,7 +347,7 @@ impl StartError {
     pub fn to_term(&self) -> Term {
         match self {
             StartError::AlreadyStarted(p) => {
-                Term::error_tuple(Term::Tuple(vec![atom("already_started"), Term::Pid(*p)]))
+                Term::error_tuple(Term::tuple(vec![atom("already_started"), Term::Pid(*p)]))
             }
             StartError::Init(r) => Term::error_tuple(r.to_term()),
             StartError::Ignore => atom("ignore"),
@@ -358,7 +358,7 @@ impl StartError {
     pub fn reason(&self) -> ExitReason {
         match self {
             StartError::AlreadyStarted(p) => {
-                ExitReason::Other(Term::Tuple(vec![atom("already_started"), Term::Pid(*p)]))
+                ExitReason::Other(Term::tuple(vec![atom("already_started"), Term::Pid(*p)]))
             }
             StartError::Init(r) => r.clone(),
             StartError::Ignore => ExitReason::Normal,
@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn reasons_read_as_exception_format_exit() {
         let pid = Term::Pid(Pid(117));
-        let tuple = |items: Vec<Term>| Term::Tuple(items);
+        let tuple = Term::tuple;
         let cases = [
             (ExitReason::Normal, "normal".to_string()),
             (ExitReason::Shutdown, "shutdown".into()),

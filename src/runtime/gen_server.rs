@@ -389,7 +389,7 @@ async fn continue_step<S: GenServer>(
     server: &mut Server,
     arg: Term,
 ) -> Result<(), ExitReason> {
-    let last = Term::Tuple(vec![atom("continue"), arg.clone()]);
+    let last = Term::tuple(vec![atom("continue"), arg.clone()]);
     let outcome = catch_unwind(state.handle_continue(arg, p)).await;
     match server.after_noreply(outcome, cont) {
         Ok(()) => Ok(()),
@@ -554,7 +554,7 @@ async fn cast_step<S: GenServer>(
     request: Term,
 ) -> Result<(), ExitReason> {
     // gen_server's last message for a cast is the envelope it received.
-    let last = Term::Tuple(vec![atom("$gen_cast"), request.clone()]);
+    let last = Term::tuple(vec![atom("$gen_cast"), request.clone()]);
     let outcome = catch_unwind(state.handle_cast(request, p)).await;
     if let Err(reason) = server.after_noreply(outcome, cont) {
         let fut = Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));

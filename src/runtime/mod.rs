@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod census;
+pub mod date;
 pub mod events;
 pub mod exit;
 pub mod gen_server;
@@ -20,6 +21,7 @@ pub mod supervisor;
 pub mod table;
 mod task;
 pub mod term;
+pub mod term_map;
 
 pub use events::{Event, Events};
 pub use exit::{CallError, ExitReason, StartError};

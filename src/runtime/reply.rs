@@ -98,9 +98,9 @@ impl From {
 
     /// `{#PID<…>, [:alias | #Reference<…>]}`, as iex prints a `from`.
     pub fn to_term(&self) -> Term {
-        Term::Tuple(vec![
+        Term::tuple(vec![
             Term::Pid(self.pid()),
-            Term::List(vec![atom("alias"), Term::Ref(self.tag())]),
+            Term::list(vec![atom("alias"), Term::Ref(self.tag())]),
         ])
     }
 }

@@ -41,7 +41,7 @@ impl Node {
             self.terminate(target, ExitReason::Killed);
         } else if target.trap_exit.load(Ordering::Acquire) {
             self.trace(Some(from), target.pid, TraceKind::Exit, || reason.to_term());
-            let msg = Term::Tuple(vec![atom("EXIT"), Term::Pid(from), reason.to_term()]);
+            let msg = Term::tuple(vec![atom("EXIT"), Term::Pid(from), reason.to_term()]);
             let _ = target.mailbox.push(Envelope::Message(msg));
         } else if reason.is_normal() {
             if from == target.pid {
@@ -163,7 +163,7 @@ impl Node {
                 h.monitoring.remove(&r);
             }
             self.trace(Some(pid), watcher, TraceKind::Down, || reason.to_term());
-            let msg = Term::Tuple(vec![
+            let msg = Term::tuple(vec![
                 atom("DOWN"),
                 Term::Ref(r),
                 atom("process"),

@@ -4,7 +4,7 @@
 //! the shell's printer adds colour and line breaking on top of it.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -12,9 +12,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+pub use super::date::Date;
 use super::exit::ExitReason;
 use super::pid::{Pid, Ref};
 use super::process::Process;
+pub use super::term_map::TermMap;
 
 /// The largest number of distinct atoms a node will create, as the BEAM's atom table limit:
 /// atoms are never freed, so hostile input must not be able to create them without bound.
@@ -78,57 +80,6 @@ impl Ord for Atom {
 impl fmt::Debug for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, ":{}", self.0)
-    }
-}
-
-/// A calendar date, Elixir's `~D[2023-12-19]`.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
-)]
-pub struct Date {
-    pub year: i32,
-    pub month: u8,
-    pub day: u8,
-}
-
-impl Date {
-    /// A date, or `None` when the day does not exist (`~D[2023-02-30]`).
-    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
-        if !(1..=12).contains(&month) || day == 0 || !(-9999..=9999).contains(&year) {
-            return None;
-        }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        (day <= days[month as usize - 1]).then_some(Date { year, month, day })
-    }
-
-    /// Parses `2023-12-19`.
-    pub fn parse(text: &str) -> Option<Date> {
-        let mut parts = text.split('-');
-        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return None;
-        }
-        Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "~D[{:04}-{:02}-{:02}]", self.year, self.month, self.day)
     }
 }
 
@@ -246,6 +197,12 @@ pub struct Struct {
 }
 
 /// A value of the runtime, mirroring the BEAM's terms.
+///
+/// 24 bytes: a tag and at most two words. Tuples and lists hold a boxed slice, not a `Vec`
+/// (a term is never changed in place, so the capacity word would only be paid for), and a
+/// map its sorted pairs ([`TermMap`]); with a `Vec` or a `BTreeMap` of three words inline
+/// every term was 32 bytes, and every element of every tuple, list and map paid for it
+/// (issue 18: a queued `{:store, i, "data"}` is three terms).
 #[derive(Clone)]
 pub enum Term {
     Int(i64),
@@ -255,12 +212,12 @@ pub enum Term {
     Fun(Fun),
     Opaque(Opaque),
     Pid(Pid),
-    Tuple(Vec<Term>),
-    Map(BTreeMap<Term, Term>),
+    Tuple(Box<[Term]>),
+    Map(TermMap),
     /// A struct; build one with [`Term::structure`].
     Struct(Arc<Struct>),
     Date(Date),
-    List(Vec<Term>),
+    List(Box<[Term]>),
     Str(Arc<str>),
     Binary(Arc<[u8]>),
 }
@@ -273,10 +230,25 @@ pub fn atom(text: &'static str) -> Term {
 /// Shorthand for a tuple term.
 #[macro_export]
 macro_rules! tuple {
-    ($($e:expr),* $(,)?) => { $crate::runtime::Term::Tuple(vec![$($crate::runtime::Term::from($e)),*]) };
+    ($($e:expr),* $(,)?) => { $crate::runtime::Term::tuple(vec![$($crate::runtime::Term::from($e)),*]) };
 }
 
 impl Term {
+    /// A tuple of these elements. A `Vec` built with `vec![...]` or collected from an
+    /// iterator of known length becomes the boxed slice without copying.
+    #[inline]
+    pub fn tuple(items: Vec<Term>) -> Term {
+        Term::Tuple(items.into_boxed_slice())
+    }
+    /// A list of these elements.
+    #[inline]
+    pub fn list(items: Vec<Term>) -> Term {
+        Term::List(items.into_boxed_slice())
+    }
+    /// A map term, from a `TermMap` or a `BTreeMap`.
+    pub fn map(map: impl Into<TermMap>) -> Term {
+        Term::Map(map.into())
+    }
     pub fn ok() -> Term {
         atom("ok")
     }
@@ -291,18 +263,18 @@ impl Term {
     }
     /// `{:ok, value}`.
     pub fn ok_tuple(value: impl Into<Term>) -> Term {
-        Term::Tuple(vec![Term::ok(), value.into()])
+        Term::tuple(vec![Term::ok(), value.into()])
     }
     /// `{:error, reason}`.
     pub fn error_tuple(reason: impl Into<Term>) -> Term {
-        Term::Tuple(vec![atom("error"), reason.into()])
+        Term::tuple(vec![atom("error"), reason.into()])
     }
     /// A keyword list `[a: 1, b: 2]`.
     pub fn keyword(pairs: Vec<(&'static str, Term)>) -> Term {
         Term::List(
             pairs
                 .into_iter()
-                .map(|(k, v)| Term::Tuple(vec![atom(k), v]))
+                .map(|(k, v)| Term::tuple(vec![atom(k), v]))
                 .collect(),
         )
     }
@@ -469,7 +441,7 @@ impl From<Date> for Term {
 }
 impl From<Vec<Term>> for Term {
     fn from(v: Vec<Term>) -> Term {
-        Term::List(v)
+        Term::list(v)
     }
 }
 
@@ -785,6 +757,7 @@ pub fn json_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn check(term: Term, expected: &str) {
         assert_eq!(term.to_string(), expected);
@@ -805,12 +778,12 @@ mod tests {
             Term::str("list 1"),
             Term::str("list 10"),
             Term::Binary(Arc::from(&b"list 1"[..])),
-            Term::Tuple(vec![atom("todo_server"), name.clone()]),
-            Term::Tuple(vec![atom("todo_server"), Term::str("list 1")]),
-            Term::Tuple(vec![atom("todo_server"), Term::str("list 2")]),
-            Term::Tuple(vec![atom("todo_server")]),
-            Term::List(vec![atom("todo_server"), name]),
-            Term::List(vec![]),
+            Term::tuple(vec![atom("todo_server"), name.clone()]),
+            Term::tuple(vec![atom("todo_server"), Term::str("list 1")]),
+            Term::tuple(vec![atom("todo_server"), Term::str("list 2")]),
+            Term::tuple(vec![atom("todo_server")]),
+            Term::list(vec![atom("todo_server"), name]),
+            Term::list(vec![]),
             Term::atom_map(vec![("a", Term::Int(1))]),
             Term::Date(Date::new(2023, 12, 19).unwrap()),
         ];
@@ -834,7 +807,7 @@ mod tests {
     fn inspect_matches_iex() {
         check(Term::ok_tuple(Pid(148)), "{:ok, #PID<0.148.0>}");
         check(
-            Term::List(vec![Term::atom_map(vec![
+            Term::list(vec![Term::atom_map(vec![
                 ("date", Term::Date(Date::new(2023, 12, 19).unwrap())),
                 ("id", Term::Int(1)),
                 ("title", Term::str("Dentist")),
@@ -857,16 +830,16 @@ mod tests {
         check(Term::Float(1e20), "1.0e20");
         let mut m = BTreeMap::new();
         m.insert(Term::str("k"), Term::Int(1));
-        check(Term::Map(m), r#"%{"k" => 1}"#);
+        check(Term::map(m), r#"%{"k" => 1}"#);
     }
 
     #[test]
     fn term_order_follows_erlang() {
         assert!(Term::Int(1) < atom("a"));
         assert!(atom("z") < Term::Pid(Pid(1)));
-        assert!(Term::Pid(Pid(1)) < Term::Tuple(vec![]));
-        assert!(Term::Tuple(vec![]) < Term::List(vec![]));
-        assert!(Term::List(vec![]) < Term::str(""));
+        assert!(Term::Pid(Pid(1)) < Term::tuple(vec![]));
+        assert!(Term::tuple(vec![]) < Term::list(vec![]));
+        assert!(Term::list(vec![]) < Term::str(""));
         assert_ne!(Term::Int(1), Term::Float(1.0));
         assert!(Term::Int(1) < Term::Float(1.0));
         assert!(Term::Float(0.5) < Term::Int(1));
@@ -875,10 +848,23 @@ mod tests {
     /// Every tuple element, list element and map key and value is a `Term`, and so is every
     /// queued message: flood's memory per queued cast `{:store, i, "data"}` is an envelope
     /// plus three terms, so each byte of a term is paid three times a message (issue 18).
+    /// A tag and two words: a `Vec` inline in a tuple or a list made it 32.
     #[test]
-    fn a_term_is_at_most_32_bytes() {
+    fn a_term_is_at_most_24_bytes() {
         let size = std::mem::size_of::<Term>();
-        assert!(size <= 32, "a Term is {size} bytes");
+        assert!(size <= 24, "a Term is {size} bytes");
+    }
+
+    /// A tuple's elements are one allocation of exactly their size: `{:store, i, "data"}`
+    /// is 72 bytes of terms, which the allocator rounds to 80.
+    #[test]
+    fn a_tuple_holds_exactly_its_elements() {
+        let t = Term::tuple(vec![atom("store"), Term::Int(1), Term::str("data")]);
+        let Term::Tuple(items) = &t else {
+            unreachable!()
+        };
+        assert_eq!(std::mem::size_of_val::<[Term]>(items), 72);
+        assert_eq!(t.to_string(), r#"{:store, 1, "data"}"#);
     }
 
     #[test]

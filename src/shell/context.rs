@@ -313,7 +313,7 @@ pub fn range_term(first: i64, last: i64) -> Term {
 /// The elements of a list, range or map, for `for` and `Enum`.
 pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
     match t {
-        Term::List(v) => Ok(v.clone()),
+        Term::List(v) => Ok(v.to_vec()),
         Term::Struct(s) if s.name.as_str() == "Range" => {
             let get = |k: &str| {
                 s.fields
@@ -339,7 +339,7 @@ pub fn enumerate(t: &Term) -> Result<Vec<Term>, ExitReason> {
         }
         Term::Map(m) => Ok(m
             .iter()
-            .map(|(k, v)| Term::Tuple(vec![k.clone(), v.clone()]))
+            .map(|(k, v)| Term::tuple(vec![k.clone(), v.clone()]))
             .collect()),
         other => Err(raise(
             "Protocol.UndefinedError",

@@ -86,14 +86,14 @@ impl<'a> Eval<'a> {
                         }
                     }
                 }
-                Ok(Term::List(out))
+                Ok(Term::list(out))
             }
             ExprKind::Tuple(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     out.push(self.eval(item).await?);
                 }
-                Ok(Term::Tuple(out))
+                Ok(Term::tuple(out))
             }
             ExprKind::Map(pairs) => {
                 let mut m = BTreeMap::new();
@@ -102,7 +102,7 @@ impl<'a> Eval<'a> {
                     let v = self.eval(v).await?;
                     m.insert(k, v);
                 }
-                Ok(Term::Map(m))
+                Ok(Term::map(m))
             }
             ExprKind::MapUpdate { base, pairs } => {
                 let base = self.eval(base).await?;
@@ -246,7 +246,7 @@ impl<'a> Eval<'a> {
             ExprKind::For { qualifiers, body } => {
                 let mut out = vec![];
                 self.for_loop(qualifiers, body, &mut out).await?;
-                Ok(Term::List(out))
+                Ok(Term::list(out))
             }
             ExprKind::AliasDirective(entries) => {
                 for entry in entries {
@@ -573,7 +573,7 @@ fn match_pattern(
                             .iter()
                             .zip(vs)
                             .all(|(p, x)| match_pattern(p, x, vars, bound))
-                        && match_pattern(t, &Term::List(vs[items.len()..].to_vec()), vars, bound)
+                        && match_pattern(t, &Term::List(vs[items.len()..].into()), vars, bound)
                 }
             },
             _ => false,
@@ -699,20 +699,22 @@ fn binary_values(op: BinOp, a: Term, b: Term) -> R {
             }
         },
         BinOp::ListConcat => match (a, b) {
-            (Term::List(mut x), Term::List(y)) => {
+            (Term::List(x), Term::List(y)) => {
+                let mut x = x.into_vec();
                 x.extend(y);
-                Term::List(x)
+                Term::list(x)
             }
             (a, b) => return Err(arg_error(format!("expected lists for ++, got: {a} ++ {b}"))),
         },
         BinOp::ListSub => match (a, b) {
-            (Term::List(mut x), Term::List(y)) => {
+            (Term::List(x), Term::List(y)) => {
+                let mut x = x.into_vec();
                 for item in y {
                     if let Some(i) = x.iter().position(|e| *e == item) {
                         x.remove(i);
                     }
                 }
-                Term::List(x)
+                Term::list(x)
             }
             (a, b) => return Err(arg_error(format!("expected lists for --, got: {a} -- {b}"))),
         },

@@ -461,11 +461,11 @@ mod tests {
             (Term::Int(67), "67"),
             (Term::Float(1.0), "1.0"),
             (
-                Term::List(vec![entry(1, "Dentist")]),
+                Term::list(vec![entry(1, "Dentist")]),
                 "[%{date: ~D[2023-12-19], id: 1, title: \"Dentist\"}]",
             ),
             (
-                Term::Tuple(vec![atom("message_queue_len"), Term::Int(99685)]),
+                Term::tuple(vec![atom("message_queue_len"), Term::Int(99685)]),
                 "{:message_queue_len, 99685}",
             ),
             (
@@ -480,18 +480,18 @@ mod tests {
                     ("status", atom("waiting")),
                     (
                         "current_function",
-                        Term::Tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
+                        Term::tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
                     ),
                 ]),
                 "[status: :waiting, current_function: {:timer, :sleep, 1}]",
             ),
             (
-                Term::Tuple(vec![Term::Int(8986634), Term::Int(1)]),
+                Term::tuple(vec![Term::Int(8986634), Term::Int(1)]),
                 "{8986634, 1}",
             ),
-            (Term::List(vec![]), "[]"),
-            (Term::Map(BTreeMap::new()), "%{}"),
-            (Term::Tuple(vec![]), "{}"),
+            (Term::list(vec![]), "[]"),
+            (Term::map(BTreeMap::new()), "%{}"),
+            (Term::tuple(vec![]), "{}"),
             (
                 Term::str("\u{1b}[31mred\u{202E}"),
                 "\"\\e[31mred\\u{202E}\"",
@@ -524,14 +524,14 @@ mod tests {
             10_000,
         );
         assert_eq!(got, expected);
-        let many = Term::List(vec![atom("ok"); 100_000]);
+        let many = Term::list(vec![atom("ok"); 100_000]);
         assert!(inspect(&many, &Style::PLAIN).ends_with(":ok, ...]"));
     }
 
     #[test]
     fn long_lists_of_maps_put_one_per_line() {
         check(
-            Term::List(vec![
+            Term::list(vec![
                 entry(1, "Dentist"),
                 entry(2, "Shopping"),
                 entry(3, "Movies"),
@@ -549,11 +549,11 @@ mod tests {
             Atom::from_static("Todo.List"),
             vec![
                 (Atom::from_static("next_id"), Term::Int(3)),
-                (Atom::from_static("entries"), Term::Map(entries)),
+                (Atom::from_static("entries"), Term::map(entries)),
             ],
         );
         check(
-            Term::Tuple(vec![Term::str("Bob's list"), list]),
+            Term::tuple(vec![Term::str("Bob's list"), list]),
             "{\"Bob's list\",\n %Todo.List{\n   next_id: 3,\n   entries: %{\n     1 => %{date: ~D[2023-12-19], id: 1, title: \"Dentist\"},\n     2 => %{date: ~D[2023-12-19], id: 2, title: \"Shopping\"}\n   }\n }}",
         );
     }
@@ -566,7 +566,7 @@ mod tests {
                 ("memory", Term::Int(24800728)),
                 (
                     "current_function",
-                    Term::Tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
+                    Term::tuple(vec![atom("timer"), atom("sleep"), Term::Int(1)]),
                 ),
             ]),
             "[\n  message_queue_len: 92587,\n  memory: 24800728,\n  current_function: {:timer, :sleep, 1}\n]",
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn colours_follow_iex_defaults() {
         let got = inspect(
-            &Term::Tuple(vec![
+            &Term::tuple(vec![
                 atom("ok"),
                 Term::Int(1),
                 Term::str("x"),
@@ -606,7 +606,7 @@ mod tests {
             "x\u{200D}y",
             "\r\n",
         ] {
-            let t = Term::List(vec![
+            let t = Term::list(vec![
                 Term::str(hostile),
                 Term::Map(
                     [(Term::str(hostile), Term::str(hostile))]
@@ -687,12 +687,12 @@ mod tests {
         ];
         leaf.prop_recursive(4, 64, 6, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Term::List),
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Term::Tuple),
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Term::list),
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Term::tuple),
                 prop::collection::vec(("[a-z]{1,6}", inner.clone()), 0..5).prop_map(|kv| {
                     Term::List(
                         kv.into_iter()
-                            .map(|(k, v)| Term::Tuple(vec![Term::Atom(Atom::new(&k).unwrap()), v]))
+                            .map(|(k, v)| Term::tuple(vec![Term::Atom(Atom::new(&k).unwrap()), v]))
                             .collect(),
                     )
                 }),

@@ -390,10 +390,10 @@ pub fn call_failure(reason: &ExitReason) -> Option<(ExitReason, String)> {
     let ExitReason::Other(Term::Tuple(t)) = reason else {
         return None;
     };
-    let [inner, Term::Tuple(mfa)] = t.as_slice() else {
+    let [inner, Term::Tuple(mfa)] = &t[..] else {
         return None;
     };
-    let [module, fun, Term::List(args)] = mfa.as_slice() else {
+    let [module, fun, Term::List(args)] = &mfa[..] else {
         return None;
     };
     if !(module.is_atom("Elixir.GenServer") && fun.is_atom("call")) || args.len() != 3 {
@@ -401,7 +401,7 @@ pub fn call_failure(reason: &ExitReason) -> Option<(ExitReason, String)> {
     }
     let call = format!("GenServer.call({}, {}, {})", args[0], args[1], args[2]);
     let inner = if inner.is_atom("timeout") {
-        ExitReason::Other(Term::Tuple(vec![
+        ExitReason::Other(Term::tuple(vec![
             crate::runtime::atom("timeout"),
             Term::nil(),
         ]))
@@ -428,12 +428,12 @@ mod tests {
 
     #[test]
     fn a_call_to_an_unregistered_via_name_reads_like_iex() {
-        let via = Term::Tuple(vec![
+        let via = Term::tuple(vec![
             atom("via"),
             atom("Elixir.Todo.ProcessRegistry"),
-            Term::Tuple(vec![atom("database_worker"), Term::Int(1)]),
+            Term::tuple(vec![atom("database_worker"), Term::Int(1)]),
         ]);
-        let request = Term::Tuple(vec![atom("get"), Term::str("Bob's list")]);
+        let request = Term::tuple(vec![atom("get"), Term::str("Bob's list")]);
         let reason = CallError::Noproc.exit_reason(&via, &request, Some(5000));
         assert_eq!(
             stop_reason(&reason),
@@ -455,7 +455,7 @@ mod tests {
             (
                 ExitReason::badarith(
                     "+",
-                    &[&Term::List(vec![Term::Int(1), Term::Int(2)]), &atom("a")],
+                    &[&Term::list(vec![Term::Int(1), Term::Int(2)]), &atom("a")],
                 ),
                 ": [1, 2] + :a",
             ),
@@ -517,7 +517,7 @@ mod tests {
         let event = Event::Exited(std::sync::Arc::new(crate::runtime::events::Exited {
             pid: Pid(158),
             label: "Todo.Server".into(),
-            name: Some(Term::Tuple(vec![
+            name: Some(Term::tuple(vec![
                 atom("todo_server"),
                 Term::str("Bob's list"),
             ])),

@@ -83,10 +83,10 @@ pub fn start_link_hint(reason: &ExitReason) -> Option<&'static str> {
     let ExitReason::Other(Term::Tuple(t)) = reason else {
         return None;
     };
-    let [shutdown, Term::Tuple(failed)] = t.as_slice() else {
+    let [shutdown, Term::Tuple(failed)] = &t[..] else {
         return None;
     };
-    let [what, child, Term::Tuple(why)] = failed.as_slice() else {
+    let [what, child, Term::Tuple(why)] = &failed[..] else {
         return None;
     };
     (shutdown.is_atom("shutdown")

@@ -59,7 +59,7 @@ pub async fn server_process(p: &Process, config: &Config, name: &str) -> Result<
     if let Some(pid) = lookup(p, config, name).await {
         return Ok(pid);
     }
-    let request = Term::Tuple(vec![atom("server_process"), Term::str(name)]);
+    let request = Term::tuple(vec![atom("server_process"), Term::str(name)]);
     let reply = p
         .call(Dest::Name(NAME), request.clone(), Some(CALL_TIMEOUT))
         .await
@@ -144,7 +144,7 @@ impl GenServer for Cache {
             // The supervisor restarted the server between our lookup and this start.
             Ok(pid) | Err(StartError::AlreadyStarted(pid)) => {
                 if let Some(table) = &self.table {
-                    table.insert(p.pid(), Term::Tuple(vec![Term::Str(name), Term::Pid(pid)]))?;
+                    table.insert(p.pid(), Term::tuple(vec![Term::Str(name), Term::Pid(pid)]))?;
                 }
                 Ok(Reply::Reply(Term::Pid(pid)))
             }
@@ -187,7 +187,7 @@ pub async fn server_process_in(p: &Process, cache: Pid, name: &str) -> Result<Pi
     let reply = p
         .call(
             Dest::Pid(cache),
-            Term::Tuple(vec![atom("server_process"), Term::str(name)]),
+            Term::tuple(vec![atom("server_process"), Term::str(name)]),
             Some(CALL_TIMEOUT),
         )
         .await?;

@@ -91,7 +91,7 @@ pub async fn store(p: &Process, config: &Config, key: &str, data: Term) {
     super::cast_via(
         p,
         worker,
-        Term::Tuple(vec![atom("store"), Term::str(key), data]),
+        Term::tuple(vec![atom("store"), Term::str(key), data]),
     )
     .await;
 }
@@ -102,7 +102,7 @@ pub async fn get(p: &Process, config: &Config, key: &str) -> Result<Term, ExitRe
         return Ok(database_worker::read(&direct(config), key));
     }
     let worker = database_worker::key(choose_worker(config, key));
-    let request = Term::Tuple(vec![atom("get"), Term::str(key)]);
+    let request = Term::tuple(vec![atom("get"), Term::str(key)]);
     super::call_via(p, worker, request, CALL_TIMEOUT).await
 }
 
@@ -124,7 +124,7 @@ pub async fn store_confirmed(
         );
     }
     let worker = database_worker::key(choose_worker(config, key));
-    let request = Term::Tuple(vec![atom("store"), Term::str(key), data]);
+    let request = Term::tuple(vec![atom("store"), Term::str(key), data]);
     super::call_via(p, worker, request, Duration::from_secs(60)).await
 }
 
@@ -147,7 +147,7 @@ pub async fn quarantine(p: &Process, config: &Config, key: &str) -> Result<Term,
     super::call_via(
         p,
         worker,
-        Term::Tuple(vec![atom("quarantine"), Term::str(key)]),
+        Term::tuple(vec![atom("quarantine"), Term::str(key)]),
         CALL_TIMEOUT,
     )
     .await

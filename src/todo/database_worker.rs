@@ -44,7 +44,7 @@ pub struct WriteFaults(Arc<AtomicU64>);
 
 /// `{:database_worker, n}`.
 pub fn key(id: usize) -> Term {
-    Term::Tuple(vec![atom("database_worker"), Term::from(id)])
+    Term::tuple(vec![atom("database_worker"), Term::from(id)])
 }
 
 /// The worker's child spec under `Todo.Database`.
@@ -184,7 +184,7 @@ impl GenServer for DatabaseWorker {
     }
 
     fn state(&self) -> Term {
-        Term::Tuple(vec![
+        Term::tuple(vec![
             Term::str(format!("{}/", self.store.dir().display())),
             Term::from(self.id),
         ])
@@ -241,7 +241,7 @@ pub(crate) fn read(store: &Store, key: &str) -> Term {
     match store.load_term(key) {
         Ok(Some(value)) => value,
         Ok(None) => Term::nil(),
-        Err(e) => Term::error_tuple(Term::Tuple(vec![
+        Err(e) => Term::error_tuple(Term::tuple(vec![
             atom("corrupt"),
             Term::str(e.path.display().to_string()),
             Term::str(e.to_string()),

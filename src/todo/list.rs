@@ -146,7 +146,7 @@ impl List {
             next_id,
             entries: BTreeMap::new(),
         };
-        for (id, entry) in entries {
+        for (id, entry) in entries.iter() {
             let Term::Int(id) = id else {
                 return Err(format!("entry id {id} is not an integer"));
             };

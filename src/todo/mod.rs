@@ -116,7 +116,7 @@ pub(crate) fn module(name: &'static str) -> Term {
 
 /// `{:via, Todo.ProcessRegistry, key}`.
 pub(crate) fn via(key: Term) -> Term {
-    Term::Tuple(vec![atom("via"), module("Todo.ProcessRegistry"), key])
+    Term::tuple(vec![atom("via"), module("Todo.ProcessRegistry"), key])
 }
 
 /// `GenServer.call({:via, Todo.ProcessRegistry, key}, request, timeout)`: resolves the key in

@@ -63,7 +63,7 @@ pub async fn whereis_name(p: &Process, key: Term) -> Option<Pid> {
     let reply = p
         .call(
             Dest::Name(NAME),
-            Term::Tuple(vec![atom("whereis_name"), key]),
+            Term::tuple(vec![atom("whereis_name"), key]),
             Some(super::CALL_TIMEOUT),
         )
         .await;
@@ -72,7 +72,7 @@ pub async fn whereis_name(p: &Process, key: Term) -> Option<Pid> {
 
 /// `Todo.ProcessRegistry.register_name(key, pid)`: `:yes` or `:no`.
 pub async fn register_name(p: &Process, key: Term, pid: Pid) -> bool {
-    let request = Term::Tuple(vec![atom("register_name"), key, Term::Pid(pid)]);
+    let request = Term::tuple(vec![atom("register_name"), key, Term::Pid(pid)]);
     p.call(Dest::Name(NAME), request, Some(super::CALL_TIMEOUT))
         .await
         .is_ok_and(|t| t.is_atom("yes"))

@@ -37,7 +37,7 @@ pub fn key(name: &str) -> Term {
 
 /// `{:todo_server, name}` sharing the name's allocation.
 fn shared_key(name: &Arc<str>) -> Term {
-    Term::Tuple(vec![atom("todo_server"), Term::Str(name.clone())])
+    Term::tuple(vec![atom("todo_server"), Term::Str(name.clone())])
 }
 
 /// `Todo.Server.start_link(name)`: prints, then starts registered under its via name.
@@ -89,14 +89,14 @@ pub async fn whereis(p: &Process, name: &str) -> Option<Pid> {
 
 /// `Todo.Server.add_entry(pid, %{date: ..., title: ...})`: a cast, always `:ok`.
 pub fn add_entry(p: &Process, server: Pid, entry: Term) {
-    p.cast(server, Term::Tuple(vec![atom("add_entry"), entry]));
+    p.cast(server, Term::tuple(vec![atom("add_entry"), entry]));
 }
 
 /// `Todo.Server.update_entry(pid, id, %{title: ...})`: a cast.
 pub fn update_entry(p: &Process, server: Pid, id: i64, changes: Term) {
     p.cast(
         server,
-        Term::Tuple(vec![atom("update_entry"), Term::Int(id), changes]),
+        Term::tuple(vec![atom("update_entry"), Term::Int(id), changes]),
     );
 }
 
@@ -104,7 +104,7 @@ pub fn update_entry(p: &Process, server: Pid, id: i64, changes: Term) {
 pub fn delete_entry(p: &Process, server: Pid, id: i64) {
     p.cast(
         server,
-        Term::Tuple(vec![atom("delete_entry"), Term::Int(id)]),
+        Term::tuple(vec![atom("delete_entry"), Term::Int(id)]),
     );
 }
 
@@ -113,7 +113,7 @@ pub fn delete_entry(p: &Process, server: Pid, id: i64) {
 /// On failure, the exit `GenServer.call` raises, ready to print: the request is built again
 /// only then, here, so callers never rebuild it and a successful call does not pay for it.
 pub async fn entries(p: &Process, server: Pid, date: Date) -> Result<Term, ExitReason> {
-    let request = |date| Term::Tuple(vec![atom("entries"), Term::Date(date)]);
+    let request = |date| Term::tuple(vec![atom("entries"), Term::Date(date)]);
     p.call(Dest::Pid(server), request(date), Some(CALL_TIMEOUT))
         .await
         .map_err(|e| {
@@ -260,7 +260,7 @@ impl GenServer for Server {
             (None, Some(reason)) => Term::error_tuple(reason.clone()),
             (None, None) => Term::nil(),
         };
-        Term::Tuple(vec![Term::Str(self.name.clone()), list])
+        Term::tuple(vec![Term::Str(self.name.clone()), list])
     }
 }
 
@@ -289,7 +289,7 @@ impl Server {
                         "[error] could not load the to-do list {}: its file holds {other}, not a %Todo.List{{}}",
                         crate::runtime::term::inspect_str(&self.name),
                     ));
-                    self.corrupt = Some(Term::Tuple(vec![atom("not_a_list"), other.clone()]));
+                    self.corrupt = Some(Term::tuple(vec![atom("not_a_list"), other.clone()]));
                 }
             },
         }

@@ -280,7 +280,7 @@ pub async fn start_child(
     sup: &Dest,
     spec: ChildSpec,
 ) -> Result<Option<Pid>, StartError> {
-    let request = Term::Tuple(vec![
+    let request = Term::tuple(vec![
         atom("start_child"),
         Term::Opaque(Opaque::new("ChildSpec", spec)),
     ]);
@@ -337,7 +337,7 @@ pub async fn terminate_child(
         .call(
             caller,
             sup,
-            Term::Tuple(vec![atom("terminate_child"), child]),
+            Term::tuple(vec![atom("terminate_child"), child]),
             None,
         )
         .await?;

@@ -109,9 +109,9 @@ pub(super) async fn run(
             Ok(pid) => sup.children.push(Child::new(child_spec, pid)),
             Err(e) => {
                 sup.shutdown_all(p).await;
-                let reason = ExitReason::Other(Term::Tuple(vec![
+                let reason = ExitReason::Other(Term::tuple(vec![
                     atom("shutdown"),
-                    Term::Tuple(vec![
+                    Term::tuple(vec![
                         atom("failed_to_start_child"),
                         child_spec.id.clone(),
                         e.reason().to_term(),
@@ -555,7 +555,7 @@ impl Sup {
             .infos()
             .into_iter()
             .map(|c| {
-                Term::Tuple(vec![
+                Term::tuple(vec![
                     c.id,
                     c.pid.map(Term::Pid).unwrap_or_else(|| atom("undefined")),
                     atom(match c.kind {
@@ -685,7 +685,7 @@ async fn shutdown_many(p: &mut Process, children: Vec<(Pid, Shutdown)>) {
 
 /// The message a supervisor sends itself to try a failed restart again.
 fn try_again_message(key: Term) -> Term {
-    Term::Tuple(vec![atom("$try_again_restart"), key])
+    Term::tuple(vec![atom("$try_again_restart"), key])
 }
 
 fn try_again_key(env: &Envelope) -> Option<Term> {

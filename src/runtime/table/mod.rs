@@ -397,7 +397,7 @@ fn bump_fields(fields: &mut [Term], incr: i64) -> Result<i64, ExitReason> {
 }
 
 fn transfer_message(table: &Table, from: Pid, data: Term) -> Term {
-    Term::Tuple(vec![
+    Term::tuple(vec![
         atom("ETS-TRANSFER"),
         table.id_term(),
         Term::Pid(from),
@@ -443,7 +443,7 @@ impl Table {
     pub fn insert(&self, caller: Pid, objects: Term) -> Result<(), ExitReason> {
         self.can_write(caller)?;
         let objects = match objects {
-            Term::List(v) => v,
+            Term::List(v) => v.into_vec(),
             t => vec![t],
         };
         let keyed: Vec<(Term, Term)> = objects

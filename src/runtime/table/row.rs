@@ -59,7 +59,7 @@ impl Row {
         let fields = match object {
             Term::Tuple(fields) if !fields.is_empty() => fields,
             // Not reached: every row is checked to be a tuple first.
-            other => vec![other],
+            other => Box::new([other]),
         };
         let text = match &fields[0] {
             Term::Str(s) if s.len() <= MAX_TEXT => Some(s.as_bytes()),
@@ -138,7 +138,7 @@ impl Row {
 
     /// The row as the tuple it was inserted as.
     pub(super) fn to_term(&self) -> Term {
-        Term::Tuple(self.fields().to_vec())
+        Term::Tuple(self.fields().into())
     }
 
     /// The second element, the value of a `{key, value}` row.

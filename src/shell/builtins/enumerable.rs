@@ -40,7 +40,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             for i in items {
                 out.push(ev.apply(&args[1], vec![i]).await?);
             }
-            Ok(Term::List(out))
+            Ok(Term::list(out))
         }
         "each" => {
             for i in items {
@@ -55,7 +55,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                     out.push(i);
                 }
             }
-            Ok(Term::List(out))
+            Ok(Term::list(out))
         }
         "reduce" => {
             let mut acc = args[1].clone();
@@ -77,7 +77,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                     _ => Err(ExitReason::badarith("+", &[&a, &b])),
                 },
             }),
-        "to_list" => Ok(Term::List(items)),
+        "to_list" => Ok(Term::list(items)),
         "take" => Ok(Term::List(
             items
                 .into_iter()
@@ -92,7 +92,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         "sort" => {
             let mut v = items;
             v.sort();
-            Ok(Term::List(v))
+            Ok(Term::list(v))
         }
         "max" => items
             .into_iter()
@@ -113,7 +113,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             items
                 .into_iter()
                 .enumerate()
-                .map(|(i, x)| Term::Tuple(vec![x, Term::from(i)]))
+                .map(|(i, x)| Term::tuple(vec![x, Term::from(i)]))
                 .collect(),
         )),
         "empty?" => Ok(Term::bool(items.is_empty())),

@@ -109,7 +109,7 @@ pub async fn timer(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             let start = tokio::time::Instant::now();
             let result = ev.apply(&args[0], vec![]).await?;
             let micros = start.elapsed().as_secs_f64() * 1e6 * ev.ctx.node.speed();
-            Ok(Term::Tuple(vec![Term::Int(micros as i64), result]))
+            Ok(Term::tuple(vec![Term::Int(micros as i64), result]))
         }
     }
 }

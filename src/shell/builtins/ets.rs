@@ -73,13 +73,13 @@ pub fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
     match fun {
         "insert" => table.insert(me, args[1].clone()).map(|()| Term::bool(true)),
         "insert_new" => table.insert_new(me, args[1].clone()).map(Term::bool),
-        "lookup" => table.lookup(me, &args[1]).map(Term::List),
+        "lookup" => table.lookup(me, &args[1]).map(Term::list),
         "delete" if args.len() == 1 => node
             .tables()
             .delete(&node, me, &table)
             .map(|()| Term::bool(true)),
         "delete" => table.delete_key(me, &args[1]).map(|()| Term::bool(true)),
-        "tab2list" => table.to_list(me).map(Term::List),
+        "tab2list" => table.to_list(me).map(Term::list),
         "give_away" => node
             .tables()
             .give_away(&node, me, &table, pid_of(&args[1])?, args[2].clone())

@@ -104,10 +104,10 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
             ))),
         },
         "hd" | "tl" => match a(0) {
-            Term::List(mut v) if !v.is_empty() => Ok(if fun == "hd" {
-                v.remove(0)
+            Term::List(v) if !v.is_empty() => Ok(if fun == "hd" {
+                v.into_iter().next().unwrap()
             } else {
-                Term::List(v.split_off(1))
+                Term::List(v[1..].into())
             }),
             other => Err(badarg("1st argument: not a nonempty list")
                 .with_frame(format!(":erlang.{fun}({other})"))),

@@ -58,7 +58,7 @@ pub fn info(ev: &Eval<'_>, args: &[Term], view: View) -> R {
             "registered_name" => info
                 .registered_name
                 .map(Term::Atom)
-                .unwrap_or_else(|| Term::List(vec![])),
+                .unwrap_or_else(|| Term::list(vec![])),
             "current_function" => current_function(&info, asking),
             "initial_call" => initial_call(&info),
             "status" => atom(match info.status {
@@ -68,19 +68,19 @@ pub fn info(ev: &Eval<'_>, args: &[Term], view: View) -> R {
             "message_queue_len" => Term::from(info.message_queue_len),
             "links" => Term::List(info.links.iter().map(|p| Term::Pid(*p)).collect()),
             // otplab has no process dictionary.
-            "dictionary" | "suspending" => Term::List(vec![]),
+            "dictionary" | "suspending" => Term::list(vec![]),
             // Every process is scheduled alike.
             "priority" => atom("normal"),
             "monitors" => Term::List(
                 info.monitors
                     .iter()
-                    .map(|p| Term::Tuple(vec![atom("process"), Term::Pid(*p)]))
+                    .map(|p| Term::tuple(vec![atom("process"), Term::Pid(*p)]))
                     .collect(),
             ),
             "monitored_by" => Term::List(info.monitored_by.iter().map(|p| Term::Pid(*p)).collect()),
             "trap_exit" => Term::bool(info.trap_exit),
             "memory" => Term::from(info.memory),
-            "messages" => Term::List(node.messages(pid, 100).unwrap_or_default()),
+            "messages" => Term::list(node.messages(pid, 100).unwrap_or_default()),
             "parent" => info
                 .parent
                 .map(Term::Pid)
@@ -129,7 +129,7 @@ pub fn info(ev: &Eval<'_>, args: &[Term], view: View) -> R {
         }
         Some(k) => {
             let k = key_of(k)?;
-            Ok(Term::Tuple(vec![atom(k), value(k)]))
+            Ok(Term::tuple(vec![atom(k), value(k)]))
         }
     }
 }
@@ -139,7 +139,7 @@ pub fn info(ev: &Eval<'_>, args: &[Term], view: View) -> R {
 /// GenServer loop (supervisors are GenServers), or the `receive` of a spawned function.
 fn current_function(info: &ProcessInfo, asking: Option<usize>) -> Term {
     let mfa = |m: &'static str, f: &'static str, a: usize| {
-        Term::Tuple(vec![atom(m), atom(f), Term::Int(a as i64)])
+        Term::tuple(vec![atom(m), atom(f), Term::Int(a as i64)])
     };
     if let Some(arity) = asking {
         return mfa("Elixir.Process", "info", arity);
@@ -161,5 +161,5 @@ fn initial_call(info: &ProcessInfo) -> Term {
     } else {
         ("proc_lib", "init_p", 5)
     };
-    Term::Tuple(vec![atom(m), atom(f), Term::Int(a)])
+    Term::tuple(vec![atom(m), atom(f), Term::Int(a)])
 }

@@ -54,7 +54,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                 children
                     .into_iter()
                     .map(|c| {
-                        Term::Tuple(vec![
+                        Term::tuple(vec![
                             c.id,
                             c.pid.map(Term::Pid).unwrap_or_else(|| atom("undefined")),
                             atom(if c.kind == sup::ChildKind::Worker {
@@ -62,7 +62,7 @@ pub async fn call(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
                             } else {
                                 "supervisor"
                             }),
-                            Term::List(vec![]),
+                            Term::list(vec![]),
                         ])
                     })
                     .collect(),

@@ -142,7 +142,7 @@ pub async fn cache(ev: &mut Eval<'_>, fun: &str, args: Vec<Term>) -> R {
         }
         ("server_process", [c, name]) => {
             let (c, name) = (pid_of(c)?, str_of(name)?);
-            let request = Term::Tuple(vec![atom("server_process"), Term::str(&name)]);
+            let request = Term::tuple(vec![atom("server_process"), Term::str(&name)]);
             cache::server_process_in(ev.p, c, &name)
                 .await
                 .map(Term::Pid)

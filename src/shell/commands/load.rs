@@ -45,14 +45,14 @@ pub async fn flood(
         .unwrap_or_default();
     let message = move |i: u64| -> Term {
         match label.as_str() {
-            "Todo.DatabaseWorker" if calls => Term::Tuple(vec![atom("get"), Term::str("flood")]),
+            "Todo.DatabaseWorker" if calls => Term::tuple(vec![atom("get"), Term::str("flood")]),
             "Todo.DatabaseWorker" => {
-                Term::Tuple(vec![atom("store"), Term::str("flood"), Term::Int(i as i64)])
+                Term::tuple(vec![atom("store"), Term::str("flood"), Term::Int(i as i64)])
             }
             "Counter" | "SlowCounter" | "SlowButReponsiveCounter" => {
-                Term::Tuple(vec![atom("inc_of"), Term::Int(1)])
+                Term::tuple(vec![atom("inc_of"), Term::Int(1)])
             }
-            _ => Term::Tuple(vec![atom("flood"), Term::Int(i as i64)]),
+            _ => Term::tuple(vec![atom("flood"), Term::Int(i as i64)]),
         }
     };
     let message = Arc::new(message);
@@ -74,7 +74,7 @@ pub async fn flood(
                 }
                 w.send(
                     me,
-                    Term::Tuple(vec![
+                    Term::tuple(vec![
                         atom("flooded"),
                         Term::Int(t0.elapsed().as_micros() as i64),
                     ]),

@@ -43,7 +43,7 @@ pub async fn info(ev: &mut Eval<'_>, t: Target<'_>, keys: &[Arg]) -> R {
         info_args.push(if terms.len() == 1 {
             terms.remove(0)
         } else {
-            Term::List(terms)
+            Term::list(terms)
         });
     }
     builtins::info(ev, &info_args)
@@ -348,7 +348,7 @@ mod tests {
     }
 
     fn table() -> Vec<ProcessInfo> {
-        let bob = Term::Tuple(vec![
+        let bob = Term::tuple(vec![
             Term::Atom(Atom::new("todo_server").unwrap()),
             Term::str("Bob's list with a name long enough to be cut"),
         ]);

@@ -137,16 +137,16 @@ mod tests {
     use crate::runtime::atom;
 
     fn pair(key: &'static str, value: Term) -> Term {
-        Term::Tuple(vec![atom(key), value])
+        Term::tuple(vec![atom(key), value])
     }
 
     fn info(dictionary: Vec<Term>, initial_call: Term) -> Term {
-        Term::List(vec![
-            pair("registered_name", Term::List(vec![])),
+        Term::list(vec![
+            pair("registered_name", Term::list(vec![])),
             pair("message_queue_len", Term::Int(7)),
             pair("status", atom("waiting")),
             pair("memory", Term::Int(2_688)),
-            pair("dictionary", Term::List(dictionary)),
+            pair("dictionary", Term::list(dictionary)),
             pair("initial_call", initial_call),
         ])
     }
@@ -160,9 +160,9 @@ mod tests {
     fn a_genserver_is_named_by_the_initial_call_proc_lib_noted() {
         let noted = pair(
             "$initial_call",
-            Term::Tuple(vec![atom("Elixir.Todo.Cache"), atom("init"), Term::Int(1)]),
+            Term::tuple(vec![atom("Elixir.Todo.Cache"), atom("init"), Term::Int(1)]),
         );
-        let proc_lib = Term::Tuple(vec![atom("proc_lib"), atom("init_p"), Term::Int(5)]);
+        let proc_lib = Term::tuple(vec![atom("proc_lib"), atom("init_p"), Term::Int(5)]);
         let (queue, memory, cells) = cells(ps_row(&atom("nil"), &info(vec![noted], proc_lib)));
         assert_eq!((queue, memory), (7, 2_688));
         assert_eq!(cells[0], atom("Elixir.Todo.Cache").to_string());
@@ -173,7 +173,7 @@ mod tests {
     fn a_supervisor_is_named_by_its_callback_module() {
         let noted = pair(
             "$initial_call",
-            Term::Tuple(vec![
+            Term::tuple(vec![
                 atom("supervisor"),
                 atom("Elixir.Todo.Supervisor"),
                 Term::Int(1),

@@ -535,7 +535,7 @@ sequenceDiagram
             memory: 0,
             tables: 0,
         };
-        let via = Term::Tuple(vec![atom("database_worker"), Term::Int(1)]);
+        let via = Term::tuple(vec![atom("database_worker"), Term::Int(1)]);
         assert_eq!(
             lifeline_name(&info(None, Some(via), "Todo.DatabaseWorker")),
             "Todo.DatabaseWorker 1"
