@@ -21,6 +21,35 @@ const MIN_SLOTS: usize = 65_536;
 /// reach must not make a node ask the system for gigabytes it refuses.
 const MAX_SLOTS: usize = 1 << 24;
 
+/// How many slots a table by pid number has for a node of `max_processes`: a power of two,
+/// at least the limit, within `MIN_SLOTS` and `MAX_SLOTS`. The process table's array
+/// (`proctable`) has as many as this one.
+pub(super) fn slot_count(max_processes: usize) -> usize {
+    max_processes
+        .clamp(MIN_SLOTS, MAX_SLOTS)
+        .next_power_of_two()
+}
+
+/// `n` slots of zero bytes. Zeroed memory from the allocator, not a loop of stores: a table of
+/// 8 MiB at the default limit would otherwise be resident from the first instant, while this
+/// way the kernel maps a page only when a pid of it is first spawned.
+///
+/// # Safety
+/// All-zero bytes must be a valid `T`, and `T` must not be zero-sized.
+pub(super) unsafe fn zeroed_slots<T>(n: usize) -> Box<[T]> {
+    let layout = std::alloc::Layout::array::<T>(n).expect("slot table size");
+    assert!(layout.size() > 0, "a slot table of at least one slot");
+    // SAFETY: the layout is non-zero and of `n` Ts, which the caller says zero bytes make;
+    // the pointer is checked, and the box frees it with the same layout.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n))
+    }
+}
+
 /// A slot whose pid number was taken while an older pid of the same slot was still alive:
 /// both, and every later pid of the slot, ask the process table instead.
 const SHARED: u64 = u64::MAX;
@@ -44,23 +73,9 @@ pub(super) struct Liveness {
 
 impl Liveness {
     pub fn new(max_processes: usize) -> Liveness {
-        let n = max_processes
-            .clamp(MIN_SLOTS, MAX_SLOTS)
-            .next_power_of_two();
-        // Zeroed memory from the allocator, not a loop of stores: a table of 8 MiB at the
-        // default limit would otherwise be resident from the first instant, while this way
-        // the kernel maps a page only when a pid of it is first spawned.
-        let layout = std::alloc::Layout::array::<AtomicU64>(n).expect("slot table size");
-        // SAFETY: the layout is non-zero (n >= MIN_SLOTS) and of `n` AtomicU64s; zero bytes
-        // are a valid AtomicU64 (0 means a free slot); the pointer is checked, and the box
-        // frees it with the same layout.
-        let slots = unsafe {
-            let ptr = std::alloc::alloc_zeroed(layout) as *mut AtomicU64;
-            if ptr.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n))
-        };
+        let n = slot_count(max_processes);
+        // SAFETY: zero bytes are a valid AtomicU64, and 0 means a free slot.
+        let slots = unsafe { zeroed_slots::<AtomicU64>(n) };
         Liveness {
             slots,
             mask: n as u64 - 1,

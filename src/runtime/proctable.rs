@@ -26,17 +26,10 @@ use std::sync::{Arc, RwLock};
 use crossbeam_utils::CachePadded;
 use rustc_hash::FxBuildHasher;
 
+use super::liveness::{slot_count, zeroed_slots};
 use super::node::Entry;
 
 const SHARDS: usize = 64;
-
-/// The fewest slots, whatever the process limit (tests set it at a few hundred): 512 KiB of
-/// address space, of which only the pages of pids in use are touched.
-const MIN_SLOTS: usize = 65_536;
-
-/// The most slots (128 MiB of address space): above it pids share slots through the
-/// overflow maps, as a limit nobody could reach must not make a node ask for gigabytes.
-const MAX_SLOTS: usize = 1 << 24;
 
 /// Entries whose slot an older live pid holds, by pid number.
 type Overflow = HashMap<u64, Arc<Entry>, FxBuildHasher>;
@@ -56,21 +49,11 @@ pub(super) struct ProcTable {
 
 impl ProcTable {
     pub fn new(max_processes: usize, first_pid: u64) -> ProcTable {
-        let n = max_processes
-            .clamp(MIN_SLOTS, MAX_SLOTS)
-            .next_power_of_two();
-        let layout = std::alloc::Layout::array::<AtomicPtr<Entry>>(n).expect("slot table size");
-        // SAFETY: the layout is non-zero (n >= MIN_SLOTS) and of `n` AtomicPtrs; zero bytes are
-        // a null AtomicPtr (an empty slot); the pointer is checked, and the box frees it with
-        // the same layout. Zeroed memory from the allocator, not a loop of stores, so that the
-        // kernel maps a page only when a pid of it is first spawned.
-        let slots = unsafe {
-            let ptr = std::alloc::alloc_zeroed(layout) as *mut AtomicPtr<Entry>;
-            if ptr.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n))
-        };
+        // As many slots as the liveness array, within the same bounds: above them pids share
+        // slots through the overflow maps.
+        let n = slot_count(max_processes);
+        // SAFETY: zero bytes are a null AtomicPtr, an empty slot.
+        let slots = unsafe { zeroed_slots::<AtomicPtr<Entry>>(n) };
         ProcTable {
             slots,
             mask: n as u64 - 1,
