@@ -553,10 +553,13 @@ async fn cast_step<S: GenServer>(
     server: &mut Server,
     request: Term,
 ) -> Result<(), ExitReason> {
-    // gen_server's last message for a cast is the envelope it received.
-    let last = Term::tuple(vec![atom("$gen_cast"), request.clone()]);
+    // `handle_cast` takes the request, so a copy is kept for a crash report; the envelope
+    // around it is built only when there is one to report, not on every cast.
+    let kept = request.clone();
     let outcome = catch_unwind(state.handle_cast(request, p)).await;
     if let Err(reason) = server.after_noreply(outcome, cont) {
+        // gen_server's last message for a cast is the envelope it received.
+        let last = Term::tuple(vec![atom("$gen_cast"), kept]);
         let fut = Box::pin(server.stop(state, p, reason, Some(last), None, "handle_cast/2"));
         return Err(fut.await);
     }
