@@ -64,6 +64,7 @@ BENCHES=(
     "genserver-start|bench genserver-start $S|$B/primitives.exs genserver-start $S"
     "flood|bench flood $S|$B/flood.exs $S"
     "recovery|bench recovery $S|$B/recovery.exs $S"
+    "crash-loop|bench crash-loop $S|$B/crash_loop.exs $S"
 )
 
 run_side() { # side name command...
@@ -102,7 +103,7 @@ echo "bench-vs-beam: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu), $m
     "Elixir $ex on OTP $otp; medians of $R alternating runs; took ${elapsed}s."
 echo "Sizes: cache 1 client x 100k and 100 clients x 10k; loadtest-chapter $CHAPTER_N lists;" \
     "loadtest-system/-ets $SYS_N lists$([ "$FULL" = 1 ] || echo ' (FULL=0: not 1M, which takes the BEAM a minute a run)');" \
-    "entries 20k lists; call, cast, spawn 1M; genserver-start 100k; flood 1 s + 0.5 s; recovery 5 reps."
+    "entries 20k lists; call, cast, spawn 1M; genserver-start 100k; flood 1 s + 0.5 s; recovery 5 reps; crash-loop 2 s after 1.2 s."
 echo "otplab memory is resident set size (/proc/self/statm), the BEAM's :erlang.memory(:total);" \
     "otplab's *_nofsync rows compare with the BEAM's File.write! (no fsync) row of the same name;" \
     "floor is bare tokio doing the primitive's work on the same runtime (otplab bench floor)."

@@ -92,7 +92,7 @@ enum Command {
     /// line per figure.
     Bench {
         /// cache-gen, cache-ets, loadtest-chapter, loadtest-system, loadtest-ets, entries,
-        /// call, cast, spawn, floor, genserver-start, flood, recovery, observer, or all.
+        /// call, cast, spawn, floor, genserver-start, flood, recovery, crash-loop, observer, or all.
         name: String,
         /// The size: operations per client, lists, calls, processes or repetitions.
         #[arg(long)]

@@ -1,7 +1,9 @@
 //! The benchmarks of issue 7, one function per benchmark, each doing exactly the work that
-//! `scripts/beam/*.exs` do on the BEAM, one file here per script there, so that `scripts/bench-vs-beam.sh` compares like with like: the profiler through both
-//! caches, the chapter's load tests, `add_entry`/`entries` and the database drain, the cost
-//! of calls, casts, spawns and idle GenServers, a flooded mailbox, and recovery after kills.
+//! `scripts/beam/*.exs` do on the BEAM, one file here per script there, so that
+//! `scripts/bench-vs-beam.sh` compares like with like: the profiler through both caches, the
+//! chapter's load tests, `add_entry`/`entries` and the database drain, the cost of calls,
+//! casts, spawns and idle GenServers, a flooded mailbox, recovery after kills, and the
+//! restarts of a crash-looping child.
 //! `floor` has no script: it does the work of `call`, `cast` and `spawn` with bare tokio on
 //! the same runtime, the yardstick of how far each primitive is from tokio itself.
 //!
@@ -20,6 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 mod cache;
+mod crash_loop;
 mod entries;
 mod flood;
 mod floor;
@@ -49,6 +52,7 @@ pub const NAMES: &[&str] = &[
     "genserver-start",
     "flood",
     "recovery",
+    "crash-loop",
     "observer",
 ];
 
@@ -151,6 +155,7 @@ pub async fn run(name: &str, opts: &Options) -> Result<Vec<Figure>, String> {
         "genserver-start" => primitives::genserver_start(opts).await,
         "flood" => flood::flood(opts).await,
         "recovery" => recovery::recovery(opts).await,
+        "crash-loop" => crash_loop::crash_loop(opts).await,
         "observer" => observer::observer(opts).await,
         other => Err(format!(
             "no benchmark {other:?}; one of: all, {}",
