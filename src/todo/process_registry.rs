@@ -4,7 +4,7 @@
 //! is seed 001's experiment. Every lookup is a call to this one process: that is the
 //! bottleneck the ETS cache removes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxBuildHasher;
@@ -22,18 +22,21 @@ pub struct ProcessRegistry {
     /// A key is shared by both maps: with a to-do list's key stored twice, the registry was a
     /// sixth of the memory of a list. The names grow a little at a time (`runtime::growmap`):
     /// a `HashMap` re-hashed every key, each behind its pointer, at once when it doubled,
-    /// which was the last interval of a million lists' load test. A pid hashes without
-    /// reading memory elsewhere, so the keys' growth costs little even all at once, once
-    /// it is not SipHash (callgrind: 166 instructions a moved key): pids are the node's
-    /// sequential numbers, not input anyone chooses, so the unkeyed Fx hash does.
+    /// which was the last interval of a million lists' load test.
     ///
-    /// The names hash with Fx too: SipHash of `{:todo_server, "list N"}` was a fifth of the
+    /// The names hash with Fx: SipHash of `{:todo_server, "list N"}` was a fifth of the
     /// registry's instructions a lookup (callgrind). Names are chosen by users, so a
     /// flood of colliding names is possible, as it is on the BEAM, whose ETS tables and
     /// maps hash terms with a fixed, unkeyed function (`erlang:phash2`'s family); a
     /// registry is no more exposed than the BEAM's own `Registry` and `:global`.
     names: GrowMap<Arc<Term>, Pid, FxBuildHasher>,
-    keys: HashMap<Pid, (Ref, Vec<Arc<Term>>), FxBuildHasher>,
+    /// Each registrant's monitor and names, in a B-tree: a hash map, even hashed with Fx,
+    /// re-hashed every pid in the one registration that made it double, 50 ms at 458,749
+    /// to-do lists and 155 ms at 917,501 (single puts timed in `bench loadtest-ets`; the
+    /// three database workers are registered too), where a tree grows a node at a time. Pids
+    /// are the node's sequential numbers, so a new registrant goes to the right edge, whose
+    /// nodes are the ones already in cache.
+    keys: BTreeMap<Pid, (Ref, Vec<Arc<Term>>)>,
 }
 
 /// The child spec of the top supervisor's first child.
@@ -111,7 +114,7 @@ impl GenServer for ProcessRegistry {
     async fn init(_: (), _p: &mut Process) -> Result<Init<Self>, ExitReason> {
         Ok(Init::Ok(ProcessRegistry {
             names: GrowMap::new(),
-            keys: HashMap::default(),
+            keys: BTreeMap::new(),
         }))
     }
 
