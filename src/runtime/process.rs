@@ -55,10 +55,7 @@ impl Process {
     /// The next envelope of any kind. A small future of its own (no room for a timer), since
     /// every idle GenServer holds one while it waits.
     pub fn receive(&mut self) -> impl Future<Output = Envelope> + Send + '_ {
-        ReceiveAny {
-            entry: &self.entry,
-            scanned: 0,
-        }
+        ReceiveAny { entry: &self.entry }
     }
 
     /// The first envelope `accept` takes, leaving the others queued in order; `None` after
@@ -224,7 +221,6 @@ impl Process {
 /// `receive` of any envelope: waiting while the mailbox is empty, running once it has one.
 struct ReceiveAny<'a> {
     entry: &'a Entry,
-    scanned: usize,
 }
 
 impl Future for ReceiveAny<'_> {
@@ -233,10 +229,7 @@ impl Future for ReceiveAny<'_> {
         let this = self.get_mut();
         let status = &this.entry.status;
         status.store(Status::Waiting as u8, Ordering::Relaxed);
-        let polled = this
-            .entry
-            .mailbox
-            .poll_take(cx, &mut this.scanned, &mut |_| true);
+        let polled = this.entry.mailbox.poll_take_any(cx);
         if polled.is_ready() {
             status.store(Status::Running as u8, Ordering::Relaxed);
         }
