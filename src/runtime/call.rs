@@ -555,6 +555,42 @@ mod tests {
         assert_eq!(got.1, Err(CallError::Noproc));
     }
 
+    /// A call given up by its caller (its future dropped, here by a `select!` whose other arm
+    /// is ready at once) leaves the caller neither waiting nor noted as calling the server,
+    /// whatever the call had reached; the request stays queued with the server.
+    #[tokio::test]
+    async fn a_dropped_call_leaves_its_caller_running() {
+        let node = Node::new(NodeConfig::default());
+        let silent = node
+            .spawn(SpawnOpts::default(), |p: &mut Process| {
+                Box::pin(async move {
+                    p.receive_match(|e| matches!(e, Envelope::Message(_)), None)
+                        .await;
+                    ExitReason::Normal
+                })
+            })
+            .unwrap();
+        let (me, row) = within(&node, move |p: &mut Process| {
+            Box::pin(async move {
+                tokio::select! {
+                    biased;
+                    _ = p.call(silent, atom("ping"), Some(DEFAULT_CALL_TIMEOUT)) => {}
+                    _ = std::future::ready(()) => {}
+                }
+                let me = p.pid();
+                let row = p.node().census().into_iter().find(|r| r.pid == me);
+                (me, row)
+            })
+        })
+        .await;
+        let row = row.expect("the caller is alive");
+        assert_eq!(row.pid, me);
+        assert_eq!(row.status, Status::Running);
+        assert_eq!(row.calling, None);
+        assert_eq!(node.info(silent).map(|i| i.message_queue_len), Some(1));
+        node.send(None, &Dest::Pid(silent), atom("done"));
+    }
+
     fn node_has(p: &Process, pid: Pid) -> bool {
         p.node().entry(pid).is_some()
     }
