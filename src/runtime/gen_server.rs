@@ -411,11 +411,11 @@ fn step<'a, S: GenServer>(
 ) -> Recycled<'a, Result<(), ExitReason>> {
     match envelope {
         Envelope::Call { from, request } => {
-            recycled(call_step(p, state, cont, server, from, request))
+            recycled(|| call_step(p, state, cont, server, from, request))
         }
-        Envelope::Cast(request) => recycled(cast_step(p, state, cont, server, request)),
-        Envelope::Message(msg) => recycled(info_step(p, state, cont, server, msg)),
-        Envelope::System(request) => recycled(system_step(p, state, server, request)),
+        Envelope::Cast(request) => recycled(|| cast_step(p, state, cont, server, request)),
+        Envelope::Message(msg) => recycled(|| info_step(p, state, cont, server, msg)),
+        Envelope::System(request) => recycled(|| system_step(p, state, server, request)),
     }
 }
 
@@ -451,7 +451,9 @@ impl Drop for SpareStep {
     }
 }
 
-fn recycled<'a, F, T>(fut: F) -> Recycled<'a, T>
+/// The step is made by `make` right into its block: a step made first and then moved in was
+/// copied whole, every byte of its largest state, on every message.
+fn recycled<'a, F, T>(make: impl FnOnce() -> F) -> Recycled<'a, T>
 where
     F: Future<Output = T> + Send + 'a,
 {
@@ -474,7 +476,7 @@ where
     };
     let typed = block.cast::<F>();
     // SAFETY: the block is valid for `F`'s layout and owned by no one else.
-    unsafe { typed.as_ptr().write(fut) };
+    unsafe { typed.as_ptr().write(make()) };
     let fut: NonNull<dyn Future<Output = T> + Send + 'a> = typed;
     Recycled { fut, layout }
 }
@@ -735,10 +737,10 @@ mod tests {
     #[test]
     fn a_finished_steps_block_is_reused_by_the_next_step_of_its_layout() {
         let payload = [7u64; 6];
-        let first = recycled(async move { payload[0] });
+        let first = recycled(|| async move { payload[0] });
         let block = first.fut.cast::<u8>();
         drop(first);
-        let second = recycled(async move { payload[1] + 1 });
+        let second = recycled(|| async move { payload[1] + 1 });
         assert_eq!(second.fut.cast::<u8>(), block);
         let mut cx = Context::from_waker(std::task::Waker::noop());
         {
@@ -746,7 +748,7 @@ mod tests {
             let mut second = std::pin::pin!(second);
             assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(8));
         }
-        let other = recycled(async move { [payload; 3][2][0] });
+        let other = recycled(|| async move { [payload; 3][2][0] });
         assert_ne!(std::mem::size_of_val(&[payload; 3]), 0);
         let mut other = std::pin::pin!(other);
         assert_eq!(other.as_mut().poll(&mut cx), Poll::Ready(7));

@@ -186,6 +186,25 @@ impl Mailbox {
         taken
     }
 
+    /// Takes the oldest envelope, whatever it is: [`Mailbox::poll_take`] accepting every
+    /// envelope, without its scan. A GenServer's loop waits here for every message, and the
+    /// scan's predicate call and its `remove` from the middle of the queue were a third of
+    /// what taking a message cost it.
+    pub(crate) fn poll_take_any(&self, cx: &mut Context<'_>) -> Poll<Envelope> {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(env) = inner.queue.pop_front() {
+            // No longer parked: `parked` must not count it idle while it runs.
+            inner.parked = false;
+            return Poll::Ready(env);
+        }
+        inner.parked = true;
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// Takes the oldest envelope, or the oldest one at or after `start` for which `accept`
     /// holds. Registers the waker when there is none.
     pub(crate) fn poll_take(

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::call::CallTimer;
 use super::exit::{CallError, ExitReason, StartError};
 use super::mailbox::{Envelope, Receive};
-use super::node::{Entry, IN_CALL};
+use super::node::Entry;
 use super::pid::{Pid, Ref};
 use super::reply::{Delivery, From};
 use super::term::{Atom, BoxFuture, Term};
@@ -55,10 +55,7 @@ impl Process {
     /// The next envelope of any kind. A small future of its own (no room for a timer), since
     /// every idle GenServer holds one while it waits.
     pub fn receive(&mut self) -> impl Future<Output = Envelope> + Send + '_ {
-        ReceiveAny {
-            entry: &self.entry,
-            scanned: 0,
-        }
+        ReceiveAny { entry: &self.entry }
     }
 
     /// The first envelope `accept` takes, leaving the others queued in order; `None` after
@@ -131,16 +128,15 @@ impl Process {
             .store(Status::Running as u8, Ordering::Relaxed);
     }
 
-    pub async fn call(
+    /// `GenServer.call/3`. A name is resolved here, once, so that the server's pid can be
+    /// noted for a live view to show whom this process waits for; the call itself then goes
+    /// to that pid.
+    pub fn call(
         &self,
         dest: impl Into<Dest>,
         request: Term,
         timeout: Option<Duration>,
-    ) -> Result<Term, CallError> {
-        // Waiting for a reply is waiting, as `Process.info` shows for a process blocked in
-        // `GenServer.call` on the BEAM.
-        // The name is resolved here, once, so the server's pid can be noted for a live view
-        // to show whom this process waits for; the call itself then goes to that pid.
+    ) -> impl Future<Output = Result<Term, CallError>> + Send + '_ {
         let dest = match dest.into() {
             Dest::Name(name) => match self.node.whereis(name) {
                 Some(pid) => Dest::Pid(pid),
@@ -148,19 +144,13 @@ impl Process {
             },
             pid => pid,
         };
-        if let Dest::Pid(server) = dest {
-            self.entry.calling.store(server.0, Ordering::Relaxed);
-        }
-        self.entry.status.store(IN_CALL, Ordering::Relaxed);
-        let reply = self
-            .node
-            .call_timed(self.pid(), &dest, request, timeout, Some(&self.timer))
-            .await;
-        self.entry
-            .status
-            .store(Status::Running as u8, Ordering::Relaxed);
-        self.entry.calling.store(0, Ordering::Relaxed);
-        reply
+        self.node.call_timed(
+            self.pid(),
+            dest,
+            request,
+            timeout,
+            Some((&self.entry, &self.timer)),
+        )
     }
 
     pub fn cast(&self, dest: impl Into<Dest>, msg: Term) {
@@ -231,7 +221,6 @@ impl Process {
 /// `receive` of any envelope: waiting while the mailbox is empty, running once it has one.
 struct ReceiveAny<'a> {
     entry: &'a Entry,
-    scanned: usize,
 }
 
 impl Future for ReceiveAny<'_> {
@@ -240,10 +229,7 @@ impl Future for ReceiveAny<'_> {
         let this = self.get_mut();
         let status = &this.entry.status;
         status.store(Status::Waiting as u8, Ordering::Relaxed);
-        let polled = this
-            .entry
-            .mailbox
-            .poll_take(cx, &mut this.scanned, &mut |_| true);
+        let polled = this.entry.mailbox.poll_take_any(cx);
         if polled.is_ready() {
             status.store(Status::Running as u8, Ordering::Relaxed);
         }

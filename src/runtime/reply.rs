@@ -6,6 +6,7 @@
 //! reply that arrives after a timeout is dropped, never left in the caller's mailbox, and is
 //! counted (seed 003 asks where that reply goes). One allocation per call.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +17,6 @@ use super::pid::{Pid, Ref};
 use super::term::{Term, atom};
 
 struct State {
-    value: Option<Term>,
     waker: Option<Waker>,
     /// The caller timed out or was cancelled: a reply now is late and dropped.
     caller_gone: bool,
@@ -24,10 +24,10 @@ struct State {
 
 /// The cell a call's reply goes through, with the caller's pid and the call's reference, so
 /// that a `From` is one pointer: every queued call carries one, and an envelope is as large
-/// as its largest variant. `replied` and `handles` sit beside the lock, not
-/// under it: the common call (one `From`, answered once) then takes the lock once on each
-/// side, to hand over the value and to take it, and dropping the answered `From` and the
-/// finished caller's end take it not at all. They were two of the five locks of a round trip.
+/// as its largest variant. `replied`, `handles` and the value sit beside the lock, not
+/// under it: the common call (one `From`, answered once) then takes the lock once, to hand
+/// over the value, and taking it, dropping the answered `From` and the finished caller's end
+/// take it not at all. They were three of the five locks of a round trip.
 struct Cell {
     /// The caller's pid and the call's reference, as numbers: atomics (plain loads and
     /// stores, with no ordering of their own) so that a spare cell is made new through a
@@ -38,9 +38,23 @@ struct Cell {
     state: Mutex<State>,
     /// Set, under the lock, by the one reply that counts; read without it by the drops.
     replied: AtomicBool,
+    /// The reply, written once, under the lock, by the reply that counts, and then announced
+    /// by `ready`; taken by the caller's end alone, after it has seen `ready`. The caller
+    /// takes it without the lock: taking the lock again once the answer was there was two of
+    /// the locked instructions of a round trip, and when the caller ran on another worker it
+    /// spun on the lock while the server, holding it, woke it.
+    value: UnsafeCell<Option<Term>>,
+    ready: AtomicBool,
     /// Live `From` handles; when the last one goes without a reply the caller is told.
     handles: AtomicUsize,
 }
+
+// SAFETY: every field but `value` is `Sync`. `value` is written only by the one reply that
+// counts (`replied`, under the lock, lets one through), before its `ready` store with
+// release ordering, and nothing writes it after; it is read only by the one `Pending` after
+// it has loaded `ready` as true with acquire ordering, or with no other handle left (a
+// spare's reset), so a write and a read of it never overlap.
+unsafe impl Sync for Cell {}
 
 /// Where a reply goes: the caller's pid and the call's reference, like `{pid, [:alias | ref]}`.
 pub struct From {
@@ -77,7 +91,7 @@ impl From {
     /// can be reported without copying every reply in case it is late.
     pub(crate) fn try_reply(&self, value: Term) -> (Delivery, Option<Term>) {
         {
-            let mut s = self.cell.state.lock().unwrap();
+            let s = self.cell.state.lock().unwrap();
             if self.cell.replied.load(Ordering::Relaxed) {
                 return (Delivery::AlreadyReplied, Some(value));
             }
@@ -85,7 +99,10 @@ impl From {
             if s.caller_gone {
                 return (Delivery::LateDropped, Some(value));
             }
-            s.value = Some(value);
+            // SAFETY: only the reply that set `replied` first gets here, once, and the caller
+            // reads the value only after the `ready` store below (see `Cell`).
+            unsafe { *self.cell.value.get() = Some(value) };
+            self.cell.ready.store(true, Ordering::Release);
             // Woken by reference, under the lock, and left in the cell: the caller's next
             // call reuses the cell, and a waker it finds there is one it need not clone again
             // (see `Pending::registered`).
@@ -189,6 +206,7 @@ pub(crate) fn channel_from(spare: Option<Spare>, caller: Pid, tag: Ref) -> (From
             cell.pid.store(caller.0, Ordering::Relaxed);
             cell.tag.store(tag.0, Ordering::Relaxed);
             cell.replied.store(false, Ordering::Relaxed);
+            cell.ready.store(false, Ordering::Relaxed);
             cell.handles.store(1, Ordering::Relaxed);
             cell
         }
@@ -196,11 +214,12 @@ pub(crate) fn channel_from(spare: Option<Spare>, caller: Pid, tag: Ref) -> (From
             pid: AtomicU64::new(caller.0),
             tag: AtomicU64::new(tag.0),
             state: Mutex::new(State {
-                value: None,
                 waker: None,
                 caller_gone: false,
             }),
             replied: AtomicBool::new(false),
+            value: UnsafeCell::new(None),
+            ready: AtomicBool::new(false),
             handles: AtomicUsize::new(1),
         }),
     };
@@ -228,10 +247,9 @@ impl Pending {
             return None;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        debug_assert!({
-            let s = cell.state.lock().unwrap();
-            s.value.is_none() && !s.caller_gone
-        });
+        // SAFETY: this is the cell's last reference, so nothing else reaches `value`.
+        debug_assert!(unsafe { (*cell.value.get()).is_none() });
+        debug_assert!(!cell.state.lock().unwrap().caller_gone);
         Some(Spare(cell, this.registered))
     }
 }
@@ -244,10 +262,26 @@ fn forget_waker(cell: &Cell) {
     drop(waker);
 }
 
+impl Cell {
+    /// The reply, once `ready` says it is there and it has not been taken yet. Only the
+    /// caller's end, the one `Pending`, calls it.
+    fn take_ready(&self) -> Option<Term> {
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `ready` was loaded as true with acquire ordering, after the one write of
+        // the value, and only the one `Pending` reads it (see `Cell`).
+        unsafe { (*self.value.get()).take() }
+    }
+}
+
 impl Future for Pending {
     type Output = Option<Term>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Term>> {
         let this = self.get_mut();
+        if let Some(v) = this.cell.take_ready() {
+            return Poll::Ready(Some(v));
+        }
         let key = waker_key(cx.waker());
         // Unanswered, a `From` still alive, and the cell holds this waker: nothing to do. An
         // answer or the last `From`'s drop that comes after these loads finds the waker in
@@ -259,7 +293,7 @@ impl Future for Pending {
             return Poll::Pending;
         }
         let mut s = this.cell.state.lock().unwrap();
-        if let Some(v) = s.value.take() {
+        if let Some(v) = this.cell.take_ready() {
             return Poll::Ready(Some(v));
         }
         if this.cell.handles.load(Ordering::Acquire) == 0 {
@@ -288,14 +322,16 @@ impl Drop for Pending {
             }
             return;
         }
-        let (value, waker) = {
+        // A reply that came since `replied` was read leaves its value in the cell, which goes
+        // with the cell, as an answer never taken does above.
+        let waker = {
             let mut s = self.cell.state.lock().unwrap();
             s.caller_gone = true;
-            (s.value.take(), s.waker.take())
+            s.waker.take()
         };
-        // Dropped outside the lock: a term's drop can be long, and the waker's is the last
-        // reference to a task that has ended.
-        drop((value, waker));
+        // Dropped outside the lock: the waker's drop is the last reference to a task that
+        // has ended.
+        drop(waker);
     }
 }
 
