@@ -39,7 +39,7 @@ const ALIGN: usize = if align_of::<Term>() > align_of::<Head>() {
 /// slot in the table is one pointer (the map adds the hash), where a `Term::Tuple` took 32
 /// bytes; and a read by a key's text compares the copy in the row, so that finding a row
 /// reads the row and not the key's string too, a cache miss of its own once the rows
-/// outgrow the cache. Hashed, compared and looked up by its key.
+/// outgrow the cache.
 pub(super) struct Row(NonNull<Head>);
 
 // SAFETY: a row owns its elements as a `Box<[Term]>` would, and its text is plain bytes; the
@@ -172,26 +172,6 @@ impl Drop for Row {
             ptr::drop_in_place(self.fields_mut());
             alloc::dealloc(self.base(), layout);
         }
-    }
-}
-
-impl Hash for Row {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
-    }
-}
-
-impl PartialEq for Row {
-    fn eq(&self, other: &Row) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Row {}
-
-impl std::borrow::Borrow<Term> for Row {
-    fn borrow(&self) -> &Term {
-        self.key()
     }
 }
 
