@@ -2,9 +2,8 @@
 //! `todo::chapter7` and through the chapter 9 system with either cache, on the load pass of
 //! `crate::profiler::cache`.
 
-use crate::profiler::cache::load_pass;
+use crate::profiler::cache::{Name, load_pass};
 use crate::runtime::gen_server::{self, StartOpts};
-use crate::runtime::term::BoxFuture;
 use crate::runtime::{Pid, Process, Term, atom};
 use crate::todo::chapter7::ChapterCache;
 use crate::todo::{self, CacheKind, cache};
@@ -13,14 +12,15 @@ use super::{Figure, Options, Scratch, err, inside, node, rss_bytes, system, us_p
 
 /// The interval loop of the load test: for each block of up to 100k new names `cache_#{i}`,
 /// time `put` (server_process of each new name), then `get` (the same names again).
-async fn load_intervals<'a, F>(
+async fn load_intervals<'a, F, Fut>(
     bench: &'static str,
     p: &'a mut Process,
     n: u64,
     mut op: F,
 ) -> Result<Vec<Figure>, String>
 where
-    F: FnMut(&'a Process, String) -> BoxFuture<'a, Result<Pid, String>>,
+    F: FnMut(&'a Process, Name) -> Fut,
+    Fut: Future<Output = Result<Pid, String>>,
 {
     let p: &'a Process = p;
     let interval = n.min(100_000);
@@ -67,15 +67,13 @@ pub(super) async fn loadtest_chapter(opts: &Options) -> Result<Vec<Figure>, Stri
             let cache = gen_server::start::<ChapterCache>(p.node(), (), StartOpts::default())
                 .await
                 .map_err(err)?;
-            load_intervals("loadtest-chapter", p, n, move |p, name| {
-                Box::pin(async move {
-                    let request = Term::tuple(vec![atom("server_process"), Term::str(name)]);
-                    match p.call(cache, request, Some(todo::CALL_TIMEOUT)).await {
-                        Ok(Term::Pid(pid)) => Ok(pid),
-                        Ok(other) => Err(format!("unexpected reply {other}")),
-                        Err(e) => Err(e.to_string()),
-                    }
-                })
+            load_intervals("loadtest-chapter", p, n, move |p, name: Name| async move {
+                let request = Term::tuple(vec![atom("server_process"), Term::str(name.as_str())]);
+                match p.call(cache, request, Some(todo::CALL_TIMEOUT)).await {
+                    Ok(Term::Pid(pid)) => Ok(pid),
+                    Ok(other) => Err(format!("unexpected reply {other}")),
+                    Err(e) => Err(e.to_string()),
+                }
             })
             .await
         })
@@ -96,9 +94,11 @@ pub(super) async fn loadtest_system(
     let (node, config) = system(kind, true, &dir).await?;
     inside(&node, move |p: &mut Process| {
         Box::pin(async move {
-            load_intervals(bench, p, n, move |p, name| {
-                let config = config.clone();
-                Box::pin(async move { cache::server_process(p, &config, &name).await.map_err(err) })
+            let config = &*config;
+            load_intervals(bench, p, n, move |p, name: Name| async move {
+                cache::server_process(p, config, name.as_str())
+                    .await
+                    .map_err(err)
             })
             .await
         })

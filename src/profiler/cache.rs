@@ -35,19 +35,27 @@ pub fn uniform(n: u64) -> u64 {
     })
 }
 
-/// `"list #{n}"`, the name the profile looks up, as the BEAM side builds it for every
-/// operation. Written digit by digit: `format!` goes through the formatting machinery, which
-/// was a quarter of the instructions of an ETS cache lookup. It is written on the stack, not
-/// into a `String`: the lookup copies it once into the key it builds, as the BEAM's
-/// interpolation makes one binary, where a `String` would be a second allocation and a free.
-struct ListName {
-    bytes: [u8; 25],
+/// A name built from a prefix and a number, `"list #{n}"` (the profile's) or `"cache_#{i}"`
+/// (the load test's), as the BEAM side builds it for every operation. Written digit by
+/// digit: `format!` goes through the formatting machinery, which was a quarter of the
+/// instructions of an ETS cache lookup. It is written on the stack, not into a `String`: a
+/// lookup of an existing list reads the table by the name's text, and a new list's request
+/// copies it once into the term it sends, as the BEAM's interpolation makes one binary,
+/// where a `String` would be a second allocation and a free.
+#[derive(Clone, Copy)]
+pub struct Name {
+    bytes: [u8; Name::ROOM],
     start: usize,
 }
 
-impl ListName {
-    fn new(n: u64) -> Self {
-        let mut bytes = [0u8; 25];
+impl Name {
+    /// The longest prefix (`"cache_"`) and the 20 digits of the largest `u64`.
+    const ROOM: usize = 6 + 20;
+
+    /// `prefix` followed by `n`'s decimal digits; the prefix is one of the workloads' and
+    /// fits, which the tests check.
+    pub fn new(prefix: &'static str, n: u64) -> Self {
+        let mut bytes = [0u8; Name::ROOM];
         let mut start = bytes.len();
         let mut rest = n;
         loop {
@@ -58,14 +66,14 @@ impl ListName {
                 break;
             }
         }
-        start -= 5;
-        bytes[start..start + 5].copy_from_slice(b"list ");
-        ListName { bytes, start }
+        start -= prefix.len();
+        bytes[start..start + prefix.len()].copy_from_slice(prefix.as_bytes());
+        Name { bytes, start }
     }
 
-    fn as_str(&self) -> &str {
-        // Only ASCII digits and "list " were written from `start` on.
-        std::str::from_utf8(&self.bytes[self.start..]).expect("ASCII")
+    pub fn as_str(&self) -> &str {
+        // Only the prefix (a `str`) and ASCII digits were written from `start` on.
+        std::str::from_utf8(&self.bytes[self.start..]).expect("a prefix and digits")
     }
 }
 
@@ -87,7 +95,7 @@ pub struct CacheLookups {
 impl Operation for CacheLookups {
     fn run<'a>(&'a self, p: &'a mut Process) -> BoxFuture<'a, Result<(), ExitReason>> {
         Box::pin(async move {
-            let name = ListName::new(uniform(100));
+            let name = Name::new("list ", uniform(100));
             let r = cache::server_process(p, &self.config, name.as_str()).await;
             if let Some(done) = &self.done {
                 done.fetch_add(1, Ordering::Relaxed);
@@ -99,19 +107,22 @@ impl Operation for CacheLookups {
 
 /// One pass of the load test: `op` (a `server_process`) of each name `cache_#{i}` for `i` in
 /// `names`, timed. `progress` hears how many were done, every [`PROGRESS_EVERY`] and at the end.
-pub async fn load_pass<'a, E, F>(
+/// `op`'s future is awaited where it is made, as the BEAM's loop calls the function: boxing
+/// it was an allocation, a free and a copy of the whole future every operation.
+pub async fn load_pass<'a, E, F, Fut>(
     p: &'a Process,
     names: Range<u64>,
     op: &mut F,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Duration, E>
 where
-    F: FnMut(&'a Process, String) -> BoxFuture<'a, Result<Pid, E>>,
+    F: FnMut(&'a Process, Name) -> Fut,
+    Fut: Future<Output = Result<Pid, E>>,
 {
     let count = names.end.saturating_sub(names.start);
     let start = Instant::now();
     for (k, i) in names.enumerate() {
-        op(p, format!("cache_{i}")).await?;
+        op(p, Name::new("cache_", i)).await?;
         if k as u64 % PROGRESS_EVERY == PROGRESS_EVERY - 1 {
             progress(PROGRESS_EVERY);
         }
@@ -127,12 +138,13 @@ pub fn us_per(elapsed: Duration, n: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::ListName;
+    use super::Name;
 
     #[test]
-    fn a_list_name_is_the_profiles_interpolation() {
+    fn a_name_is_the_workloads_interpolation() {
         for n in [0, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
-            assert_eq!(ListName::new(n).as_str(), format!("list {n}"));
+            assert_eq!(Name::new("list ", n).as_str(), format!("list {n}"));
+            assert_eq!(Name::new("cache_", n).as_str(), format!("cache_{n}"));
         }
     }
 }

@@ -20,14 +20,15 @@ use crossbeam_utils::sync::ShardedLock;
 use rustc_hash::FxBuildHasher;
 
 use super::exit::ExitReason;
-use super::growmap::GrowMap;
 use super::node::{Dest, Node};
 use super::pid::{Pid, Ref};
 use super::term::{Atom, Term, atom};
 
 mod row;
+mod rows;
 
-use row::{Row, StrKey};
+use row::Row;
+use rows::Rows;
 
 /// `:set`, `:ordered_set`, `:bag`, `:duplicate_bag`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,11 +78,10 @@ type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
 enum Data {
     /// A `:set` keyed by the first element, the usual case: each row is stored once, as its
-    /// elements in one allocation ([`Row`]), and found by its key through `Row`'s `Borrow`.
-    /// Storing the key beside the tuple doubled the room of a slot (and a hash table keeps up
-    /// to half its slots empty). The rows grow a little at a time (`growmap`), as an ETS hash
-    /// table does.
-    Rows(GrowMap<Row, (), FxBuildHasher>),
+    /// elements in one allocation ([`Row`]), and found by its key ([`Rows`]). Storing the key
+    /// beside the tuple doubled the room of a slot (and a hash table keeps up to half its
+    /// slots empty). The rows grow a little at a time, as an ETS hash table does.
+    Rows(Rows),
     /// A `:set` keyed by another element.
     Set(FastMap<Term, Term>),
     Ordered(BTreeMap<Term, Term>),
@@ -160,7 +160,7 @@ impl Tables {
             .ok_or_else(|| badarg("the calling process is not alive"))?;
         let id = node.make_ref().0;
         let data = match opts.kind {
-            Kind::Set if opts.keypos <= 1 => Data::Rows(GrowMap::default()),
+            Kind::Set if opts.keypos <= 1 => Data::Rows(Rows::default()),
             Kind::Set => Data::Set(FastMap::default()),
             Kind::OrderedSet => Data::Ordered(BTreeMap::new()),
             Kind::Bag | Kind::DuplicateBag => Data::Bag(FastMap::default()),
@@ -453,9 +453,7 @@ impl Table {
         let mut data = self.inner.data.write().unwrap();
         for (key, obj) in keyed {
             match &mut *data {
-                Data::Rows(rows) => {
-                    rows.replace(Row::new(obj), ());
-                }
+                Data::Rows(rows) => rows.replace(Row::new(obj)),
                 Data::Set(m) => {
                     m.insert(key, obj);
                 }
@@ -488,7 +486,7 @@ impl Table {
             return Ok(false);
         }
         match &mut *data {
-            Data::Rows(rows) => drop(rows.insert(Row::new(object), ())),
+            Data::Rows(rows) => rows.replace(Row::new(object)),
             Data::Set(m) => drop(m.insert(key, object)),
             Data::Ordered(m) => drop(m.insert(key, object)),
             Data::Bag(m) => m.entry(key).or_default().push(object),
@@ -501,11 +499,7 @@ impl Table {
         self.can_read(caller)?;
         let data = self.inner.data.read().unwrap();
         Ok(match &*data {
-            Data::Rows(rows) => rows
-                .get_key_value(key)
-                .map(|(r, _)| r.to_term())
-                .into_iter()
-                .collect(),
+            Data::Rows(rows) => rows.get(key).map(Row::to_term).into_iter().collect(),
             Data::Set(m) => m.get(key).cloned().into_iter().collect(),
             Data::Ordered(m) => m.get(key).cloned().into_iter().collect(),
             Data::Bag(m) => m.get(key).cloned().unwrap_or_default(),
@@ -517,7 +511,7 @@ impl Table {
         self.can_read(caller)?;
         let data = self.inner.data.read().unwrap();
         let row = match &*data {
-            Data::Rows(rows) => return Ok(rows.get_key_value(key).and_then(|(r, _)| r.value())),
+            Data::Rows(rows) => return Ok(rows.get(key).and_then(Row::value)),
             Data::Set(m) => m.get(key),
             Data::Ordered(m) => m.get(key),
             Data::Bag(m) => m.get(key).and_then(|b| b.first()),
@@ -533,9 +527,7 @@ impl Table {
     pub fn lookup_str_value(&self, caller: Pid, key: &str) -> Result<Option<Term>, ExitReason> {
         self.can_read(caller)?;
         if let Data::Rows(rows) = &*self.inner.data.read().unwrap() {
-            let hash = rows.hash_of(&StrKey(key));
-            let is_key = |r: &Row| r.is_str_key(key);
-            return Ok(rows.get_hashed(hash, is_key).and_then(|(r, _)| r.value()));
+            return Ok(rows.get_str(key).and_then(Row::value));
         }
         self.lookup_value(caller, &Term::str(key))
     }
@@ -571,15 +563,11 @@ impl Table {
             Ok((row, value))
         };
         match &mut *data {
-            Data::Rows(rows) => match rows.remove_entry(key) {
-                Some((mut row, ())) => {
-                    let bumped = bump_fields(row.fields_mut(), incr);
-                    rows.insert(row, ());
-                    bumped
-                }
+            Data::Rows(rows) => match rows.get_mut(key) {
+                Some(row) => bump_fields(row.fields_mut(), incr),
                 None => {
                     let (row, value) = fresh(default)?;
-                    rows.insert(Row::new(row), ());
+                    rows.replace(Row::new(row));
                     Ok(value)
                 }
             },
@@ -609,7 +597,7 @@ impl Table {
         let data = self.inner.data.read().unwrap();
         Ok(match &*data {
             Data::Rows(rows) => {
-                let mut v: Vec<Term> = rows.keys().map(Row::to_term).collect();
+                let mut v: Vec<Term> = rows.iter().map(Row::to_term).collect();
                 v.sort();
                 v
             }
@@ -685,7 +673,7 @@ impl Table {
     /// not counted), as otplab's `Process.info(pid, :memory)` is.
     fn memory_words(&self) -> usize {
         let rows: usize = match &*self.inner.data.read().unwrap() {
-            Data::Rows(rows) => rows.keys().map(Row::bytes).sum(),
+            Data::Rows(rows) => rows.iter().map(Row::bytes).sum(),
             Data::Set(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Ordered(m) => m.iter().map(|(k, v)| term_bytes(k) + term_bytes(v)).sum(),
             Data::Bag(m) => m

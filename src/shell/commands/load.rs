@@ -226,9 +226,9 @@ pub async fn loadtest(ev: &mut Eval<'_>, n: &Arg) -> R {
     let config = ev.ctx.config();
     let progress = Progress::start("loadtest", 2 * n);
     let p: &Process = ev.p;
-    let mut lookup = |p, name: String| -> crate::runtime::term::BoxFuture<'_, _> {
+    let mut lookup = |p, name: workload::Name| -> crate::runtime::term::BoxFuture<'_, _> {
         let config = &config;
-        Box::pin(async move { cache::server_process(p, config, &name).await })
+        Box::pin(async move { cache::server_process(p, config, name.as_str()).await })
     };
     let tick = |k| progress.add(k);
     let put = workload::load_pass(p, 0..n, &mut lookup, &tick).await;
