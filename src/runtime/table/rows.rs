@@ -367,16 +367,21 @@ mod tests {
         assert_eq!(rows.iter().count(), 20_000);
     }
 
+    /// Rows `k0`.. inserted until just past a growth, where most of them are still in the old
+    /// table, and how many.
+    fn mid_growth() -> (Rows, u64) {
+        let mut rows = Rows::default();
+        let mut n = 0;
+        while rows.old.len == 0 || rows.len() < 1_000 {
+            rows.replace(row(n));
+            n += 1;
+        }
+        (rows, n)
+    }
+
     #[test]
     fn a_replaced_row_is_replaced_in_whichever_table_holds_it() {
-        let mut rows = Rows::default();
-        let mut i = 0;
-        // Just past a growth, most rows are in the old table.
-        while rows.old.len == 0 || rows.len() < 1_000 {
-            rows.replace(row(i));
-            i += 1;
-        }
-        let n = i;
+        let (mut rows, n) = mid_growth();
         for k in 0..n {
             rows.replace(Row::new(Term::tuple(vec![key(k), Term::Int(-1)])));
         }
@@ -391,13 +396,7 @@ mod tests {
 
     #[test]
     fn a_removal_during_a_growth_keeps_every_other_row() {
-        let mut rows = Rows::default();
-        let mut i = 0;
-        while rows.old.len == 0 || rows.len() < 1_000 {
-            rows.replace(row(i));
-            i += 1;
-        }
-        let n = i;
+        let (mut rows, n) = mid_growth();
         for k in (0..n).step_by(2) {
             assert!(rows.remove(&key(k)).is_some(), "k{k}");
         }
